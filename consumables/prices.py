@@ -1,0 +1,141 @@
+"""The four-price rule (四价统一) and the prices in force at an instant.
+
+The rule is one pure function, ``four_price_violations``, used wherever prices are checked:
+approval of a price version, import, the nightly audit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from .models import Consumable, ExternalPrice, PriceVersion
+
+PRICE_PLACES = Decimal("0.0001")
+
+
+@dataclass(frozen=True)
+class FourPrices:
+    platform: Decimal | None
+    vbp: Decimal | None
+    purchase: Decimal | None
+    charge: Decimal | None
+
+
+@dataclass(frozen=True)
+class Violation:
+    code: str
+    message: str
+    message_en: str
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "message_en": self.message_en}
+
+
+def four_price_violations(prices: FourPrices) -> list[Violation]:
+    """Return every way ``prices`` break the four-price rule (empty list: aligned).
+
+    - charge = purchase (zero mark-up, 零差率);
+    - purchase = VBP price when the item is in a volume-procurement programme;
+    - purchase <= platform listed price.
+    A missing platform or VBP price constrains nothing; a missing hospital price is reported.
+    """
+    found: list[Violation] = []
+    if prices.purchase is None or prices.charge is None:
+        found.append(
+            Violation("NO_APPROVED_PRICE", "无已批准的采购价/收费价", "No approved hospital price")
+        )
+        return found
+    if prices.charge != prices.purchase:
+        found.append(
+            Violation(
+                "CHARGE_NE_PURCHASE",
+                f"收费价 {prices.charge} 不等于采购价 {prices.purchase}（零差率）",
+                f"Charge price {prices.charge} differs from purchase price {prices.purchase}",
+            )
+        )
+    if prices.vbp is not None and prices.purchase != prices.vbp:
+        found.append(
+            Violation(
+                "PURCHASE_NE_VBP",
+                f"采购价 {prices.purchase} 不等于集采价 {prices.vbp}",
+                f"Purchase price {prices.purchase} differs from the VBP price {prices.vbp}",
+            )
+        )
+    if prices.platform is not None and prices.purchase > prices.platform:
+        found.append(
+            Violation(
+                "PURCHASE_ABOVE_PLATFORM",
+                f"采购价 {prices.purchase} 高于挂网价 {prices.platform}",
+                f"Purchase price {prices.purchase} is above the platform price {prices.platform}",
+            )
+        )
+    return found
+
+
+def _external_in_force(kind: str, at: dt.datetime):
+    return Subquery(
+        ExternalPrice.objects.filter(
+            consumable=OuterRef("pk"), kind=kind, effective_from__lte=at
+        )
+        .order_by("-effective_from")
+        .values("price")[:1]
+    )
+
+
+def _approved_in_force(field: str, at: dt.datetime):
+    return Subquery(
+        PriceVersion.objects.filter(
+            consumable=OuterRef("pk"),
+            status=PriceVersion.Status.APPROVED,
+            effective_from__lte=at,
+        )
+        .order_by("-effective_from", "-decided_at", "-pk")
+        .values(field)[:1]
+    )
+
+
+def with_prices_in_force(queryset: QuerySet[Consumable], at: dt.datetime) -> QuerySet:
+    """Annotate consumables with the four prices in force at ``at``: one SQL query in all.
+
+    Annotations: ``platform_price``, ``vbp_price``, ``purchase_price``, ``charge_price``,
+    ``price_version_id``.
+    """
+    return queryset.annotate(
+        platform_price=_external_in_force(ExternalPrice.Kind.PLATFORM, at),
+        vbp_price=_external_in_force(ExternalPrice.Kind.VBP, at),
+        purchase_price=_approved_in_force("purchase_price", at),
+        charge_price=_approved_in_force("charge_price", at),
+        price_version_id=_approved_in_force("pk", at),
+    )
+
+
+def prices_in_force(consumable_id: int, at: dt.datetime) -> FourPrices:
+    """The four prices of one consumable at an instant (one query)."""
+    row = (
+        with_prices_in_force(Consumable.objects.filter(pk=consumable_id), at)
+        .values("platform_price", "vbp_price", "purchase_price", "charge_price")
+        .get()
+    )
+    return FourPrices(
+        platform=row["platform_price"],
+        vbp=row["vbp_price"],
+        purchase=row["purchase_price"],
+        charge=row["charge_price"],
+    )
+
+
+def approved_version_in_force(consumable_id: int, at: dt.datetime) -> PriceVersion | None:
+    """The approved price version in force at ``at`` (one query)."""
+    return (
+        PriceVersion.objects.filter(
+            consumable_id=consumable_id,
+            status=PriceVersion.Status.APPROVED,
+            effective_from__lte=at,
+        )
+        .order_by("-effective_from", "-decided_at", "-pk")
+        .first()
+    )

@@ -1,0 +1,136 @@
+"""Writes to the consumable master and its prices. One transaction per call."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import DomainError
+
+from .models import Consumable, PriceVersion
+from .prices import PRICE_PLACES, FourPrices, four_price_violations, prices_in_force
+
+
+def _price(value, field: str) -> Decimal:
+    try:
+        price = Decimal(str(value)).quantize(PRICE_PLACES)
+    except Exception as exc:
+        raise DomainError(
+            "VALIDATION_ERROR", f"{field} 不是有效金额", f"{field} is not a valid amount",
+            detail={"field": field, "value": str(value)}, http_status=400,
+        ) from exc
+    if price < 0 or not price.is_finite():
+        raise DomainError(
+            "VALIDATION_ERROR", f"{field} 不能为负数", f"{field} must not be negative",
+            detail={"field": field, "value": str(value)}, http_status=400,
+        )
+    return price
+
+
+@transaction.atomic
+def price_version_propose(
+    *,
+    consumable: Consumable,
+    purchase_price,
+    charge_price,
+    effective_from: dt.datetime,
+    reason: str,
+    proposed_by,
+) -> PriceVersion:
+    """Record a proposed change of the hospital's purchase and charge prices.
+
+    Nothing changes in force until a second person approves it.
+    """
+    return PriceVersion.objects.create(
+        consumable=consumable,
+        purchase_price=_price(purchase_price, "purchase_price"),
+        charge_price=_price(charge_price, "charge_price"),
+        effective_from=effective_from,
+        requested_effective_from=effective_from,
+        reason=reason,
+        proposed_by=proposed_by,
+    )
+
+
+def _pending_version_locked(version_id: int) -> PriceVersion:
+    version = PriceVersion.objects.select_for_update().get(pk=version_id)
+    if version.status != PriceVersion.Status.PROPOSED:
+        raise DomainError(
+            "PRICE_VERSION_NOT_PENDING",
+            "该调价申请已处理",
+            "This price proposal has already been decided",
+            detail={"status": version.status},
+            http_status=409,
+        )
+    return version
+
+
+@transaction.atomic
+def price_version_approve(*, version: PriceVersion, approver, note: str = "") -> PriceVersion:
+    """Approve a proposal: a second person, and only if the four-price rule holds.
+
+    The prices are checked against the platform and VBP prices in force when the version
+    takes effect: the later of its requested date and now (a price never changes in the past).
+    """
+    version = _pending_version_locked(version.pk)
+    if version.proposed_by_id is None or version.proposed_by_id == approver.pk:
+        raise DomainError(
+            "SELF_APPROVAL",
+            "调价须由申请人以外的第二人审核",
+            "A price change must be approved by someone other than its proposer",
+            http_status=403,
+        )
+    now = timezone.now()
+    takes_effect = max(version.requested_effective_from or version.effective_from, now)
+    external = prices_in_force(version.consumable_id, takes_effect)
+    violations = four_price_violations(
+        FourPrices(
+            platform=external.platform,
+            vbp=external.vbp,
+            purchase=version.purchase_price,
+            charge=version.charge_price,
+        )
+    )
+    if violations:
+        raise DomainError(
+            "FOUR_PRICE_VIOLATION",
+            "不符合四价统一规则，不能批准",
+            "The prices break the four-price rule and cannot be approved",
+            detail={
+                "violations": [v.as_dict() for v in violations],
+                "platform_price": _str(external.platform),
+                "vbp_price": _str(external.vbp),
+                "effective_from": takes_effect.isoformat(),
+            },
+            http_status=422,
+        )
+    version.status = PriceVersion.Status.APPROVED
+    version.effective_from = takes_effect
+    version.decided_by = approver
+    version.decided_at = now
+    version.decision_note = note
+    version.save()
+    return version
+
+
+@transaction.atomic
+def price_version_reject(*, version: PriceVersion, approver, note: str) -> PriceVersion:
+    """Reject a proposal with a reason; it never takes effect."""
+    version = _pending_version_locked(version.pk)
+    if not note.strip():
+        raise DomainError(
+            "VALIDATION_ERROR", "驳回须填写原因", "A rejection needs a reason", http_status=400
+        )
+    version.status = PriceVersion.Status.REJECTED
+    version.decided_by = approver
+    version.decided_at = timezone.now()
+    version.decision_note = note
+    version.save()
+    return version
+
+
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
