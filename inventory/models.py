@@ -30,3 +30,142 @@ class Department(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.name}"
+
+
+class Location(models.Model):
+    """A place stock can be: real (a department's shelf) or virtual (supplier, patient...).
+
+    Like Odoo's stock locations: every movement is a move between two of these.
+    """
+
+    class Usage(models.TextChoices):
+        INTERNAL = "internal", "实物库位 / internal"
+        SUPPLIER = "supplier", "供应商 / supplier"
+        PATIENT = "patient", "患者 / patient"
+        SCRAP = "scrap", "报损 / scrap"
+        ADJUSTMENT = "adjustment", "盘点调整 / adjustment"
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    usage = models.CharField(max_length=10, choices=Usage)
+    department = models.OneToOneField(
+        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="location"
+    )
+
+    class Meta:
+        verbose_name = "库位 / location"
+        verbose_name_plural = "库位 / locations"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(usage="internal", department__isnull=False)
+                | (~models.Q(usage="internal") & models.Q(department__isnull=True)),
+                name="internal_location_has_department",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_real(self) -> bool:
+        return self.usage == self.Usage.INTERNAL
+
+
+class Lot(models.Model):
+    """A production lot of a consumable; ``lot_no`` '' stands for 'no lot' (untracked)."""
+
+    consumable = models.ForeignKey(
+        "consumables.Consumable", on_delete=models.PROTECT, related_name="lots"
+    )
+    lot_no = models.CharField("批号 / lot", max_length=64, blank=True)
+    expiry = models.DateField("失效日期 / expiry", null=True, blank=True)
+    production_date = models.DateField("生产日期 / production date", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "批次 / lot"
+        verbose_name_plural = "批次 / lots"
+        constraints = [
+            models.UniqueConstraint(fields=["consumable", "lot_no"], name="uniq_lot")
+        ]
+
+    def __str__(self):
+        return self.lot_no or "-"
+
+
+class StockMove(models.Model):
+    """One immutable movement of stock from a location to a location (the ledger).
+
+    Append-only: on PostgreSQL a trigger refuses UPDATE and DELETE (migration 0003);
+    a correction is a new reversing move. Only ``inventory.ledger`` writes moves.
+    """
+
+    class Kind(models.TextChoices):
+        RECEIVE = "receive", "入库 / receive"
+        ISSUE = "issue", "出库 / issue"
+        TRANSFER = "transfer", "调拨 / transfer"
+        USE = "use", "使用 / use"
+        RETURN = "return", "退回 / return"
+        SCRAP = "scrap", "报损 / scrap"
+        ADJUST = "adjust", "盘点调整 / stocktake adjustment"
+
+    kind = models.CharField(max_length=8, choices=Kind)
+    consumable = models.ForeignKey(
+        "consumables.Consumable", on_delete=models.PROTECT, related_name="moves"
+    )
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="moves")
+    quantity = models.PositiveIntegerField()
+    from_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    to_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    occurred_at = models.DateTimeField(db_index=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    event_id = models.UUIDField(null=True, blank=True, db_index=True)
+    reverses = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "库存流水 / stock move"
+        verbose_name_plural = "库存流水 / stock moves"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="move_quantity_gt0"),
+            models.CheckConstraint(
+                condition=~models.Q(from_location=models.F("to_location")),
+                name="move_between_two_locations",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["consumable", "occurred_at"], name="move_item_time"),
+            models.Index(fields=["to_location", "occurred_at"], name="move_to_time"),
+            models.Index(fields=["from_location", "occurred_at"], name="move_from_time"),
+        ]
+
+
+class StockBalance(models.Model):
+    """On-hand quantity per (real location, consumable, lot), kept in step with the moves.
+
+    Never negative (a check constraint); rebuilt from the ledger by ``rebuild_balances``.
+    """
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="balances")
+    consumable = models.ForeignKey(
+        "consumables.Consumable", on_delete=models.PROTECT, related_name="balances"
+    )
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="balances")
+    quantity = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = "库存余额 / stock balance"
+        verbose_name_plural = "库存余额 / stock balances"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "consumable", "lot"], name="uniq_balance"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=0), name="balance_never_negative"
+            ),
+        ]
