@@ -37,7 +37,6 @@ test: $(STAMP) chromium
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_master.py

@@ -66,8 +66,6 @@ def api_exception_handler(exc, context):
             415: ("UNSUPPORTED_MEDIA_TYPE", "不支持的内容类型", "Unsupported media type"),
             429: ("THROTTLED", "请求过于频繁", "Too many requests"),
         }
-        code, zh, en = codes.get(
-            response.status_code, ("ERROR", "请求失败", str(exc.detail))
-        )
+        code, zh, en = codes.get(response.status_code, ("ERROR", "请求失败", str(exc.detail)))
         response.data = error_body(code, zh, en, {"reason": str(exc.detail)})
     return response

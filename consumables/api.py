@@ -42,9 +42,7 @@ def resolution_payload(resolution: Resolution) -> dict:
         "lot": resolution.lot,
         "serial": parsed.serial,
         "expiry": resolution.expiry.isoformat() if resolution.expiry else None,
-        "production_date": (
-            parsed.production_date.isoformat() if parsed.production_date else None
-        ),
+        "production_date": (parsed.production_date.isoformat() if parsed.production_date else None),
         "units_per_package": resolution.units_per_package,
         "consumable": consumable_payload(resolution.consumable, resolution.udi_di),
         "warnings": list(parsed.warnings),

@@ -43,9 +43,7 @@ class Consumable(models.Model):
     billed_by = models.CharField(
         "计费方式 / billed by", max_length=4, choices=BilledBy, default=BilledBy.HIS
     )
-    charge_code = models.CharField(
-        "计费编码 / charge code", max_length=64, null=True, blank=True
-    )
+    charge_code = models.CharField("计费编码 / charge code", max_length=64, null=True, blank=True)
     order_code = models.CharField("医嘱编码 / order code", max_length=64, null=True, blank=True)
     insurance_code = models.CharField(
         "医保耗材编码 / insurance code", max_length=27, null=True, blank=True
@@ -95,7 +93,9 @@ class Consumable(models.Model):
         for field in ("material_code", "charge_code", "order_code"):
             value = getattr(self, field)
             if value and not is_valid_hospital_code(value):
-                errors[field] = "编码只能包含字母、数字和 . _ - / / letters, digits and . _ - / only"
+                errors[field] = (
+                    "编码只能包含字母、数字和 . _ - / / letters, digits and . _ - / only"
+                )
         if self.insurance_code and not is_valid_insurance_code(self.insurance_code):
             errors["insurance_code"] = (
                 "医保耗材编码应为 C 加 19 位数字（或 27 位）/ "
@@ -186,6 +186,9 @@ class ExternalPrice(models.Model):
                 fields=["consumable", "kind", "-effective_from"], name="external_price_lookup"
             )
         ]
+
+    def __str__(self):
+        return f"{self.consumable_id} {self.kind} {self.price} @{self.effective_from:%Y-%m-%d}"
 
 
 class PriceVersion(models.Model):

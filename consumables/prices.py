@@ -78,9 +78,7 @@ def four_price_violations(prices: FourPrices) -> list[Violation]:
 
 def _external_in_force(kind: str, at: dt.datetime):
     return Subquery(
-        ExternalPrice.objects.filter(
-            consumable=OuterRef("pk"), kind=kind, effective_from__lte=at
-        )
+        ExternalPrice.objects.filter(consumable=OuterRef("pk"), kind=kind, effective_from__lte=at)
         .order_by("-effective_from")
         .values("price")[:1]
     )

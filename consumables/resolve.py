@@ -81,9 +81,7 @@ def resolve_code(raw: str) -> Resolution:
         raise unreadable(error) from error
 
     if parsed.issuer == "hospital":
-        label = (
-            HospitalLabel.objects.select_related("consumable").filter(label=parsed.di).first()
-        )
+        label = HospitalLabel.objects.select_related("consumable").filter(label=parsed.di).first()
         return Resolution(
             parsed=parsed,
             consumable=label.consumable if label else None,
@@ -110,8 +108,12 @@ def resolve_code(raw: str) -> Resolution:
         if consumables and not matches:
             (consumable,) = consumables.values()
             return Resolution(
-                parsed=parsed, consumable=consumable, units_per_package=1,
-                udi_di=_smallest_di(consumable), lot=None, expiry=None,
+                parsed=parsed,
+                consumable=consumable,
+                units_per_package=1,
+                udi_di=_smallest_di(consumable),
+                lot=None,
+                expiry=None,
             )
         if matches:
             match = matches[0]
@@ -124,8 +126,12 @@ def resolve_code(raw: str) -> Resolution:
                 expiry=parsed.expiry,
             )
         return Resolution(
-            parsed=parsed, consumable=None, units_per_package=None, udi_di=parsed.di,
-            lot=parsed.lot, expiry=parsed.expiry,
+            parsed=parsed,
+            consumable=None,
+            units_per_package=None,
+            udi_di=parsed.di,
+            lot=parsed.lot,
+            expiry=parsed.expiry,
         )
 
     text = parsed.text or raw.strip()

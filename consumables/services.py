@@ -19,13 +19,19 @@ def _price(value, field: str) -> Decimal:
         price = Decimal(str(value)).quantize(PRICE_PLACES)
     except Exception as exc:
         raise DomainError(
-            "VALIDATION_ERROR", f"{field} 不是有效金额", f"{field} is not a valid amount",
-            detail={"field": field, "value": str(value)}, http_status=400,
+            "VALIDATION_ERROR",
+            f"{field} 不是有效金额",
+            f"{field} is not a valid amount",
+            detail={"field": field, "value": str(value)},
+            http_status=400,
         ) from exc
     if price < 0 or not price.is_finite():
         raise DomainError(
-            "VALIDATION_ERROR", f"{field} 不能为负数", f"{field} must not be negative",
-            detail={"field": field, "value": str(value)}, http_status=400,
+            "VALIDATION_ERROR",
+            f"{field} 不能为负数",
+            f"{field} must not be negative",
+            detail={"field": field, "value": str(value)},
+            http_status=400,
         )
     return price
 

@@ -97,7 +97,8 @@ def post_moves(moves: list[NewMove]) -> list[StockMove]:
             if balance.quantity < move.quantity:
                 raise DomainError(
                     "NOT_IN_STOCK",
-                    f"{move.from_location.name} 库存不足：现有 {balance.quantity}，需要 {move.quantity}",
+                    f"{move.from_location.name} 库存不足：现有 {balance.quantity}，"
+                    f"需要 {move.quantity}",
                     f"Not enough stock at {move.from_location.code}: "
                     f"{balance.quantity} on hand, {move.quantity} needed",
                     detail={

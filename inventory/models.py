@@ -18,7 +18,9 @@ class Department(models.Model):
     kind = models.CharField("类型 / kind", max_length=8, choices=Kind)
     is_active = models.BooleanField("在用 / active", default=True)
     members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="departments",
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="departments",
         verbose_name="人员 / staff",
     )
     history = HistoricalRecords(m2m_fields=[members])
@@ -84,9 +86,7 @@ class Lot(models.Model):
     class Meta:
         verbose_name = "批次 / lot"
         verbose_name_plural = "批次 / lots"
-        constraints = [
-            models.UniqueConstraint(fields=["consumable", "lot_no"], name="uniq_lot")
-        ]
+        constraints = [models.UniqueConstraint(fields=["consumable", "lot_no"], name="uniq_lot")]
 
     def __str__(self):
         return self.lot_no or "-"
@@ -123,7 +123,10 @@ class StockMove(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     note = models.CharField(max_length=200, blank=True)
@@ -144,6 +147,9 @@ class StockMove(models.Model):
             models.Index(fields=["from_location", "occurred_at"], name="move_from_time"),
         ]
 
+    def __str__(self):
+        return f"{self.kind} {self.quantity} {self.from_location_id}->{self.to_location_id}"
+
 
 class StockBalance(models.Model):
     """On-hand quantity per (real location, consumable, lot), kept in step with the moves.
@@ -162,10 +168,11 @@ class StockBalance(models.Model):
         verbose_name = "库存余额 / stock balance"
         verbose_name_plural = "库存余额 / stock balances"
         constraints = [
-            models.UniqueConstraint(
-                fields=["location", "consumable", "lot"], name="uniq_balance"
-            ),
+            models.UniqueConstraint(fields=["location", "consumable", "lot"], name="uniq_balance"),
             models.CheckConstraint(
                 condition=models.Q(quantity__gte=0), name="balance_never_negative"
             ),
         ]
+
+    def __str__(self):
+        return f"{self.location_id}/{self.lot_id}: {self.quantity}"

@@ -57,9 +57,7 @@ def test_package_of_zero_units_is_refused_by_database():
         DeviceIdentifierFactory(units_per_package=0)
 
 
-@pytest.mark.parametrize(
-    "code", ["C0201010000100000001", "C0201010000100000001" + "1234567"]
-)
+@pytest.mark.parametrize("code", ["C0201010000100000001", "C0201010000100000001" + "1234567"])
 def test_valid_insurance_codes_pass_model_validation(code):
     consumable = ConsumableFactory.build(insurance_code=code)
     consumable.clean()
@@ -78,9 +76,7 @@ def test_malformed_insurance_code_fails_model_validation(code):
 
 def test_database_refuses_price_version_approved_by_its_proposer(user):
     with pytest.raises(IntegrityError), transaction.atomic():
-        PriceVersionFactory(
-            origin=PriceVersion.Origin.PROPOSAL, proposed_by=user, decided_by=user
-        )
+        PriceVersionFactory(origin=PriceVersion.Origin.PROPOSAL, proposed_by=user, decided_by=user)
 
 
 def test_change_to_consumable_is_kept_in_history(user):

@@ -10,8 +10,12 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from consumables.models import Consumable, ExternalPrice, PriceVersion
-from consumables.prices import FourPrices, four_price_violations, prices_in_force
-from consumables.prices import with_prices_in_force
+from consumables.prices import (
+    FourPrices,
+    four_price_violations,
+    prices_in_force,
+    with_prices_in_force,
+)
 from consumables.services import (
     price_version_approve,
     price_version_propose,
@@ -56,22 +60,43 @@ def test_missing_hospital_price_is_reported():
 def test_price_in_force_follows_effective_dates():
     now = timezone.now()
     item = ConsumableFactory()
-    PriceVersionFactory(consumable=item, purchase_price=D("10"), charge_price=D("10"),
-                        effective_from=now - dt.timedelta(days=10))
-    PriceVersionFactory(consumable=item, purchase_price=D("9"), charge_price=D("9"),
-                        effective_from=now - dt.timedelta(days=2))
-    PriceVersionFactory(consumable=item, purchase_price=D("8"), charge_price=D("8"),
-                        effective_from=now + dt.timedelta(days=2))
-    PriceVersionFactory(consumable=item, purchase_price=D("1"), charge_price=D("1"),
-                        effective_from=now - dt.timedelta(days=1),
-                        status=PriceVersion.Status.REJECTED,
-                        origin=PriceVersion.Origin.PROPOSAL)
+    PriceVersionFactory(
+        consumable=item,
+        purchase_price=D("10"),
+        charge_price=D("10"),
+        effective_from=now - dt.timedelta(days=10),
+    )
+    PriceVersionFactory(
+        consumable=item,
+        purchase_price=D("9"),
+        charge_price=D("9"),
+        effective_from=now - dt.timedelta(days=2),
+    )
+    PriceVersionFactory(
+        consumable=item,
+        purchase_price=D("8"),
+        charge_price=D("8"),
+        effective_from=now + dt.timedelta(days=2),
+    )
+    PriceVersionFactory(
+        consumable=item,
+        purchase_price=D("1"),
+        charge_price=D("1"),
+        effective_from=now - dt.timedelta(days=1),
+        status=PriceVersion.Status.REJECTED,
+        origin=PriceVersion.Origin.PROPOSAL,
+    )
     ExternalPriceFactory(consumable=item, price=D("12"), effective_from=now - dt.timedelta(days=9))
-    ExternalPriceFactory(consumable=item, kind=ExternalPrice.Kind.VBP, price=D("9"),
-                         effective_from=now - dt.timedelta(days=3))
+    ExternalPriceFactory(
+        consumable=item,
+        kind=ExternalPrice.Kind.VBP,
+        price=D("9"),
+        effective_from=now - dt.timedelta(days=3),
+    )
 
     assert prices_in_force(item.pk, now - dt.timedelta(days=5)) == FourPrices(
-        D("12"), None, D("10"), D("10"))
+        D("12"), None, D("10"), D("10")
+    )
     assert prices_in_force(item.pk, now) == FourPrices(D("12"), D("9"), D("9"), D("9"))
     assert prices_in_force(item.pk, now + dt.timedelta(days=3)).charge == D("8")
 
@@ -96,8 +121,12 @@ def listed_item():
 
 def propose(item, who, purchase="95", charge="95", when=None):
     return price_version_propose(
-        consumable=item, purchase_price=purchase, charge_price=charge,
-        effective_from=when or timezone.now(), reason="供应商调价", proposed_by=who,
+        consumable=item,
+        purchase_price=purchase,
+        charge_price=charge,
+        effective_from=when or timezone.now(),
+        reason="供应商调价",
+        proposed_by=who,
     )
 
 
@@ -144,8 +173,9 @@ def test_approval_is_checked_against_platform_price_in_force_when_it_takes_effec
     listed_item, user, other_user
 ):
     takes_effect = timezone.now() + dt.timedelta(days=10)
-    ExternalPriceFactory(consumable=listed_item, price=D("92"),
-                         effective_from=takes_effect - dt.timedelta(days=1))
+    ExternalPriceFactory(
+        consumable=listed_item, price=D("92"), effective_from=takes_effect - dt.timedelta(days=1)
+    )
     version = propose(listed_item, user, when=takes_effect)
     with pytest.raises(DomainError) as info:
         price_version_approve(version=version, approver=other_user)
@@ -165,8 +195,11 @@ def test_approval_is_checked_against_vbp_price(listed_item, user, other_user):
 def test_later_platform_change_can_break_an_approved_version(listed_item, user, other_user):
     version = propose(listed_item, user)
     price_version_approve(version=version, approver=other_user)
-    ExternalPriceFactory(consumable=listed_item, price=D("93"),
-                         effective_from=timezone.now() + dt.timedelta(seconds=1))
+    ExternalPriceFactory(
+        consumable=listed_item,
+        price=D("93"),
+        effective_from=timezone.now() + dt.timedelta(seconds=1),
+    )
     later = prices_in_force(listed_item.pk, timezone.now() + dt.timedelta(days=1))
     assert [v.code for v in four_price_violations(later)] == ["PURCHASE_ABOVE_PLATFORM"]
 

@@ -11,8 +11,13 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/codes/resolve"
 GTIN = "06901234567892"
 GS = "\x1d"
-FIELDS = {"di": GTIN, "lot": "A213B1", "serial": "1234", "expiry": "2015-07-07",
-          "production_date": "2014-12-31"}
+FIELDS = {
+    "di": GTIN,
+    "lot": "A213B1",
+    "serial": "1234",
+    "expiry": "2015-07-07",
+    "production_date": "2014-12-31",
+}
 
 GS1_FORMS = {
     "hri": "(01)06901234567892(11)141231(17)150707(10)A213B1(21)1234",
@@ -42,9 +47,13 @@ def resolve(client, code):
 
 def consumable_body(item, di):
     return {
-        "material_code": item.material_code, "charge_code": item.charge_code,
-        "order_code": item.order_code, "insurance_code": item.insurance_code,
-        "udi_di": di, "name": item.name, "spec": item.spec,
+        "material_code": item.material_code,
+        "charge_code": item.charge_code,
+        "order_code": item.order_code,
+        "insurance_code": item.insurance_code,
+        "udi_di": di,
+        "name": item.name,
+        "spec": item.spec,
     }
 
 
@@ -75,21 +84,26 @@ def test_box_di_gives_its_units_per_package(auth_client, stent):
 
 def test_ma_code_resolves_with_its_production_identifiers(auth_client):
     item = ConsumableFactory()
-    DeviceIdentifierFactory(consumable=item, udi_di="MA.156.M0.100761.21234561",
-                            issuer=DeviceIdentifier.Issuer.MA)
+    DeviceIdentifierFactory(
+        consumable=item, udi_di="MA.156.M0.100761.21234561", issuer=DeviceIdentifier.Issuer.MA
+    )
     code = "MA.156.M0.100761.21234561.Sx00008.M220117.L20220117.D20220118.E220130.V220117.C3"
     body = resolve(auth_client, code).json()
     assert body["issuer"] == "ma"
     assert (body["di"], body["lot"], body["serial"]) == (
-        "MA.156.M0.100761.21234561", "20220117", "x00008")
+        "MA.156.M0.100761.21234561",
+        "20220117",
+        "x00008",
+    )
     assert (body["expiry"], body["production_date"]) == ("2022-01-30", "2022-01-17")
     assert body["consumable"]["material_code"] == item.material_code
 
 
 def test_hibc_code_resolves(auth_client):
     item = ConsumableFactory()
-    DeviceIdentifierFactory(consumable=item, udi_di="X999123ABC0",
-                            issuer=DeviceIdentifier.Issuer.HIBC)
+    DeviceIdentifierFactory(
+        consumable=item, udi_di="X999123ABC0", issuer=DeviceIdentifier.Issuer.HIBC
+    )
     body = resolve(auth_client, "+X999123ABC0/$$31905151234AB/S5678EDFG/16D20151001J").json()
     assert body["issuer"] == "hibc"
     assert (body["lot"], body["serial"], body["expiry"]) == ("1234AB", "5678EDFG", "2019-05-15")
@@ -136,8 +150,14 @@ def test_unknown_but_readable_di_answers_null_consumable(auth_client):
 
 @pytest.mark.parametrize(
     "garbage",
-    ["(01)99863313444316(17)220101", "(01)12345", "\x00\x01\x02", "   ", "条码无法识别" * 3,
-     "(01)06901234567892(17)151307"],
+    [
+        "(01)99863313444316(17)220101",
+        "(01)12345",
+        "\x00\x01\x02",
+        "   ",
+        "条码无法识别" * 3,
+        "(01)06901234567892(17)151307",
+    ],
 )
 def test_garbage_answers_unreadable_code(auth_client, garbage):
     response = resolve(auth_client, garbage)
@@ -165,6 +185,8 @@ def test_resolve_requires_authentication(api_client, stent):
     assert response.json()["error"]["code"] in {"NOT_AUTHENTICATED", "PERMISSION_DENIED"}
 
 
-def test_resolve_issues_a_bounded_number_of_queries(auth_client, stent, django_assert_max_num_queries):
+def test_resolve_issues_a_bounded_number_of_queries(
+    auth_client, stent, django_assert_max_num_queries
+):
     with django_assert_max_num_queries(4):
         resolve(auth_client, GS1_FORMS["raw_gs"])
