@@ -4,9 +4,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from consumables import api as consumables_api
 from consumables import views as consumables_views
+from inventory import api as inventory_api
 
 api_v1 = [
     path("codes/resolve", consumables_api.CodeResolveApi.as_view(), name="codes-resolve"),
+    path("scans", inventory_api.ScanApi.as_view(), name="scans"),
 ]
 
 urlpatterns = [

@@ -288,3 +288,24 @@ class HospitalLabel(models.Model):
 
     def __str__(self):
         return self.label
+
+
+class Sequence(models.Model):
+    """A named counter, taken under a row lock (in-hospital label numbers)."""
+
+    name = models.CharField(max_length=40, unique=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.name}={self.value}"
+
+
+def take_sequence(name: str, count: int = 1) -> int:
+    """Reserve ``count`` numbers of the sequence ``name``; return the first. Needs a
+    transaction: the row stays locked until it ends, so concurrent takers never overlap."""
+    Sequence.objects.get_or_create(name=name)
+    row = Sequence.objects.select_for_update().get(name=name)
+    first = row.value + 1
+    row.value += count
+    row.save(update_fields=["value"])
+    return first

@@ -176,3 +176,157 @@ class StockBalance(models.Model):
 
     def __str__(self):
         return f"{self.location_id}/{self.lot_id}: {self.quantity}"
+
+
+class Supplier(models.Model):
+    code = models.CharField("供应商编码 / code", max_length=32, unique=True)
+    name = models.CharField("名称 / name", max_length=200)
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="suppliers",
+        verbose_name="供应商账号 / supplier users",
+    )
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords(m2m_fields=[users])
+
+    class Meta:
+        verbose_name = "供应商 / supplier"
+        verbose_name_plural = "供应商 / suppliers"
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class Receipt(models.Model):
+    """Goods received from a supplier against one invoice (入库单)."""
+
+    class Ownership(models.TextChoices):
+        OWNED = "owned", "医院自有 / hospital-owned"
+        CONSIGNMENT = "consignment", "寄售/跟台 / consignment"
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="receipts")
+    invoice_no = models.CharField("发票号 / invoice no.", max_length=64)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    ownership = models.CharField(max_length=12, choices=Ownership, default=Ownership.OWNED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "入库单 / receipt"
+        verbose_name_plural = "入库单 / receipts"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "invoice_no", "department"], name="uniq_receipt_invoice"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.supplier.code}/{self.invoice_no}"
+
+
+class ReceiptLine(models.Model):
+    """One received scan: what came in at what cost, flagged when the cost is not the
+    approved purchase price in force (accepted, reported by reconciliation)."""
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.PROTECT, related_name="lines")
+    move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="receipt_line")
+    consumable = models.ForeignKey("consumables.Consumable", on_delete=models.PROTECT)
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT)
+    quantity = models.PositiveIntegerField()
+    unit_cost = models.DecimalField(max_digits=14, decimal_places=4)
+    purchase_price = models.DecimalField(max_digits=14, decimal_places=4, null=True)
+    price_mismatch = models.BooleanField(default=False)
+    received_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "入库明细 / receipt line"
+        verbose_name_plural = "入库明细 / receipt lines"
+
+    def __str__(self):
+        return f"{self.receipt} {self.consumable_id} ×{self.quantity}"
+
+
+class TrackedUnit(models.Model):
+    """One physical unit of an item tracked one-item-one-code (一物一码).
+
+    Identified by DI + serial, or by its in-hospital label when it has no serial of its own.
+    ``location`` is where it is now (None once it has left: used, scrapped, returned).
+    """
+
+    consumable = models.ForeignKey(
+        "consumables.Consumable", on_delete=models.PROTECT, related_name="units"
+    )
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="units")
+    serial = models.CharField("序列号 / serial", max_length=64)
+    udi_di = models.CharField(max_length=80, blank=True)
+    hospital_label = models.OneToOneField(
+        "consumables.HospitalLabel",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="unit",
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="units"
+    )
+    received_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "单件 / tracked unit"
+        verbose_name_plural = "单件 / tracked units"
+        constraints = [
+            models.UniqueConstraint(fields=["consumable", "serial"], name="uniq_unit_serial")
+        ]
+
+    def __str__(self):
+        return f"{self.consumable_id}:{self.serial}"
+
+
+class Recall(models.Model):
+    """A recall (召回) of a DI's lots: from registration on, those units are refused."""
+
+    consumable = models.ForeignKey(
+        "consumables.Consumable", on_delete=models.PROTECT, related_name="recalls"
+    )
+    udi_di = models.CharField(max_length=80, blank=True)
+    lot_no = models.CharField(
+        "批号 / lot", max_length=64, blank=True, help_text="空表示全部批次 / empty: all lots"
+    )
+    reason = models.CharField("原因 / reason", max_length=500)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    registered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "召回 / recall"
+        verbose_name_plural = "召回 / recalls"
+        indexes = [models.Index(fields=["consumable", "lot_no"], name="recall_lookup")]
+
+    def __str__(self):
+        return f"{self.consumable_id} {self.lot_no or '*'}"
+
+
+class ScanEvent(models.Model):
+    """The idempotency record of a write from a scanner or another system (invariant 2).
+
+    Inserted first in the scan's transaction: a concurrent duplicate waits on the unique
+    index and then replays the stored answer. Refusals are not stored (nothing recorded).
+    """
+
+    event_id = models.UUIDField(unique=True)
+    action = models.CharField(max_length=16)
+    fingerprint = models.CharField(max_length=64)
+    response = models.JSONField(default=dict)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "扫码事件 / scan event"
+        verbose_name_plural = "扫码事件 / scan events"
+
+    def __str__(self):
+        return f"{self.action} {self.event_id}"

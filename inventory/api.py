@@ -1,0 +1,61 @@
+"""REST API of the inventory app: POST /api/v1/scans (CONTRACT.md)."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from consumables.api import ConsumableCodesSerializer
+
+from .models import Receipt
+from .services.scans import ACTIONS, ScanRequest, scan_record
+
+
+class ScanApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        event_id = serializers.UUIDField()
+        action = serializers.ChoiceField(ACTIONS)
+        code = serializers.CharField(max_length=1024, trim_whitespace=False)
+        department = serializers.CharField(max_length=32)
+        from_department = serializers.CharField(max_length=32, required=False)
+        to_department = serializers.CharField(max_length=32, required=False)
+        quantity = serializers.IntegerField(min_value=1, max_value=100000, required=False)
+        encounter = serializers.CharField(max_length=64, required=False)
+        order = serializers.CharField(max_length=64, required=False)
+        occurred_at = serializers.DateTimeField(required=False)
+        supplier = serializers.CharField(max_length=32, required=False)
+        invoice_no = serializers.CharField(max_length=64, required=False)
+        unit_cost = serializers.DecimalField(
+            max_digits=14, decimal_places=4, min_value=0, required=False
+        )
+        ownership = serializers.ChoiceField(Receipt.Ownership.values, required=False)
+        reason = serializers.CharField(max_length=200, required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        event_id = serializers.UUIDField()
+        action = serializers.CharField()
+        quantity = serializers.IntegerField()
+        consumable = ConsumableCodesSerializer()
+        lot = serializers.CharField(allow_null=True)
+        expiry = serializers.DateField(allow_null=True)
+        serial = serializers.CharField(allow_null=True)
+        hospital_barcode = serializers.CharField(allow_null=True)
+        charge = serializers.DictField(allow_null=True)
+        warnings = serializers.ListField(child=serializers.CharField())
+        labels = serializers.ListField(child=serializers.CharField(), required=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            200: OutputSerializer,
+            400: OpenApiResponse(description="VALIDATION_ERROR / UNREADABLE_CODE"),
+            404: OpenApiResponse(description="UNKNOWN_CODE / UNKNOWN_DEPARTMENT"),
+            409: OpenApiResponse(description="EXPIRED, RECALLED, NOT_IN_STOCK, EVENT_ID_REUSED…"),
+        },
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        outcome = scan_record(request=ScanRequest(**serializer.validated_data), user=request.user)
+        return Response(outcome.body, status=outcome.status)

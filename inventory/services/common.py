@@ -1,0 +1,91 @@
+"""Pieces shared by the scan handlers: lots, the answer body, stock look-ups."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from consumables.api import consumable_payload
+from consumables.models import Consumable
+
+from .. import errors
+from ..models import Location, Lot, TrackedUnit
+from .scans import ScanContext
+
+
+def lot_for(consumable: Consumable, lot_no: str, expiry: dt.date | None) -> Lot:
+    lot, created = Lot.objects.get_or_create(
+        consumable=consumable, lot_no=lot_no or "", defaults={"expiry": expiry}
+    )
+    if not created and expiry and lot.expiry is None:
+        lot.expiry = expiry
+        lot.save(update_fields=["expiry"])
+    return lot
+
+
+def requested_quantity(context: ScanContext) -> int:
+    quantity = context.request.quantity
+    if quantity is None:
+        quantity = context.resolution.units_per_package or 1
+    if quantity <= 0:
+        raise errors.validation("quantity", "数量必须大于 0", "quantity must be positive")
+    return quantity
+
+
+def tracked_unit_of(context: ScanContext, *, lock: bool = True) -> TrackedUnit | None:
+    """The unit a scan names (DI + serial, or in-hospital label), locked for update."""
+    resolution = context.resolution
+    units = TrackedUnit.objects.select_related("lot")
+    if lock:
+        units = units.select_for_update()
+    if resolution.hospital_label is not None:
+        return units.filter(hospital_label=resolution.hospital_label).first()
+    serial = resolution.parsed.serial
+    if not serial:
+        return None
+    return units.filter(consumable=context.consumable, serial=serial).first()
+
+
+def unit_required(context: ScanContext, location: Location) -> TrackedUnit:
+    """For one-item-one-code items: the scanned unit, which must be at ``location``."""
+    unit = tracked_unit_of(context)
+    if unit is None:
+        if context.resolution.parsed.serial or context.resolution.hospital_label:
+            raise errors.not_in_stock(location.name, reason="UNIT_NOT_RECEIVED")
+        raise errors.validation(
+            "code",
+            "高值耗材须扫描带序列号的条码或院内码（一物一码）",
+            "Items tracked per unit need a code with a serial or an in-hospital label",
+            reason="SERIAL_REQUIRED",
+        )
+    if unit.location_id != location.pk:
+        raise errors.not_in_stock(
+            location.name,
+            reason="UNIT_NOT_HERE",
+            serial=unit.serial,
+            where=unit.location.name if unit.location_id else None,
+        )
+    return unit
+
+
+def scan_body(
+    context: ScanContext,
+    *,
+    quantity: int,
+    lot: Lot | None,
+    serial: str | None = None,
+    hospital_barcode: str | None = None,
+    charge: dict | None = None,
+    **extra,
+) -> dict:
+    resolution = context.resolution
+    expiry = (lot.expiry if lot else None) or resolution.expiry
+    return {
+        "quantity": quantity,
+        "consumable": consumable_payload(context.consumable, resolution.udi_di),
+        "lot": (lot.lot_no or None) if lot else None,
+        "expiry": expiry.isoformat() if expiry else None,
+        "serial": serial,
+        "hospital_barcode": hospital_barcode,
+        "charge": charge,
+        **extra,
+    }

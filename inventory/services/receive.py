@@ -1,0 +1,172 @@
+"""Receiving (入库): SUPPLIER -> store, with the hospital's pre-purchase check."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from consumables.models import Consumable, HospitalLabel, take_sequence
+from consumables.prices import approved_version_in_force
+from consumables.udi import make_hospital_label
+
+from .. import errors
+from ..ledger import NewMove, department_location, post_moves, virtual_location
+from ..models import Department, Location, Receipt, ReceiptLine, Supplier, TrackedUnit
+from .common import lot_for, requested_quantity, scan_body
+from .scans import ScanContext, refuse_if_expired, refuse_if_recalled, register
+
+RECEIVING_KINDS = {Department.Kind.STORE, Department.Kind.THEATRE}
+
+
+def _supplier(code: str | None) -> Supplier:
+    if not code:
+        raise errors.validation("supplier", "入库须填写供应商", "supplier is required")
+    supplier = Supplier.objects.filter(code=code, is_active=True).first()
+    if supplier is None:
+        raise errors.validation(
+            "supplier", f"供应商 {code} 不存在", f"Unknown supplier {code}", reason="UNKNOWN"
+        )
+    return supplier
+
+
+def _pre_purchase_check(consumable: Consumable, context: ScanContext):
+    """Nothing comes in that cannot be charged correctly (the hospital's pre-purchase check)."""
+    version = approved_version_in_force(consumable.pk, context.occurred_at)
+    if consumable.chargeable:
+        if not consumable.charge_code:
+            raise errors.DomainError(
+                "NO_CHARGE_MAPPING",
+                "该耗材可收费但没有计费编码，不能入库：请先完成五码对照",
+                "Chargeable item without a charge code cannot be received",
+                detail={"material_code": consumable.material_code},
+                http_status=409,
+            )
+        if version is None:
+            raise errors.DomainError(
+                "NO_APPROVED_PRICE",
+                "该耗材没有已批准的采购价/收费价，不能入库：请物价办先审核价格",
+                "Chargeable item without an approved price cannot be received",
+                detail={"material_code": consumable.material_code},
+                http_status=409,
+            )
+    return version
+
+
+def _new_labels(context: ScanContext, lot, quantity: int) -> list[HospitalLabel]:
+    start = take_sequence("hospital_label", quantity)
+    return HospitalLabel.objects.bulk_create(
+        [
+            HospitalLabel(
+                label=make_hospital_label(start + i),
+                consumable=context.consumable,
+                lot=lot.lot_no,
+                expiry=lot.expiry,
+                udi_di=context.resolution.udi_di or "",
+            )
+            for i in range(quantity)
+        ]
+    )
+
+
+def receive(context: ScanContext) -> dict:
+    request, consumable, resolution = context.request, context.consumable, context.resolution
+    if context.department.kind not in RECEIVING_KINDS:
+        raise errors.validation(
+            "department", "入库科室必须是库房或手术室", "Receiving department must be a store"
+        )
+    supplier = _supplier(request.supplier)
+    if request.unit_cost is None or request.unit_cost < 0:
+        raise errors.validation("unit_cost", "入库须填写单价", "unit_cost is required")
+    version = _pre_purchase_check(consumable, context)
+    lot_no = resolution.lot or ""
+    if consumable.tracking == Consumable.Tracking.LOT and not lot_no:
+        raise errors.validation(
+            "code",
+            "按批号管理的耗材须扫描含批号的条码",
+            "A lot is required for this item",
+            reason="LOT_REQUIRED",
+        )
+    refuse_if_expired(resolution.expiry, context.business_date, lot_no)
+    refuse_if_recalled(consumable, lot_no)
+    quantity = requested_quantity(context)
+    lot = lot_for(consumable, lot_no, resolution.expiry)
+
+    serial, labels = None, []
+    if consumable.tracking == Consumable.Tracking.UNIT:
+        serial = resolution.parsed.serial
+        if serial:
+            if quantity != 1:
+                raise errors.validation(
+                    "quantity", "带序列号的单件每次只能入库 1 个", "One serial is one unit"
+                )
+            if TrackedUnit.objects.filter(consumable=consumable, serial=serial).exists():
+                raise errors.DomainError(
+                    "ALREADY_RECEIVED",
+                    f"序列号 {serial} 已入库，不能重复入库",
+                    f"Serial {serial} was already received",
+                    detail={"serial": serial},
+                    http_status=409,
+                )
+        else:
+            labels = _new_labels(context, lot, quantity)
+
+    store = department_location(context.department)
+    (move,) = post_moves(
+        [
+            NewMove(
+                kind="receive",
+                lot=lot,
+                quantity=quantity,
+                from_location=virtual_location(Location.Usage.SUPPLIER),
+                to_location=store,
+                occurred_at=context.occurred_at,
+                event_id=request.event_id,
+                user=context.user,
+            )
+        ]
+    )
+    if consumable.tracking == Consumable.Tracking.UNIT:
+        identities = [(serial, None)] if serial else [(h.label, h) for h in labels]
+        TrackedUnit.objects.bulk_create(
+            [
+                TrackedUnit(
+                    consumable=consumable,
+                    lot=lot,
+                    serial=ident,
+                    udi_di=resolution.udi_di or "",
+                    hospital_label=label,
+                    location=store,
+                    received_at=context.occurred_at,
+                )
+                for ident, label in identities
+            ]
+        )
+
+    receipt, _ = Receipt.objects.get_or_create(
+        supplier=supplier,
+        invoice_no=request.invoice_no or "",
+        department=context.department,
+        defaults={"ownership": request.ownership or Receipt.Ownership.OWNED},
+    )
+    unit_cost = Decimal(request.unit_cost).quantize(Decimal("0.0001"))
+    mismatch = version is not None and unit_cost != version.purchase_price
+    ReceiptLine.objects.create(
+        receipt=receipt,
+        move=move,
+        consumable=consumable,
+        lot=lot,
+        quantity=quantity,
+        unit_cost=unit_cost,
+        purchase_price=version.purchase_price if version else None,
+        price_mismatch=mismatch,
+        received_at=context.occurred_at,
+    )
+    if mismatch:
+        context.warnings.append("PURCHASE_PRICE_MISMATCH")
+    body = scan_body(context, quantity=quantity, lot=lot, serial=serial)
+    if labels:
+        body["labels"] = [h.label for h in labels]
+    body["receipt"] = {"invoice_no": receipt.invoice_no, "ownership": receipt.ownership}
+    return body
+
+
+register("receive", receive)
