@@ -2,16 +2,44 @@
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config import roles
+from config.permissions import HasRole, has_role, visible_departments
 from consumables.api import ConsumableCodesSerializer
 
-from .models import Receipt
+from .models import Department, Receipt
 from .services.scans import ACTIONS, ScanRequest, scan_record
+
+ACTION_ROLES = {
+    "receive": (roles.STOREKEEPER,),
+    "issue": (roles.STOREKEEPER,),
+    "scrap": (roles.STOREKEEPER, roles.NURSE),
+    "use": (roles.NURSE,),
+    "return": (roles.NURSE, roles.STOREKEEPER),
+}
+
+
+def refuse_unless_allowed(user, data: dict) -> None:
+    """Role per action, and the department where it happens must be the user's own
+    (for an issue: the store it leaves)."""
+    if not has_role(user, *ACTION_ROLES[data["action"]], roles.ADMINISTRATOR):
+        raise PermissionDenied("该角色不能执行此扫码操作 / Your role may not do this scan")
+    where = data.get("from_department") if data["action"] == "issue" else data["department"]
+    if not where or has_role(user, roles.ADMINISTRATOR):
+        return
+    # An unknown department is answered by the service (UNKNOWN_DEPARTMENT).
+    known = Department.objects.filter(code=where, is_active=True).exists()
+    if known and not visible_departments(user).filter(code=where).exists():
+        raise PermissionDenied("只能在本人所属科室操作 / Only in your own departments")
 
 
 class ScanApi(APIView):
+    permission_classes = [HasRole]
+    allowed_roles = (roles.NURSE, roles.STOREKEEPER)
+
     class InputSerializer(serializers.Serializer):
         event_id = serializers.UUIDField()
         action = serializers.ChoiceField(ACTIONS)
@@ -57,5 +85,6 @@ class ScanApi(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        refuse_unless_allowed(request.user, serializer.validated_data)
         outcome = scan_record(request=ScanRequest(**serializer.validated_data), user=request.user)
         return Response(outcome.body, status=outcome.status)

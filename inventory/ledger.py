@@ -54,6 +54,7 @@ class NewMove:
     occurred_at: dt.datetime
     event_id: uuid.UUID | None = None
     reverses: StockMove | None = None
+    encounter_no: str = ""
     user: object | None = None
     note: str = ""
 
@@ -126,6 +127,7 @@ def post_moves(moves: list[NewMove]) -> list[StockMove]:
                 occurred_at=move.occurred_at,
                 event_id=move.event_id,
                 reverses=move.reverses,
+                encounter_no=move.encounter_no,
                 user=move.user,
                 note=move.note,
             )

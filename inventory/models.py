@@ -119,6 +119,9 @@ class StockMove(models.Model):
     occurred_at = models.DateTimeField(db_index=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
     event_id = models.UUIDField(null=True, blank=True, db_index=True)
+    # The visit number of a use or a return from a patient (a plain reference: billing owns
+    # encounters, and inventory does not depend on billing).
+    encounter_no = models.CharField(max_length=64, blank=True, db_index=True)
     reverses = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
     )

@@ -7,10 +7,12 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from config import roles
 from consumables.models import Consumable
 from consumables.udi import gtin_check_digit
 from inventory.ledger import department_location
@@ -75,11 +77,19 @@ def item(di_body, tracking=Consumable.Tracking.LOT, per_box=None, price="10"):
     return consumable, di.udi_di, box.udi_di if box else None
 
 
-@pytest.fixture
-def client(user):
+def staff(username, role, *departments):
+    user = User.objects.create_user(username, password="pw-123456!")
+    user.groups.add(Group.objects.get(name=role))
+    for department in departments:
+        department.members.add(user)
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+@pytest.fixture
+def client(hospital):
+    return staff("store01", roles.STOREKEEPER, hospital["store"], hospital["ward"])
 
 
 def scan(client, action, code, department, **extra):
@@ -299,7 +309,7 @@ def test_same_event_sent_16_times_at_once_makes_one_move(django_user_model):
     DepartmentFactory(code="CK01", kind=Department.Kind.STORE)
     Supplier.objects.create(code="GYS01", name="供应商")
     consumable, di, _ = item("690123400020")
-    user = django_user_model.objects.create_user("conc", password="x")
+    user = django_user_model.objects.create_user("conc", password="x", is_superuser=True)
     event_id = str(uuid.uuid4())
     barrier = threading.Barrier(16)
     answers = []
@@ -334,7 +344,7 @@ def test_two_wards_issuing_the_last_unit_at_once_one_succeeds(django_user_model)
     DepartmentFactory(code="W2")
     Supplier.objects.create(code="GYS01", name="供应商")
     _, di, _ = item("690123400021", tracking=Consumable.Tracking.UNIT)
-    user = django_user_model.objects.create_user("conc", password="x")
+    user = django_user_model.objects.create_user("conc", password="x", is_superuser=True)
     seed = APIClient()
     seed.force_authenticate(user)
     code = gs1(di, lot="K", serial="ONLY")
@@ -360,3 +370,25 @@ def test_two_wards_issuing_the_last_unit_at_once_one_succeeds(django_user_model)
     assert sorted(results) == [201, 409]
     assert StockMove.objects.filter(kind="issue").count() == 1
     assert all(b.quantity >= 0 for b in StockBalance.objects.all())
+
+
+def test_nurse_may_not_receive_stock(hospital):
+    nurse = staff("nurse01", roles.NURSE, hospital["ward"])
+    _, di, _ = item("690123400030")
+    response = receive(nurse, gs1(di, lot="L1"))
+    assert response.status_code == 403
+    assert StockMove.objects.count() == 0
+
+
+def test_storekeeper_may_not_receive_into_another_store(hospital):
+    other = DepartmentFactory(code="CK02", kind=Department.Kind.STORE)
+    keeper = staff("store02", roles.STOREKEEPER, other)
+    _, di, _ = item("690123400031")
+    response = receive(keeper, gs1(di, lot="L1"))
+    assert response.status_code == 403
+    assert error_code(response) == "PERMISSION_DENIED"
+
+
+def test_scan_without_login_is_refused(hospital):
+    response = APIClient().post(URL, {}, format="json")
+    assert response.status_code in {401, 403}
