@@ -1,0 +1,3 @@
+"""Pages: labels (to be written)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Pages: recalls (to be written)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Pages: stock (to be written)."""
+
+urlpatterns = []

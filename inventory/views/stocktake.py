@@ -1,0 +1,3 @@
+"""Pages: stocktake (to be written)."""
+
+urlpatterns = []
