@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PG_URL := postgres://postgres@127.0.0.1:5432/wuma
 TEST_DATABASE_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo $(PG_URL))
 
-.PHONY: run test install lint bench clean chromium
+.PHONY: run test install lint bench clean system-deps deploy-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,15 +25,27 @@ run: $(STAMP)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py load_demo
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-chromium:
-	@command -v chromium >/dev/null || { \
-	  echo "Installing Debian chromium for browser tests..."; \
-	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
-	  || echo "WARNING: chromium could not be installed; browser tests will be skipped"; }
+# Debian packages the tests need: Chromium for the browser tests, libzbar for pyzbar.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
+	ldconfig -p 2>/dev/null | grep -q libzbar || missing="$$missing libzbar0"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  (apt-get update -qq && apt-get install -y -qq $$missing >/dev/null) \
+	  || echo "WARNING: could not install$$missing (browser/decoder tests will be skipped outside CI)"; \
+	fi
 
-test: $(STAMP) chromium
+test: $(STAMP) system-deps
 	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory deploy-check
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Production settings must pass Django's deployment checklist.
+deploy-check: $(STAMP)
+	DJANGO_SECRET_KEY=deploy-check-$$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n') \
+	DJANGO_ALLOWED_HOSTS=haocai.example.cn DATABASE_URL=sqlite:////tmp/wuma-deploy-check.db \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -52,10 +52,10 @@ def resolution_payload(resolution: Resolution) -> dict:
 class CodeResolveApi(APIView):
     """POST /api/v1/codes/resolve: read-only; records nothing."""
 
-    class InputSerializer(serializers.Serializer):
+    class ResolveInputSerializer(serializers.Serializer):
         code = serializers.CharField(max_length=1024, trim_whitespace=False)
 
-    class OutputSerializer(serializers.Serializer):
+    class ResolveOutputSerializer(serializers.Serializer):
         issuer = serializers.ChoiceField(["gs1", "ma", "ahm", "hibc", "hospital", "internal"])
         di = serializers.CharField(allow_null=True)
         lot = serializers.CharField(allow_null=True)
@@ -67,15 +67,15 @@ class CodeResolveApi(APIView):
         warnings = serializers.ListField(child=serializers.CharField())
 
     @extend_schema(
-        request=InputSerializer,
+        request=ResolveInputSerializer,
         responses={
-            200: OutputSerializer,
+            200: ResolveOutputSerializer,
             400: OpenApiResponse(description="UNREADABLE_CODE / VALIDATION_ERROR"),
             409: OpenApiResponse(description="AMBIGUOUS_CODE"),
         },
     )
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.ResolveInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         resolution = resolve_code(serializer.validated_data["code"])
         return Response(resolution_payload(resolution))

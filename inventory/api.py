@@ -40,7 +40,7 @@ class ScanApi(APIView):
     permission_classes = [HasRole]
     allowed_roles = (roles.NURSE, roles.STOREKEEPER)
 
-    class InputSerializer(serializers.Serializer):
+    class ScanInputSerializer(serializers.Serializer):
         event_id = serializers.UUIDField()
         action = serializers.ChoiceField(ACTIONS)
         code = serializers.CharField(max_length=1024, trim_whitespace=False)
@@ -59,7 +59,7 @@ class ScanApi(APIView):
         ownership = serializers.ChoiceField(Receipt.Ownership.values, required=False)
         reason = serializers.CharField(max_length=200, required=False)
 
-    class OutputSerializer(serializers.Serializer):
+    class ScanOutputSerializer(serializers.Serializer):
         event_id = serializers.UUIDField()
         action = serializers.CharField()
         quantity = serializers.IntegerField()
@@ -73,17 +73,17 @@ class ScanApi(APIView):
         labels = serializers.ListField(child=serializers.CharField(), required=False)
 
     @extend_schema(
-        request=InputSerializer,
+        request=ScanInputSerializer,
         responses={
-            201: OutputSerializer,
-            200: OutputSerializer,
+            201: ScanOutputSerializer,
+            200: ScanOutputSerializer,
             400: OpenApiResponse(description="VALIDATION_ERROR / UNREADABLE_CODE"),
             404: OpenApiResponse(description="UNKNOWN_CODE / UNKNOWN_DEPARTMENT"),
             409: OpenApiResponse(description="EXPIRED, RECALLED, NOT_IN_STOCK, EVENT_ID_REUSED…"),
         },
     )
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.ScanInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         refuse_unless_allowed(request.user, serializer.validated_data)
         outcome = scan_record(request=ScanRequest(**serializer.validated_data), user=request.user)
