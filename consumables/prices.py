@@ -10,11 +10,12 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import BigIntegerField, DecimalField, OuterRef, QuerySet, Subquery
 
 from .models import Consumable, ExternalPrice, PriceVersion
 
 PRICE_PLACES = Decimal("0.0001")
+PRICE_FIELD = DecimalField(max_digits=14, decimal_places=4)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ def _external_in_force(kind: str, at: dt.datetime):
     return Subquery(
         ExternalPrice.objects.filter(consumable=OuterRef("pk"), kind=kind, effective_from__lte=at)
         .order_by("-effective_from")
-        .values("price")[:1]
+        .values("price")[:1],
+        output_field=PRICE_FIELD,
     )
 
 
@@ -92,7 +94,8 @@ def _approved_in_force(field: str, at: dt.datetime):
             effective_from__lte=at,
         )
         .order_by("-effective_from", "-decided_at", "-pk")
-        .values(field)[:1]
+        .values(field)[:1],
+        output_field=BigIntegerField() if field == "pk" else PRICE_FIELD,
     )
 
 

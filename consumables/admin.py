@@ -1,0 +1,594 @@
+"""Admin for the consumable master: five codes, package levels (UDI-DI), prices.
+
+Writes that carry a business rule go through services even here: a price version added in
+the admin is a proposal (``price_version_propose``) and is decided only by the approve and
+reject actions (``price_version_approve`` / ``price_version_reject``), never by editing.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Q, Subquery
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+from config.errors import DomainError
+from config.roles import ADMINISTRATOR, PRICING_OFFICE, has_role
+
+from .exports import MASTER_COLUMNS, consumable_master_rows, export_response
+from .models import Consumable, DeviceIdentifier, ExternalPrice, HospitalLabel, PriceVersion
+from .prices import PRICE_PLACES, FourPrices, four_price_violations, prices_in_force
+from .services import price_version_approve, price_version_propose, price_version_reject
+from .udi import CodeParseError, parse_code
+
+DI_ISSUERS = {choice.value for choice in DeviceIdentifier.Issuer}
+
+admin.site.site_header = "医用耗材“五码合一”全流程追溯 · 管理后台"
+admin.site.site_title = "五码合一耗材追溯"
+admin.site.index_title = "主数据管理 / master data"
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """SimpleHistoryAdmin whose "revert" form obeys the model admin's change permission.
+
+    simple_history saves a POST to its history form view whatever ``revert_disabled`` says;
+    models that must not be edited (decided price versions) must not be revertible either.
+    """
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None or not self.has_change_permission(request, obj):
+                raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+# Chinese labels for model fields that were declared without a verbose_name.
+FIELD_LABELS = {
+    "consumable": "耗材 / consumable",
+    "created_at": "创建时间 / created at",
+    "updated_at": "修改时间 / updated at",
+    "status": "状态 / status",
+    "origin": "来源 / origin",
+    "proposed_by": "申请人 / proposed by",
+    "proposed_at": "申请时间 / proposed at",
+    "decided_by": "审核人 / decided by",
+    "decided_at": "审核时间 / decided at",
+    "decision_note": "审核意见 / decision note",
+    "requested_effective_from": "申请生效时间 / requested effective from",
+    "patient": "患者 / patient",
+    "department": "科室 / department",
+    "encounter": "就诊 / encounter",
+}
+
+
+def column(name: str, label: str | None = None, *, choices: bool = False):
+    """A list/read-only column of model field ``name`` under a Chinese label."""
+
+    def show(self, obj):
+        value = getattr(obj, f"get_{name}_display")() if choices else getattr(obj, name)
+        return "—" if value in (None, "") else value
+
+    show.short_description = label or FIELD_LABELS[name]
+    show.admin_order_field = name
+    show.__name__ = f"{name}_column"
+    return show
+
+
+def titled(base, title: str):
+    """A list filter class showing ``title`` instead of the field's verbose name."""
+
+    class Titled(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.title = title
+
+    return Titled
+
+
+class LabelledFormMixin:
+    """Form fields of unlabelled model fields get their Chinese label (FIELD_LABELS)."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and db_field.name in FIELD_LABELS:
+            formfield.label = FIELD_LABELS[db_field.name]
+        return formfield
+
+
+def scanned_di(text: str) -> tuple[str, str] | None:
+    """(issuer, DI) of a scanned or pasted UDI, or None when the text is not a UDI."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        parsed = parse_code(text)
+    except (CodeParseError, ValueError):
+        return None
+    if parsed.issuer in DI_ISSUERS | {"hospital"} and parsed.di:
+        return parsed.issuer, parsed.di
+    return None
+
+
+def _smallest_di_subquery():
+    return Subquery(
+        DeviceIdentifier.objects.filter(consumable=OuterRef("pk"), is_active=True)
+        .order_by("units_per_package", "pk")
+        .values("udi_di")[:1]
+    )
+
+
+def _money(value) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _quantized(prices: FourPrices) -> FourPrices:
+    """Prices at 4 places whatever the database returned (SQLite gives long decimals)."""
+
+    def q(value):
+        return None if value is None else Decimal(value).quantize(PRICE_PLACES)
+
+    return FourPrices(
+        platform=q(prices.platform), vbp=q(prices.vbp), purchase=q(prices.purchase),
+        charge=q(prices.charge),
+    )
+
+
+def domain_error_text(error: DomainError) -> str:
+    """A DomainError as one Chinese sentence for a person, with each four-price violation."""
+    parts = [error.message]
+    violations = (error.detail or {}).get("violations") or []
+    if violations:
+        parts.append("；".join(v.get("message", v.get("code", "")) for v in violations))
+        platform = error.detail.get("platform_price")
+        vbp = error.detail.get("vbp_price")
+        parts.append(f"（挂网价 {platform or '无'}，集采价 {vbp or '无'}）")
+    return "：".join(parts[:2]) + "".join(parts[2:])
+
+
+# ---------------------------------------------------------------- consumables and their DIs
+
+
+class DeviceIdentifierForm(forms.ModelForm):
+    """A DI is checked by the same parser the scanners use; the issuer follows from it."""
+
+    class Meta:
+        model = DeviceIdentifier
+        fields = ("consumable", "udi_di", "issuer", "units_per_package", "package_level",
+                  "is_active")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "issuer" in self.fields:
+            self.fields["issuer"].required = False
+            self.fields["issuer"].help_text = "留空则按条码自动识别 / detected from the code"
+
+    def clean(self):
+        cleaned = super().clean()
+        raw = cleaned.get("udi_di")
+        if not raw:
+            return cleaned
+        try:
+            parsed = parse_code(raw)
+        except CodeParseError as error:
+            self.add_error("udi_di", f"无法识别的 UDI：{error.message}")
+            return cleaned
+        if parsed.issuer not in DI_ISSUERS or not parsed.di:
+            self.add_error("udi_di", "不是 UDI-DI（GS1、MA、AHM 或 HIBC）/ not a UDI-DI")
+            return cleaned
+        cleaned["udi_di"] = parsed.di
+        issuer = cleaned.get("issuer")
+        if issuer and issuer != parsed.issuer:
+            self.add_error(
+                "issuer", f"条码属于 {parsed.issuer.upper()}，与所选发码机构不符 / issuer mismatch"
+            )
+        cleaned["issuer"] = parsed.issuer
+        return cleaned
+
+
+class DeviceIdentifierInline(LabelledFormMixin, admin.TabularInline):
+    model = DeviceIdentifier
+    form = DeviceIdentifierForm
+    fields = ("udi_di", "issuer", "units_per_package", "package_level", "is_active")
+    extra = 0
+    can_delete = False  # a DI in use is retired (在用 off), never deleted
+    verbose_name = "UDI-DI（包装层级）"
+    verbose_name_plural = "UDI-DI（包装层级）/ package levels"
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PriceVersionInline(_ReadOnlyInline):
+    model = PriceVersion
+    fields = ("purchase_price", "charge_price", "effective_from", "status_column",
+              "origin_column", "proposed_by_column", "decided_by_column", "decided_at_column",
+              "reason")
+    readonly_fields = fields
+    status_column = column("status", choices=True)
+    origin_column = column("origin", choices=True)
+    proposed_by_column = column("proposed_by")
+    decided_by_column = column("decided_by")
+    decided_at_column = column("decided_at")
+    ordering = ("-effective_from", "-pk")
+    verbose_name_plural = "价格版本（采购价/收费价）/ price versions"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("proposed_by", "decided_by")
+
+
+class ExternalPriceInline(_ReadOnlyInline):
+    model = ExternalPrice
+    fields = ("kind", "price", "effective_from", "source")
+    readonly_fields = fields
+    ordering = ("kind", "-effective_from")
+    verbose_name_plural = "平台价格（挂网价/集采价）/ platform prices"
+
+
+@admin.register(Consumable)
+class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
+    list_display = (
+        "material_code", "name", "spec", "charge_code", "order_code", "insurance_code",
+        "smallest_udi_di", "value_class", "tracking", "billed_by", "is_active",
+    )
+    list_display_links = ("material_code", "name")
+    search_fields = (
+        "material_code", "charge_code", "order_code", "insurance_code",
+        "device_identifiers__udi_di", "name", "spec", "manufacturer",
+    )
+    search_help_text = (
+        "按物资编码、计费编码、医嘱编码、医保编码、UDI（可直接粘贴扫码内容）或名称/规格/厂家查找"
+    )
+    list_filter = ("value_class", "tracking", "chargeable", "billed_by", "is_active", "category")
+    list_per_page = 50
+    readonly_fields = ("prices_in_force", "created_at_column", "updated_at_column")
+    created_at_column = column("created_at")
+    updated_at_column = column("updated_at")
+    fieldsets = (
+        ("五码 / five codes", {
+            "fields": ("material_code", "charge_code", "order_code", "insurance_code"),
+            "description": "UDI-DI 在下方“包装层级”中维护 / UDI-DIs are the package levels below.",
+        }),
+        ("基本信息 / item", {
+            "fields": ("name", "spec", "unit", "manufacturer", "registration_no", "category"),
+        }),
+        ("管理方式 / handling", {
+            "fields": ("value_class", "tracking", "chargeable", "billed_by", "is_active"),
+        }),
+        ("价格 / prices", {"fields": ("prices_in_force",)}),
+        (None, {"fields": ("created_at_column", "updated_at_column")}),
+    )
+    inlines = (DeviceIdentifierInline, PriceVersionInline, ExternalPriceInline)
+    actions = ("export_xlsx", "export_csv")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(smallest_udi_di=_smallest_di_subquery())
+
+    @admin.display(description="UDI-DI（最小包装）", ordering="smallest_udi_di")
+    def smallest_udi_di(self, obj):
+        return getattr(obj, "smallest_udi_di", None) or "—"
+
+    def get_search_results(self, request, queryset, search_term):
+        """The usual search, plus: a scanned UDI (GS1 with AIs, MA...) finds its consumable."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        scanned = scanned_di(search_term)
+        if scanned is None:
+            return found, may_have_duplicates
+        issuer, di = scanned
+        if issuer == "hospital":
+            owners = HospitalLabel.objects.filter(label=di).values("consumable_id")
+        else:
+            owners = DeviceIdentifier.objects.filter(udi_di=di).values("consumable_id")
+        return queryset.filter(Q(pk__in=found.values("pk")) | Q(pk__in=owners)), False
+
+    @admin.display(description="现行四价 / prices in force")
+    def prices_in_force(self, obj):
+        if obj.pk is None:
+            return "—"
+        now = timezone.now()
+        prices = _quantized(prices_in_force(obj.pk, now))
+        violations = four_price_violations(prices)
+        propose_url = reverse("admin:consumables_priceversion_add") + f"?consumable={obj.pk}"
+        verdict = (
+            format_html_join("", '<li style="color:#ba2121">{}</li>',
+                             ((v.message,) for v in violations))
+            if violations else format_html('<li style="color:#2a7a2a">{}</li>', "符合四价统一")
+        )
+        return format_html(
+            "挂网价 {} · 集采价 {} · 采购价 {} · 收费价 {}<ul>{}</ul>"
+            '<a href="{}">申请调价 / propose a price change</a>',
+            _money(prices.platform), _money(prices.vbp), _money(prices.purchase),
+            _money(prices.charge), verdict, propose_url,
+        )
+
+    def _export(self, queryset, fmt):
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        return export_response(
+            consumable_master_rows(queryset), MASTER_COLUMNS, f"耗材主数据-{stamp}", fmt
+        )
+
+    @admin.action(description="导出 Excel（导入格式）/ export XLSX", permissions=["view"])
+    def export_xlsx(self, request, queryset):
+        return self._export(queryset, "xlsx")
+
+    @admin.action(description="导出 CSV（导入格式）/ export CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        return self._export(queryset, "csv")
+
+
+@admin.register(DeviceIdentifier)
+class DeviceIdentifierAdmin(LabelledFormMixin, HistoryAdmin):
+    form = DeviceIdentifierForm
+    list_display = ("udi_di", "issuer", "units_per_package", "package_level",
+                    "consumable_column", "is_active")
+    consumable_column = column("consumable")
+    list_filter = ("issuer", "is_active")
+    search_fields = ("udi_di", "consumable__material_code", "consumable__name")
+    list_select_related = ("consumable",)
+    autocomplete_fields = ("consumable",)
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        scanned = scanned_di(search_term)
+        if scanned is None or scanned[0] == "hospital":
+            return found, may_have_duplicates
+        return queryset.filter(Q(pk__in=found.values("pk")) | Q(udi_di=scanned[1])), False
+
+
+@admin.register(ExternalPrice)
+class ExternalPriceAdmin(LabelledFormMixin, HistoryAdmin):
+    list_display = ("consumable_column", "kind", "price", "effective_from", "source")
+    consumable_column = column("consumable")
+    list_filter = ("kind",)
+    search_fields = ("consumable__material_code", "consumable__charge_code", "consumable__name")
+    list_select_related = ("consumable",)
+    autocomplete_fields = ("consumable",)
+    date_hierarchy = "effective_from"
+
+    def has_delete_permission(self, request, obj=None):
+        # Published prices are history: a correction is a new row from a later date.
+        return False
+
+
+# ---------------------------------------------------------------- price versions
+
+
+def _external_at_version(kind: str):
+    return Subquery(
+        ExternalPrice.objects.filter(
+            consumable=OuterRef("consumable_id"), kind=kind,
+            effective_from__lte=OuterRef("effective_from"),
+        )
+        .order_by("-effective_from")
+        .values("price")[:1]
+    )
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label="驳回原因 / reason", max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+@admin.register(PriceVersion)
+class PriceVersionAdmin(LabelledFormMixin, HistoryAdmin):
+    """Pricing office's review of price changes (价格调整双审核).
+
+    Versions are never edited: a proposal is decided by the approve or reject action (by a
+    second person); to change a proposal, reject it and propose again.
+    """
+
+    list_display = (
+        "consumable_column", "purchase_price", "charge_price", "platform_at", "vbp_at",
+        "four_price", "effective_from", "status_column", "origin_column", "proposed_by_column",
+        "decided_by_column", "decided_at_column",
+    )
+    list_filter = (
+        ("status", titled(admin.ChoicesFieldListFilter, FIELD_LABELS["status"])),
+        ("origin", titled(admin.ChoicesFieldListFilter, FIELD_LABELS["origin"])),
+    )
+    search_fields = ("consumable__material_code", "consumable__charge_code",
+                     "consumable__name", "reason")
+    list_select_related = ("consumable", "proposed_by", "decided_by")
+    autocomplete_fields = ("consumable",)
+    actions = ("approve_selected", "reject_selected")
+    add_fields = ("consumable", "purchase_price", "charge_price", "effective_from", "reason")
+    view_fields = (
+        "consumable_column", "purchase_price", "charge_price", "four_price_check",
+        "effective_from", "requested_effective_from_column", "status_column", "origin_column",
+        "reason", "proposed_by_column", "proposed_at_column", "decided_by_column",
+        "decided_at_column", "decision_note_column",
+    )
+    consumable_column = column("consumable")
+    status_column = column("status", choices=True)
+    origin_column = column("origin", choices=True)
+    proposed_by_column = column("proposed_by")
+    proposed_at_column = column("proposed_at")
+    decided_by_column = column("decided_by")
+    decided_at_column = column("decided_at")
+    decision_note_column = column("decision_note")
+    requested_effective_from_column = column("requested_effective_from")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            platform_at_price=_external_at_version(ExternalPrice.Kind.PLATFORM),
+            vbp_at_price=_external_at_version(ExternalPrice.Kind.VBP),
+        )
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else self.view_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.view_fields
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("effective_from", timezone.now())
+        return initial
+
+    def has_change_permission(self, request, obj=None):
+        # The change list needs it for its actions; a single version is view-only.
+        if obj is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_approve_permission(self, request):
+        return has_role(request.user, PRICING_OFFICE, ADMINISTRATOR)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            raise PermissionDenied("价格版本不可修改 / price versions are not editable")
+        created = price_version_propose(
+            consumable=obj.consumable,
+            purchase_price=obj.purchase_price,
+            charge_price=obj.charge_price,
+            effective_from=obj.effective_from,
+            reason=obj.reason,
+            proposed_by=request.user,
+        )
+        obj.pk = created.pk
+        obj.refresh_from_db()
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(
+            request, f"已提交调价申请（{obj.consumable}），须由第二人审核后生效。", messages.INFO
+        )
+        return super().response_add(request, obj, post_url_continue)
+
+    # -- columns
+
+    @admin.display(description="挂网价 / platform", ordering="platform_at_price")
+    def platform_at(self, obj):
+        return _money(getattr(obj, "platform_at_price", None))
+
+    @admin.display(description="集采价 / VBP", ordering="vbp_at_price")
+    def vbp_at(self, obj):
+        return _money(getattr(obj, "vbp_at_price", None))
+
+    @admin.display(description="四价统一 / aligned", boolean=True)
+    def four_price(self, obj):
+        return not four_price_violations(
+            FourPrices(
+                platform=getattr(obj, "platform_at_price", None),
+                vbp=getattr(obj, "vbp_at_price", None),
+                purchase=obj.purchase_price,
+                charge=obj.charge_price,
+            )
+        )
+
+    @admin.display(description="四价校验 / four-price check")
+    def four_price_check(self, obj):
+        at = obj.effective_from
+        if obj.status == PriceVersion.Status.PROPOSED:
+            at = max(obj.requested_effective_from or obj.effective_from, timezone.now())
+        external = _quantized(prices_in_force(obj.consumable_id, at))
+        violations = four_price_violations(
+            FourPrices(platform=external.platform, vbp=external.vbp,
+                       purchase=obj.purchase_price, charge=obj.charge_price)
+        )
+        verdict = (
+            format_html_join("", '<li style="color:#ba2121">{}</li>',
+                             ((v.message,) for v in violations))
+            if violations else format_html('<li style="color:#2a7a2a">{}</li>', "符合四价统一")
+        )
+        return format_html(
+            "挂网价 {} · 集采价 {}（{} 时点）<ul>{}</ul>",
+            _money(external.platform), _money(external.vbp),
+            timezone.localtime(at).strftime("%Y-%m-%d %H:%M"), verdict,
+        )
+
+    # -- actions
+
+    @admin.action(description="批准 / approve", permissions=["approve"])
+    def approve_selected(self, request, queryset):
+        approved = 0
+        for version in queryset.select_related("consumable").order_by("pk"):
+            try:
+                price_version_approve(version=version, approver=request.user)
+            except DomainError as error:
+                self.message_user(
+                    request, f"{version.consumable}：{domain_error_text(error)}", messages.ERROR
+                )
+            else:
+                approved += 1
+        if approved:
+            self.message_user(request, f"已批准 {approved} 条调价申请。", messages.SUCCESS)
+
+    @admin.action(description="驳回 / reject", permissions=["approve"])
+    def reject_selected(self, request, queryset):
+        versions = list(queryset.select_related("consumable").order_by("pk"))
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "驳回调价申请 / reject price proposals",
+                "opts": self.model._meta,
+                "versions": versions,
+                "form": form,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(
+                request, "admin/consumables/priceversion/reject_confirmation.html", context
+            )
+        rejected = 0
+        for version in versions:
+            try:
+                price_version_reject(
+                    version=version, approver=request.user, note=form.cleaned_data["reason"]
+                )
+            except DomainError as error:
+                self.message_user(
+                    request, f"{version.consumable}：{domain_error_text(error)}", messages.ERROR
+                )
+            else:
+                rejected += 1
+        if rejected:
+            self.message_user(request, f"已驳回 {rejected} 条调价申请。", messages.SUCCESS)
+        return None
+
+
+@admin.register(HospitalLabel)
+class HospitalLabelAdmin(LabelledFormMixin, admin.ModelAdmin):
+    list_display = ("label", "consumable_column", "lot", "expiry", "udi_di", "created_at_column")
+    consumable_column = column("consumable")
+    created_at_column = column("created_at")
+    search_fields = ("label", "udi_di", "lot", "consumable__material_code", "consumable__name")
+    list_select_related = ("consumable",)
+    autocomplete_fields = ("consumable",)
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        # A printed label is stuck on a unit: its text never changes.
+        if obj:
+            return ("label", "consumable_column", "created_at_column")
+        return ("created_at_column",)
+
+    def get_fields(self, request, obj=None):
+        if obj:
+            return ("label", "consumable_column", "lot", "expiry", "udi_di", "created_at_column")
+        return ("label", "consumable", "lot", "expiry", "udi_di")
+
