@@ -108,7 +108,22 @@ def department_by_code(code: str | None, field: str = "department") -> Departmen
 
 
 def resolve_consumable(code: str) -> Resolution:
+    """Resolve a scanned code for a write. A GS1 string whose lot or serial may have
+    swallowed a dropped separator is refused: a wrong lot in the ledger is worse than a
+    rescan (the resolve API only warns)."""
     resolution = resolve_code(code)
+    parsed = resolution.parsed
+    if "POSSIBLE_MISSING_SEPARATOR" in parsed.warnings:
+        raise DomainError(
+            "UNREADABLE_CODE",
+            "条码可能缺少分隔符，批号/序列号无法确定：请重新扫描或检查扫码枪 GS 设置",
+            "The code may have lost a GS separator: lot/serial are uncertain, rescan",
+            detail={
+                "reason": "AMBIGUOUS_SEPARATOR",
+                "alternative": parsed.extra.get("alternative"),
+            },
+            http_status=400,
+        )
     if resolution.consumable is None:
         raise errors.unknown_code(code)
     return resolution

@@ -190,3 +190,21 @@ def test_resolve_issues_a_bounded_number_of_queries(
 ):
     with django_assert_max_num_queries(4):
         resolve(auth_client, GS1_FORMS["raw_gs"])
+
+
+def test_ahm_code_resolves_with_an_unverified_structure_warning(auth_client):
+    item = ConsumableFactory()
+    DeviceIdentifierFactory(
+        consumable=item, udi_di="MF6901234567892", issuer=DeviceIdentifier.Issuer.AHM
+    )
+    body = resolve(auth_client, "MF6901234567892BA2301*SN77*MD230101ED260101").json()
+    assert body["issuer"] == "ahm"
+    assert (body["lot"], body["serial"], body["expiry"]) == ("2301", "77", "2026-01-01")
+    assert "AHM_STRUCTURE_UNVERIFIED" in body["warnings"]
+    assert body["consumable"]["material_code"] == item.material_code
+
+
+def test_dropped_separator_is_reported_as_a_warning(auth_client, stent):
+    body = resolve(auth_client, "0106901234567892111412311715070710A213B1211234").json()
+    assert body["lot"] == "A213B1211234"
+    assert "POSSIBLE_MISSING_SEPARATOR" in body["warnings"]

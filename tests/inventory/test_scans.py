@@ -392,3 +392,10 @@ def test_storekeeper_may_not_receive_into_another_store(hospital):
 def test_scan_without_login_is_refused(hospital):
     response = APIClient().post(URL, {}, format="json")
     assert response.status_code in {401, 403}
+
+
+def test_scan_whose_separator_may_have_been_dropped_is_refused(client, hospital):
+    _, di, _ = item("690123400032", tracking=Consumable.Tracking.UNIT)
+    response = receive(client, f"01{di}17{yymmdd(300)}10K1" + "211234")
+    assert_refused_and_nothing_recorded(response, "UNREADABLE_CODE")
+    assert response.json()["error"]["detail"]["reason"] == "AMBIGUOUS_SEPARATOR"
