@@ -108,24 +108,33 @@ def department_by_code(code: str | None, field: str = "department") -> Departmen
 
 
 def resolve_consumable(code: str) -> Resolution:
-    """Resolve a scanned code for a write. A GS1 string whose lot or serial may have
-    swallowed a dropped separator is refused: a wrong lot in the ledger is worse than a
-    rescan (the resolve API only warns)."""
+    """Resolve a scanned code for a write (UNKNOWN_CODE when it names no consumable).
+
+    A GS1 string whose last variable field may have swallowed a dropped separator is
+    refused only when the other reading is the likelier one: it finds an expiry the strict
+    reading lacks, or a serial for an item tracked per unit. Otherwise the strict reading
+    stands and the answer carries the warning (a lot ending in '21..' is common and legal).
+    """
     resolution = resolve_code(code)
+    if resolution.consumable is None:
+        raise errors.unknown_code(code)
     parsed = resolution.parsed
-    if "POSSIBLE_MISSING_SEPARATOR" in parsed.warnings:
+    alternative = parsed.extra.get("alternative") or {}
+    if "POSSIBLE_MISSING_SEPARATOR" in parsed.warnings and (
+        (alternative.get("expiry") and not parsed.expiry)
+        or (
+            alternative.get("serial")
+            and not parsed.serial
+            and resolution.consumable.tracking == "unit"
+        )
+    ):
         raise DomainError(
             "UNREADABLE_CODE",
             "条码可能缺少分隔符，批号/序列号无法确定：请重新扫描或检查扫码枪 GS 设置",
             "The code may have lost a GS separator: lot/serial are uncertain, rescan",
-            detail={
-                "reason": "AMBIGUOUS_SEPARATOR",
-                "alternative": parsed.extra.get("alternative"),
-            },
+            detail={"reason": "AMBIGUOUS_SEPARATOR", "alternative": alternative},
             http_status=400,
         )
-    if resolution.consumable is None:
-        raise errors.unknown_code(code)
     return resolution
 
 
@@ -168,6 +177,8 @@ def scan_record(*, request: ScanRequest, user) -> ScanOutcome:
                 occurred_at=request.occurred_at or timezone.now(),
                 user=event.user,
             )
+            if "POSSIBLE_MISSING_SEPARATOR" in context.resolution.parsed.warnings:
+                context.warnings.append("POSSIBLE_MISSING_SEPARATOR")
             body = HANDLERS[request.action](context)
             body = {
                 "event_id": str(request.event_id),

@@ -399,3 +399,11 @@ def test_scan_whose_separator_may_have_been_dropped_is_refused(client, hospital)
     response = receive(client, f"01{di}17{yymmdd(300)}10K1" + "211234")
     assert_refused_and_nothing_recorded(response, "UNREADABLE_CODE")
     assert response.json()["error"]["detail"]["reason"] == "AMBIGUOUS_SEPARATOR"
+
+
+def test_lot_ending_like_a_serial_is_accepted_with_a_warning(client, hospital):
+    consumable, di, _ = item("690123400033")
+    response = receive(client, f"01{di}17{yymmdd(300)}10A2101")
+    assert response.status_code == 201, response.json()
+    assert response.json()["lot"] == "A2101"
+    assert response.json()["warnings"] == ["POSSIBLE_MISSING_SEPARATOR"]

@@ -26,6 +26,7 @@ from consumables import demo_data
 from consumables.importing import import_consumable_rows, import_department_rows
 from consumables.models import Consumable, DeviceIdentifier, ExternalPrice, PriceVersion
 from consumables.prices import FourPrices, four_price_violations, with_prices_in_force
+from inventory.demo import load_demo_stock
 from inventory.models import Department
 
 LOGIN_URL = "http://127.0.0.1:8000/admin/"
@@ -80,10 +81,12 @@ class Command(BaseCommand):
             self.heading("住院患者与医嘱 / inpatients and doctor orders")
             self.load_inpatients(items)
 
-        self.stdout.write(
-            "库存：库存台账将随后续版本提供，本次未载入库存 / "
-            "Stock: the stock ledger arrives with a later issue; no stock was loaded."
-        )
+            self.heading("库存：入库与配送 / stock: receipts and issues (经扫码服务 / via scans)")
+            counts = load_demo_stock(items, storekeeper=users["store01"])
+            self.stdout.write(
+                f"新记录扫码 {counts['recorded']}，重放（已存在）{counts['replayed']} / "
+                f"scans recorded {counts['recorded']}, replayed {counts['replayed']}"
+            )
         self.summary(users, time.monotonic() - started)
 
     # ------------------------------------------------------------------ output helpers

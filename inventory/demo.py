@@ -1,0 +1,108 @@
+"""Demo stock for ``load_demo``: received and issued through the real scan service, with
+deterministic event ids, so a second run replays instead of doubling."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import Counter
+
+from django.utils import timezone
+
+from consumables.models import Consumable
+from consumables.prices import approved_version_in_force
+
+from .models import Supplier
+from .services.scans import ScanRequest, scan_record
+
+DEMO_NAMESPACE = uuid.UUID("7f1d2c4e-5a8b-4c3d-9e0f-20261122a001")
+SUPPLIERS = [
+    ("GYS01", "四川康达医疗器械有限公司"),
+    ("GYS02", "成都蓉西医药供应链有限公司"),
+    ("GYS03", "重庆瑞康医疗科技有限公司"),
+]
+STORE = "CK01"
+THEATRES = ["SS01", "DG01"]
+LOW_VALUE_WARDS = ["XN01", "GK01", "PW01", "SN01", "HX01", "MW01", "XH01"]
+# Far enough for a long demo; every 15th lot expires soon, to show 近效期 on the stock page.
+LONG_EXPIRY = dt.date(2028, 6, 30)
+NEAR_EXPIRY = dt.date(2026, 12, 20)
+UNITS_PER_TRACKED_ITEM = 3
+
+
+def scan_code(di: str, lot: str, expiry: dt.date, serial: str | None = None) -> str:
+    """The text a scanner sends for ``di`` with its production identifiers."""
+    if di.startswith("MA."):
+        return f"{di}.L{lot}.E{expiry:%y%m%d}" + (f".S{serial}" if serial else "")
+    code = f"01{di}17{expiry:%y%m%d}10{lot}"
+    return code + (f"\x1d21{serial}" if serial else "")
+
+
+def _scan(counts: Counter, user, key: str, **fields) -> dict:
+    event_id = uuid.uuid5(DEMO_NAMESPACE, key)
+    outcome = scan_record(request=ScanRequest(event_id=event_id, **fields), user=user)
+    counts["recorded" if outcome.status == 201 else "replayed"] += 1
+    return outcome.body
+
+
+def load_demo_stock(items, *, storekeeper) -> Counter:
+    """Receive every demo item into the central store, then issue some to the wards."""
+    for code, name in SUPPLIERS:
+        Supplier.objects.get_or_create(code=code, defaults={"name": name})
+    counts: Counter = Counter()
+    now = timezone.now()
+    for index, item in enumerate(items):
+        supplier = SUPPLIERS[index % len(SUPPLIERS)][0]
+        expiry = NEAR_EXPIRY if index % 15 == 7 else LONG_EXPIRY
+        lot = f"D26{index:04d}"
+        consumable = Consumable.objects.get(material_code=item.material_code)
+        cost = approved_version_in_force(consumable.pk, now).purchase_price
+        common = {
+            "action": "receive",
+            "department": STORE,
+            "supplier": supplier,
+            "invoice_no": f"FP2026{index // 20:04d}",
+            "unit_cost": cost,
+        }
+        if item.tracking == "unit":
+            di = item.dis[0][0]
+            codes = [
+                scan_code(di, lot, expiry, f"SN{index:04d}{n:02d}")
+                for n in range(1, UNITS_PER_TRACKED_ITEM + 1)
+            ]
+            for n, code in enumerate(codes, start=1):
+                _scan(counts, storekeeper, f"receive:{item.material_code}:{n}", code=code, **common)
+            theatre = THEATRES[index % len(THEATRES)]
+            _scan(
+                counts,
+                storekeeper,
+                f"issue:{item.material_code}:1",
+                action="issue",
+                code=codes[0],
+                department=theatre,
+                from_department=STORE,
+            )
+            continue
+        di, per_package = item.dis[-1]
+        code = f"01{di}" if item.tracking == "none" else scan_code(di, lot, expiry)
+        _scan(
+            counts,
+            storekeeper,
+            f"receive:{item.material_code}",
+            code=code,
+            quantity=per_package * 4,
+            **common,
+        )
+        if item.value_class == "low" and index % 3 == 0:
+            for ward in LOW_VALUE_WARDS:
+                _scan(
+                    counts,
+                    storekeeper,
+                    f"issue:{item.material_code}:{ward}",
+                    action="issue",
+                    code=code,
+                    department=ward,
+                    from_department=STORE,
+                    quantity=max(per_package // 2, 5),
+                )
+    return counts
