@@ -26,6 +26,11 @@ class Consumable(models.Model):
         SCAN = "scan", "扫码计费 / billed by scan"
         HIS = "his", "HIS 录入计费 / keyed in at HIS"
 
+    class InsuranceClass(models.TextChoices):
+        COVERED = "covered", "医保支付 / covered"
+        RESTRICTED = "restricted", "限定支付 / restricted"
+        SELF_PAY = "self_pay", "自费 / self-pay"
+
     material_code = models.CharField("物资编码 / material code", max_length=64, unique=True)
     name = models.CharField("名称 / name", max_length=200)
     spec = models.CharField("规格型号 / specification", max_length=200, blank=True)
@@ -47,6 +52,13 @@ class Consumable(models.Model):
     order_code = models.CharField("医嘱编码 / order code", max_length=64, null=True, blank=True)
     insurance_code = models.CharField(
         "医保耗材编码 / insurance code", max_length=27, null=True, blank=True
+    )
+    insurance_class = models.CharField(
+        "医保支付类别 / insurance class", max_length=10, choices=InsuranceClass,
+        default=InsuranceClass.COVERED,
+    )
+    insurance_restriction = models.CharField(
+        "限定支付条件 / payment restriction", max_length=300, blank=True
     )
     is_active = models.BooleanField("在用 / active", default=True)
     created_at = models.DateTimeField(auto_now_add=True)

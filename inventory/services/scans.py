@@ -1,9 +1,7 @@
 """POST /api/v1/scans: one idempotent entry point for every scanned write.
 
-``scan_record`` inserts the ``ScanEvent`` first, so a concurrent duplicate waits on the
-unique index and then replays the first answer; the action's handler runs in the same
-transaction. A refusal rolls everything back: nothing is recorded, and the same
-``event_id`` may be sent again once the cause is fixed.
+``scan_record`` runs the action's handler exactly once per ``event_id`` (see
+``idempotency.run_once``): a replay gets the first answer, a refusal records nothing.
 
 Handlers are registered per action (``register``); the billing app registers ``use`` and
 the return from a patient, so inventory never imports billing.
@@ -12,21 +10,19 @@ the return from a patient, so inventory never imports billing.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import DomainError
 from consumables.resolve import Resolution, resolve_code
 
 from .. import errors
-from ..models import Department, Recall, ScanEvent
+from ..models import Department, Recall
+from .idempotency import WriteOutcome, fingerprint, run_once
 
 ACTIONS = ("receive", "issue", "use", "return", "scrap")
 
@@ -52,8 +48,7 @@ class ScanRequest:
     def fingerprint(self) -> str:
         data = asdict(self)
         data.pop("event_id")
-        canonical = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return fingerprint(data)
 
 
 @dataclass
@@ -80,24 +75,6 @@ HANDLERS: dict[str, Handler] = {}
 
 def register(action: str, handler: Handler) -> None:
     HANDLERS[action] = handler
-
-
-@dataclass(frozen=True)
-class ScanOutcome:
-    status: int  # 201 recorded, 200 replay
-    body: dict
-
-
-def _replay(event: ScanEvent, request: ScanRequest) -> ScanOutcome:
-    if event.fingerprint != request.fingerprint() or event.action != request.action:
-        raise DomainError(
-            "EVENT_ID_REUSED",
-            "该 event_id 已用于另一条不同内容的扫码",
-            "This event_id was already used for a different scan",
-            detail={"event_id": str(request.event_id), "first_action": event.action},
-            http_status=409,
-        )
-    return ScanOutcome(200, event.response)
 
 
 def department_by_code(code: str | None, field: str = "department") -> Department:
@@ -153,45 +130,35 @@ def refuse_if_expired(expiry: dt.date | None, on: dt.date, lot_no: str | None) -
         raise errors.expired(expiry, lot_no or "")
 
 
-def scan_record(*, request: ScanRequest, user) -> ScanOutcome:
+def scan_record(*, request: ScanRequest, user) -> WriteOutcome:
     """Record one scan exactly once; see the module docstring for the guarantees."""
     if request.action not in ACTIONS or request.action not in HANDLERS:
         raise errors.validation(
             "action", f"不支持的操作 {request.action}", f"Unsupported action {request.action}"
         )
-    existing = ScanEvent.objects.filter(event_id=request.event_id).first()
-    if existing is not None:
-        return _replay(existing, request)
-    try:
-        with transaction.atomic():
-            event = ScanEvent.objects.create(
-                event_id=request.event_id,
-                action=request.action,
-                fingerprint=request.fingerprint(),
-                user=user if getattr(user, "pk", None) else None,
-            )
-            context = ScanContext(
-                request=request,
-                resolution=resolve_consumable(request.code),
-                department=department_by_code(request.department),
-                occurred_at=request.occurred_at or timezone.now(),
-                user=event.user,
-            )
-            if "POSSIBLE_MISSING_SEPARATOR" in context.resolution.parsed.warnings:
-                context.warnings.append("POSSIBLE_MISSING_SEPARATOR")
-            body = HANDLERS[request.action](context)
-            body = {
-                "event_id": str(request.event_id),
-                "action": request.action,
-                **body,
-                "warnings": sorted(set(context.warnings) | set(body.get("warnings", []))),
-            }
-            event.response = body
-            event.save(update_fields=["response"])
-            return ScanOutcome(201, body)
-    except IntegrityError:
-        # A concurrent request with the same event_id committed first: replay its answer.
-        existing = ScanEvent.objects.filter(event_id=request.event_id).first()
-        if existing is None:
-            raise
-        return _replay(existing, request)
+
+    def work(event) -> dict:
+        context = ScanContext(
+            request=request,
+            resolution=resolve_consumable(request.code),
+            department=department_by_code(request.department),
+            occurred_at=request.occurred_at or timezone.now(),
+            user=event.user,
+        )
+        if "POSSIBLE_MISSING_SEPARATOR" in context.resolution.parsed.warnings:
+            context.warnings.append("POSSIBLE_MISSING_SEPARATOR")
+        body = HANDLERS[request.action](context)
+        return {
+            "event_id": str(request.event_id),
+            "action": request.action,
+            **body,
+            "warnings": sorted(set(context.warnings) | set(body.get("warnings", []))),
+        }
+
+    return run_once(
+        event_id=request.event_id,
+        action=request.action,
+        digest=request.fingerprint(),
+        user=user,
+        work=work,
+    )

@@ -1,0 +1,82 @@
+"""Exactly-once writes keyed by a client ``event_id`` (invariant 2), for scans and for the
+HIS feed alike.
+
+The ``ScanEvent`` row is inserted first in the write's transaction: a concurrent duplicate
+waits on the unique index, then replays the stored answer. A refusal rolls everything back,
+so nothing is recorded and the same id may be sent again once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from config.errors import DomainError
+
+from ..models import ScanEvent
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    status: int  # 201 recorded, 200 replay of the first answer
+    body: dict
+
+
+def fingerprint(data: dict) -> str:
+    canonical = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(event: ScanEvent, action: str, digest: str) -> WriteOutcome:
+    if event.fingerprint != digest or event.action != action:
+        raise DomainError(
+            "EVENT_ID_REUSED",
+            "该 event_id 已用于另一条不同内容的请求",
+            "This event_id was already used for a different request",
+            detail={"event_id": str(event.event_id), "first_action": event.action},
+            http_status=409,
+        )
+    return WriteOutcome(200, event.response)
+
+
+def run_once(
+    *,
+    event_id: uuid.UUID,
+    action: str,
+    digest: str,
+    user,
+    work: Callable[[ScanEvent], dict],
+) -> WriteOutcome:
+    """Run ``work`` once per ``event_id``; replays get the first answer back."""
+    existing = ScanEvent.objects.filter(event_id=event_id).first()
+    if existing is not None:
+        return _replay(existing, action, digest)
+    try:
+        with transaction.atomic():
+            event = ScanEvent.objects.create(
+                event_id=event_id,
+                action=action,
+                fingerprint=digest,
+                user=user if getattr(user, "pk", None) else None,
+            )
+            body = work(event)
+            event.response = body
+            event.save(update_fields=["response"])
+            return WriteOutcome(201, body)
+    except IntegrityError as error:
+        existing = ScanEvent.objects.filter(event_id=event_id).first()
+        if existing is not None:
+            return _replay(existing, action, digest)
+        # Another constraint (a unit used or charged twice at the same instant) held.
+        raise DomainError(
+            "CONFLICT",
+            "与另一条同时提交的操作冲突，请刷新后重试",
+            "Conflicts with a concurrent write; refresh and retry",
+            detail={"reason": str(error).splitlines()[0][:200]},
+            http_status=409,
+        ) from error
