@@ -3,6 +3,7 @@
 Uses, charge lines and reconciliation come with issues 4 and 5.
 """
 
+from django.conf import settings
 from django.db import models
 
 
@@ -62,3 +63,170 @@ class DoctorOrder(models.Model):
 
     def __str__(self):
         return self.order_id
+
+
+class Use(models.Model):
+    """A bedside use (使用): stock moved from a ward to a patient, for an encounter.
+
+    ``active_unit`` holds the tracked unit while the use stands and is cleared when the
+    unit comes back unused: the unique constraint makes "a unit is used at most once" a
+    database fact (invariant 3), not only a check in code.
+    """
+
+    event_id = models.UUIDField(db_index=True)
+    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="uses")
+    move = models.OneToOneField(
+        "inventory.StockMove", on_delete=models.PROTECT, related_name="use"
+    )
+    department = models.ForeignKey(
+        "inventory.Department", on_delete=models.PROTECT, related_name="+"
+    )
+    consumable = models.ForeignKey(
+        "consumables.Consumable", on_delete=models.PROTECT, related_name="uses"
+    )
+    lot = models.ForeignKey("inventory.Lot", on_delete=models.PROTECT, related_name="+")
+    tracked_unit = models.ForeignKey(
+        "inventory.TrackedUnit", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="uses",
+    )
+    active_unit = models.OneToOneField(
+        "inventory.TrackedUnit", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="active_use",
+    )
+    quantity = models.PositiveIntegerField()
+    returned_quantity = models.PositiveIntegerField(default=0)
+    order = models.ForeignKey(
+        DoctorOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="uses"
+    )
+    occurred_at = models.DateTimeField(db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    warnings = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name = "使用记录 / use"
+        verbose_name_plural = "使用记录 / uses"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(returned_quantity__lte=models.F("quantity")),
+                name="use_returned_not_above_used",
+            ),
+        ]
+        indexes = [models.Index(fields=["encounter", "consumable"], name="use_enc_item")]
+
+    def __str__(self):
+        return f"{self.encounter_id} {self.consumable_id} ×{self.quantity}"
+
+
+class ChargeLine(models.Model):
+    """A charge (计费) on an encounter, with the five codes copied at the time of charging.
+
+    Created by a scan-billed use in the same transaction (invariant 5) or keyed in at HIS.
+    ``active_unit`` makes "a unit is charged at most once" a database constraint: it is
+    cleared when the charge is fully refunded.
+    """
+
+    class Source(models.TextChoices):
+        SCAN = "scan", "扫码计费 / scan"
+        HIS = "his", "HIS 计费 / HIS"
+
+    event_id = models.UUIDField(db_index=True)
+    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="charges")
+    consumable = models.ForeignKey(
+        "consumables.Consumable", on_delete=models.PROTECT, related_name="charges"
+    )
+    use = models.OneToOneField(
+        Use, on_delete=models.PROTECT, null=True, blank=True, related_name="charge"
+    )
+    active_unit = models.OneToOneField(
+        "inventory.TrackedUnit", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="active_charge",
+    )
+    material_code = models.CharField(max_length=64)
+    charge_code = models.CharField(max_length=64)
+    order_code = models.CharField(max_length=64, blank=True)
+    insurance_code = models.CharField(max_length=27, blank=True)
+    udi_di = models.CharField(max_length=80, blank=True)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    price_version = models.ForeignKey(
+        "consumables.PriceVersion", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    self_pay = models.BooleanField(default=False)
+    source = models.CharField(max_length=4, choices=Source)
+    order = models.ForeignKey(
+        DoctorOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="charges"
+    )
+    department = models.ForeignKey(
+        "inventory.Department", on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    charged_at = models.DateTimeField(db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    refunded_quantity = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "计费明细 / charge line"
+        verbose_name_plural = "计费明细 / charge lines"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="charge_qty_gt0"),
+            models.CheckConstraint(
+                condition=models.Q(refunded_quantity__lte=models.F("quantity")),
+                name="charge_refund_not_above_charged",
+            ),
+        ]
+        indexes = [models.Index(fields=["encounter", "consumable"], name="charge_enc_item")]
+
+    def __str__(self):
+        return f"{self.charge_code} ×{self.quantity} @{self.unit_price}"
+
+
+class ChargeRefund(models.Model):
+    """A refund (退费) of part or all of a charge line: a new row, never an edit."""
+
+    event_id = models.UUIDField(db_index=True)
+    charge = models.ForeignKey(ChargeLine, on_delete=models.PROTECT, related_name="refunds")
+    quantity = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    refunded_at = models.DateTimeField(db_index=True)
+    reason = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "退费 / refund"
+        verbose_name_plural = "退费 / refunds"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="refund_qty_gt0")
+        ]
+
+    def __str__(self):
+        return f"refund {self.charge_id} ×{self.quantity}"
+
+
+class Consent(models.Model):
+    """Self-pay informed consent (自费知情同意) for one item in one encounter."""
+
+    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="consents")
+    consumable = models.ForeignKey("consumables.Consumable", on_delete=models.PROTECT)
+    signed_by = models.CharField("签署人 / signed by", max_length=100)
+    relationship = models.CharField("与患者关系 / relationship", max_length=20, default="本人")
+    signed_at = models.DateTimeField("签署时间 / signed at")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "自费知情同意 / consent"
+        verbose_name_plural = "自费知情同意 / consents"
+        constraints = [
+            models.UniqueConstraint(fields=["encounter", "consumable"], name="uniq_consent")
+        ]
+
+    def __str__(self):
+        return f"{self.encounter_id} {self.consumable_id}"

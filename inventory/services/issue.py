@@ -3,11 +3,13 @@ return-to-store and scrap."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from consumables.models import Consumable
 
 from .. import errors
 from ..ledger import NewMove, department_location, post_moves
-from ..models import Department, Location, Lot
+from ..models import Department, Location, Lot, StockMove, TrackedUnit
 from ..selectors import fefo_allocation
 from .common import requested_quantity, scan_body, unit_required
 from .scans import (
@@ -19,6 +21,30 @@ from .scans import (
 )
 
 
+@dataclass(frozen=True)
+class Moved:
+    """What a scan moved: [(lot, quantity, move)] and the tracked unit, if any."""
+
+    lines: list[tuple[Lot, int, StockMove]]
+    unit: TrackedUnit | None
+
+    @property
+    def quantity(self) -> int:
+        return sum(q for _, q, _ in self.lines)
+
+    def body(self, context: ScanContext, **extra) -> dict:
+        unit = self.unit
+        return scan_body(
+            context,
+            quantity=self.quantity,
+            lot=self.lines[0][0],
+            serial=unit.serial if unit else None,
+            hospital_barcode=unit.serial if unit and unit.hospital_label_id else None,
+            moves=[{"lot": lot.lot_no or None, "quantity": q} for lot, q, _ in self.lines],
+            **extra,
+        )
+
+
 def move_scanned_stock(
     context: ScanContext,
     *,
@@ -26,7 +52,8 @@ def move_scanned_stock(
     source: Location,
     target: Location,
     allow_unusable: bool = False,
-) -> dict:
+    encounter_no: str = "",
+) -> Moved:
     """Move what the scan names from ``source`` to ``target``.
 
     One-item-one-code items: the scanned unit. Lot items: the scanned lot, or first-expiry-
@@ -43,10 +70,9 @@ def move_scanned_stock(
         plan = [(unit.lot, 1)]
         unit.location = target if target.is_real else None
         unit.save(update_fields=["location"])
-        serial, barcode = unit.serial, (unit.serial if unit.hospital_label_id else None)
     else:
         quantity = requested_quantity(context)
-        serial = barcode = None
+        unit = None
         if resolution.lot or consumable.tracking == Consumable.Tracking.NONE:
             lot = Lot.objects.filter(consumable=consumable, lot_no=resolution.lot or "").first()
             if lot is None:
@@ -59,7 +85,7 @@ def move_scanned_stock(
             plan = fefo_allocation(source, consumable.pk, quantity, on)
             if plan is None:
                 raise errors.not_in_stock(source.name, requested=quantity, reason="FEFO_SHORT")
-    post_moves(
+    moves = post_moves(
         [
             NewMove(
                 kind=kind,
@@ -69,21 +95,14 @@ def move_scanned_stock(
                 to_location=target,
                 occurred_at=context.occurred_at,
                 event_id=context.request.event_id,
+                encounter_no=encounter_no,
                 user=context.user,
                 note=context.request.reason or "",
             )
             for lot, qty in plan
         ]
     )
-    first_lot = plan[0][0]
-    return scan_body(
-        context,
-        quantity=sum(q for _, q in plan),
-        lot=first_lot,
-        serial=serial,
-        hospital_barcode=barcode,
-        moves=[{"lot": lot.lot_no or None, "quantity": qty} for lot, qty in plan],
-    )
+    return Moved([(lot, qty, move) for (lot, qty), move in zip(plan, moves, strict=True)], unit)
 
 
 def issue(context: ScanContext) -> dict:
@@ -94,12 +113,13 @@ def issue(context: ScanContext) -> dict:
         )
     if context.department.pk == source_department.pk:
         raise errors.validation("department", "领用科室不能是库房本身", "Issue to another place")
-    body = move_scanned_stock(
+    moved = move_scanned_stock(
         context,
         kind="issue",
         source=department_location(source_department),
         target=department_location(context.department),
     )
+    body = moved.body(context)
     body["from_department"] = source_department.code
     return body
 

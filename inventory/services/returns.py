@@ -50,7 +50,7 @@ def return_stock(context: ScanContext) -> dict:
         source=department_location(source),
         target=target,
         allow_unusable=True,
-    )
+    ).body(context)
     body["to"] = target.code
     return body
 
@@ -64,7 +64,7 @@ def scrap(context: ScanContext) -> dict:
         source=department_location(context.department),
         target=virtual_location(Location.Usage.SCRAP),
         allow_unusable=True,
-    )
+    ).body(context)
 
 
 register("return", return_stock)
