@@ -12,8 +12,9 @@ from .models import DoctorOrder, Encounter, Patient
 def _consumable_for_order_code(field: str):
     """The live consumable an order code names (五码合一: one order code, one consumable)."""
     return Subquery(
-        Consumable.objects.filter(order_code=OuterRef("order_code"), is_active=True)
-        .values(field)[:1]
+        Consumable.objects.filter(order_code=OuterRef("order_code"), is_active=True).values(field)[
+            :1
+        ]
     )
 
 
@@ -47,8 +48,10 @@ class DoctorOrderInline(admin.TabularInline):
     extra = 0
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            consumable_label=_consumable_for_order_code("name")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(consumable_label=_consumable_for_order_code("name"))
         )
 
     @admin.display(description="耗材 / consumable")
@@ -58,8 +61,15 @@ class DoctorOrderInline(admin.TabularInline):
 
 @admin.register(Encounter)
 class EncounterAdmin(LabelledFormMixin, admin.ModelAdmin):
-    list_display = ("visit_no", "patient_column", "patient_name", "insurance_type",
-                    "department_column", "admitted_at", "discharged_at")
+    list_display = (
+        "visit_no",
+        "patient_column",
+        "patient_name",
+        "insurance_type",
+        "department_column",
+        "admitted_at",
+        "discharged_at",
+    )
     list_filter = (
         "insurance_type",
         ("department", titled(admin.RelatedFieldListFilter, "科室 / department")),
@@ -80,11 +90,23 @@ class EncounterAdmin(LabelledFormMixin, admin.ModelAdmin):
 
 @admin.register(DoctorOrder)
 class DoctorOrderAdmin(LabelledFormMixin, admin.ModelAdmin):
-    list_display = ("order_id", "encounter_column", "order_code", "consumable_name", "quantity",
-                    "ordered_at", "doctor")
+    list_display = (
+        "order_id",
+        "encounter_column",
+        "order_code",
+        "consumable_name",
+        "quantity",
+        "ordered_at",
+        "doctor",
+    )
     encounter_column = column("encounter")
-    search_fields = ("order_id", "order_code", "encounter__visit_no", "encounter__patient__name",
-                     "doctor")
+    search_fields = (
+        "order_id",
+        "order_code",
+        "encounter__visit_no",
+        "encounter__patient__name",
+        "doctor",
+    )
     list_filter = (
         ("encounter__department", titled(admin.RelatedFieldListFilter, "科室 / department")),
     )
@@ -93,9 +115,13 @@ class DoctorOrderAdmin(LabelledFormMixin, admin.ModelAdmin):
     date_hierarchy = "ordered_at"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            consumable_label=_consumable_for_order_code("name"),
-            consumable_spec=_consumable_for_order_code("spec"),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                consumable_label=_consumable_for_order_code("name"),
+                consumable_spec=_consumable_for_order_code("spec"),
+            )
         )
 
     @admin.display(description="耗材 / consumable")

@@ -30,7 +30,9 @@ class Encounter(models.Model):
     visit_no = models.CharField("住院号 / visit no.", max_length=64, unique=True)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
     insurance_type = models.CharField(
-        "医保类型 / insurance type", max_length=8, choices=InsuranceType,
+        "医保类型 / insurance type",
+        max_length=8,
+        choices=InsuranceType,
         default=InsuranceType.EMPLOYEE,
     )
     department = models.ForeignKey(
@@ -75,9 +77,7 @@ class Use(models.Model):
 
     event_id = models.UUIDField(db_index=True)
     encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="uses")
-    move = models.OneToOneField(
-        "inventory.StockMove", on_delete=models.PROTECT, related_name="use"
-    )
+    move = models.OneToOneField("inventory.StockMove", on_delete=models.PROTECT, related_name="use")
     department = models.ForeignKey(
         "inventory.Department", on_delete=models.PROTECT, related_name="+"
     )
@@ -86,11 +86,17 @@ class Use(models.Model):
     )
     lot = models.ForeignKey("inventory.Lot", on_delete=models.PROTECT, related_name="+")
     tracked_unit = models.ForeignKey(
-        "inventory.TrackedUnit", on_delete=models.PROTECT, null=True, blank=True,
+        "inventory.TrackedUnit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="uses",
     )
     active_unit = models.OneToOneField(
-        "inventory.TrackedUnit", on_delete=models.PROTECT, null=True, blank=True,
+        "inventory.TrackedUnit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="active_use",
     )
     quantity = models.PositiveIntegerField()
@@ -140,7 +146,10 @@ class ChargeLine(models.Model):
         Use, on_delete=models.PROTECT, null=True, blank=True, related_name="charge"
     )
     active_unit = models.OneToOneField(
-        "inventory.TrackedUnit", on_delete=models.PROTECT, null=True, blank=True,
+        "inventory.TrackedUnit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="active_charge",
     )
     material_code = models.CharField(max_length=64)
@@ -152,7 +161,10 @@ class ChargeLine(models.Model):
     unit_price = models.DecimalField(max_digits=14, decimal_places=4)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     price_version = models.ForeignKey(
-        "consumables.PriceVersion", on_delete=models.PROTECT, null=True, blank=True,
+        "consumables.PriceVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     self_pay = models.BooleanField(default=False)

@@ -8,6 +8,7 @@ FINANCE = "finance"
 INSURANCE_OFFICE = "insurance_office"
 SUPPLIER = "supplier"
 ADMINISTRATOR = "administrator"
+INTEGRATION = "integration"
 
 ROLES = {
     NURSE: "护士 / nurse",
@@ -18,12 +19,6 @@ ROLES = {
     INSURANCE_OFFICE: "医保办 / insurance office",
     SUPPLIER: "供应商 / supplier",
     ADMINISTRATOR: "系统管理员 / administrator",
+    INTEGRATION: "系统接口（HIS/HRP）/ system integration",
 }
 
-
-def has_role(user, *roles: str) -> bool:
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    return user.groups.filter(name__in=roles).exists()

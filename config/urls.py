@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from billing import api as billing_api
 from consumables import api as consumables_api
 from consumables import views as consumables_views
 from inventory import api as inventory_api
@@ -9,6 +10,15 @@ from inventory import api as inventory_api
 api_v1 = [
     path("codes/resolve", consumables_api.CodeResolveApi.as_view(), name="codes-resolve"),
     path("scans", inventory_api.ScanApi.as_view(), name="scans"),
+    path("encounters", billing_api.EncounterApi.as_view(), name="encounters"),
+    path(
+        "encounters/<str:visit_no>/discharge",
+        billing_api.DischargeApi.as_view(),
+        name="encounter-discharge",
+    ),
+    path("orders", billing_api.OrderApi.as_view(), name="orders"),
+    path("charges", billing_api.ChargeApi.as_view(), name="charges"),
+    path("charges/<int:charge_id>/refund", billing_api.RefundApi.as_view(), name="charge-refund"),
 ]
 
 urlpatterns = [

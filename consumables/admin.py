@@ -22,7 +22,8 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from config.errors import DomainError
-from config.roles import ADMINISTRATOR, PRICING_OFFICE, has_role
+from config.permissions import has_role
+from config.roles import ADMINISTRATOR, PRICING_OFFICE
 
 from .exports import MASTER_COLUMNS, consumable_master_rows, export_response
 from .models import Consumable, DeviceIdentifier, ExternalPrice, HospitalLabel, PriceVersion

@@ -62,6 +62,9 @@ def move_scanned_stock(
     """
     consumable, resolution = context.consumable, context.resolution
     on = context.business_date
+    if not allow_unusable:
+        # The label in hand says it is expired: refuse whatever the ledger holds.
+        refuse_if_expired(resolution.expiry, on, resolution.lot)
     if consumable.tracking == Consumable.Tracking.UNIT:
         unit = unit_required(context, source)
         if not allow_unusable:

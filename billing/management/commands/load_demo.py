@@ -137,13 +137,15 @@ class Command(BaseCommand):
             if department and not department.members.filter(pk=user.pk).exists():
                 department.members.add(user)
             users[spec.username] = user
-            self.user_rows.append([
-                spec.username,
-                ROLES[spec.role],
-                f"{department.code} {department.name}" if department else "—",
-                demo_data.DEMO_PASSWORD if is_demo else "（已有账号，未修改密码）",
-                "管理后台 /admin/" if user.is_staff else "工作站 /accounts/login/",
-            ])
+            self.user_rows.append(
+                [
+                    spec.username,
+                    ROLES[spec.role],
+                    f"{department.code} {department.name}" if department else "—",
+                    demo_data.DEMO_PASSWORD if is_demo else "（已有账号，未修改密码）",
+                    "管理后台 /admin/" if user.is_staff else "工作站 /accounts/login/",
+                ]
+            )
         self.stdout.write(
             f"演示用户 {len(demo_data.DEMO_USERS)} 个（新建 {created}，"
             f"已有非演示账号未改密码 {kept}）"
@@ -175,8 +177,10 @@ class Command(BaseCommand):
             patient, _ = Patient.objects.get_or_create(
                 patient_id=case.patient_id, defaults={"name": case.patient_name}
             )
-            admitted = midnight - dt.timedelta(days=case.days_ago) + dt.timedelta(
-                minutes=case.minute_of_morning
+            admitted = (
+                midnight
+                - dt.timedelta(days=case.days_ago)
+                + dt.timedelta(minutes=case.minute_of_morning)
             )
             encounter, made = Encounter.objects.get_or_create(
                 visit_no=case.visit_no,
@@ -216,36 +220,47 @@ class Command(BaseCommand):
             self.stdout.write(line)
 
         self.heading("数量 / counts")
-        kinds = dict(
-            Department.objects.values_list("kind").annotate(n=Count("pk")).order_by()
-        )
+        kinds = dict(Department.objects.values_list("kind").annotate(n=Count("pk")).order_by())
         now = timezone.now()
         prices = with_prices_in_force(Consumable.objects.filter(is_active=True), now).values(
             "platform_price", "vbp_price", "purchase_price", "charge_price"
         )
         misaligned = sum(
-            1 for p in prices
-            if four_price_violations(FourPrices(
-                platform=p["platform_price"], vbp=p["vbp_price"],
-                purchase=p["purchase_price"], charge=p["charge_price"],
-            ))
+            1
+            for p in prices
+            if four_price_violations(
+                FourPrices(
+                    platform=p["platform_price"],
+                    vbp=p["vbp_price"],
+                    purchase=p["purchase_price"],
+                    charge=p["charge_price"],
+                )
+            )
         )
         rows = [
-            ["科室：库房 / 病区 / 手术室",
-             f"{kinds.get('store', 0)} / {kinds.get('ward', 0)} / {kinds.get('theatre', 0)}"],
+            [
+                "科室：库房 / 病区 / 手术室",
+                f"{kinds.get('store', 0)} / {kinds.get('ward', 0)} / {kinds.get('theatre', 0)}",
+            ],
             ["用户", str(get_user_model().objects.count())],
             ["耗材（在用）", str(Consumable.objects.filter(is_active=True).count())],
-            ["  其中高值 / 低值",
-             f"{Consumable.objects.filter(value_class='high').count()} / "
-             f"{Consumable.objects.filter(value_class='low').count()}"],
+            [
+                "  其中高值 / 低值",
+                f"{Consumable.objects.filter(value_class='high').count()} / "
+                f"{Consumable.objects.filter(value_class='low').count()}",
+            ],
             ["UDI-DI（包装层级）", str(DeviceIdentifier.objects.count())],
             ["挂网价/集采价记录", str(ExternalPrice.objects.count())],
-            ["已批准价格版本",
-             str(PriceVersion.objects.filter(status=PriceVersion.Status.APPROVED).count())],
+            [
+                "已批准价格版本",
+                str(PriceVersion.objects.filter(status=PriceVersion.Status.APPROVED).count()),
+            ],
             ["当前四价不一致的耗材", str(misaligned)],
-            ["患者 / 就诊 / 医嘱",
-             f"{Patient.objects.count()} / {Encounter.objects.count()} / "
-             f"{DoctorOrder.objects.count()}"],
+            [
+                "患者 / 就诊 / 医嘱",
+                f"{Patient.objects.count()} / {Encounter.objects.count()} / "
+                f"{DoctorOrder.objects.count()}",
+            ],
         ]
         for line in table(["项目", "数量"], rows):
             self.stdout.write(line)

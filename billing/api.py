@@ -1,0 +1,111 @@
+"""HIS feed (CONTRACT.md): encounters, discharge, doctor orders, charges and refunds."""
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config import roles
+from config.permissions import HasRole
+
+from .models import Encounter
+from .services.charges import charge_refund_record, his_charge_record
+from .services.encounters import encounter_discharge, encounter_upsert, order_upsert
+
+
+class HisFeedApi(APIView):
+    permission_classes = [HasRole]
+    allowed_roles = (roles.INTEGRATION,)
+
+
+class EncounterApi(HisFeedApi):
+    class EncounterInputSerializer(serializers.Serializer):
+        visit_no = serializers.CharField(max_length=64)
+        patient_id = serializers.CharField(max_length=64)
+        patient_name = serializers.CharField(max_length=100)
+        insurance_type = serializers.ChoiceField(Encounter.InsuranceType.values)
+        department = serializers.CharField(max_length=32)
+        admitted_at = serializers.DateTimeField()
+
+    @extend_schema(
+        request=EncounterInputSerializer,
+        responses={201: OpenApiResponse(description="created"), 200: OpenApiResponse()},
+    )
+    def post(self, request):
+        serializer = self.EncounterInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        encounter, created = encounter_upsert(**serializer.validated_data)
+        return Response(
+            {"visit_no": encounter.visit_no, "created": created},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class DischargeApi(HisFeedApi):
+    class DischargeInputSerializer(serializers.Serializer):
+        discharged_at = serializers.DateTimeField(required=False)
+
+    @extend_schema(request=DischargeInputSerializer, responses={200: OpenApiResponse()})
+    def post(self, request, visit_no):
+        serializer = self.DischargeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        encounter = encounter_discharge(
+            visit_no=visit_no,
+            discharged_at=serializer.validated_data.get("discharged_at") or timezone.now(),
+        )
+        return Response({"visit_no": encounter.visit_no, "discharged_at": encounter.discharged_at})
+
+
+class OrderApi(HisFeedApi):
+    class OrderInputSerializer(serializers.Serializer):
+        order_id = serializers.CharField(max_length=64)
+        encounter = serializers.CharField(max_length=64)
+        order_code = serializers.CharField(max_length=64)
+        quantity = serializers.IntegerField(min_value=1, max_value=100000)
+        ordered_at = serializers.DateTimeField()
+        doctor = serializers.CharField(max_length=100, required=False, default="")
+
+    @extend_schema(request=OrderInputSerializer, responses={201: OpenApiResponse()})
+    def post(self, request):
+        serializer = self.OrderInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order, created = order_upsert(**serializer.validated_data)
+        return Response(
+            {"order_id": order.order_id, "created": created},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ChargeApi(HisFeedApi):
+    class ChargeInputSerializer(serializers.Serializer):
+        event_id = serializers.UUIDField()
+        encounter = serializers.CharField(max_length=64)
+        charge_code = serializers.CharField(max_length=64)
+        quantity = serializers.IntegerField(min_value=1, max_value=100000)
+        unit_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
+        charged_at = serializers.DateTimeField()
+        order = serializers.CharField(max_length=64, required=False, allow_null=True)
+
+    @extend_schema(request=ChargeInputSerializer, responses={201: OpenApiResponse()})
+    def post(self, request):
+        serializer = self.ChargeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        outcome = his_charge_record(**serializer.validated_data, user=request.user)
+        return Response(outcome.body, status=outcome.status)
+
+
+class RefundApi(HisFeedApi):
+    class RefundInputSerializer(serializers.Serializer):
+        event_id = serializers.UUIDField()
+        quantity = serializers.IntegerField(min_value=1, max_value=100000)
+        refunded_at = serializers.DateTimeField()
+
+    @extend_schema(request=RefundInputSerializer, responses={201: OpenApiResponse()})
+    def post(self, request, charge_id):
+        serializer = self.RefundInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        outcome = charge_refund_record(
+            charge_id=charge_id, **serializer.validated_data, user=request.user
+        )
+        return Response(outcome.body, status=outcome.status)

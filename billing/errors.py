@@ -1,0 +1,43 @@
+"""Refusals of the bedside and HIS paths (CONTRACT.md codes), Chinese first."""
+
+from config.errors import DomainError
+
+
+def unknown_encounter(visit_no: str | None) -> DomainError:
+    return DomainError(
+        "UNKNOWN_ENCOUNTER",
+        f"住院号 {visit_no or ''} 不存在：请核对腕带或等待 HIS 同步",
+        f"Unknown encounter {visit_no}",
+        detail={"encounter": visit_no},
+        http_status=404,
+    )
+
+
+def encounter_closed(visit_no: str) -> DomainError:
+    return DomainError(
+        "ENCOUNTER_CLOSED",
+        f"患者 {visit_no} 已出院结算，不能再记录使用或计费",
+        f"Encounter {visit_no} is closed",
+        detail={"encounter": visit_no},
+        http_status=409,
+    )
+
+
+def no_charge_mapping(material_code: str) -> DomainError:
+    return DomainError(
+        "NO_CHARGE_MAPPING",
+        "该耗材可收费但没有计费编码：请联系采购/物价办完成五码对照后再使用",
+        "Chargeable item without a charge code",
+        detail={"material_code": material_code},
+        http_status=409,
+    )
+
+
+def no_approved_price(material_code: str) -> DomainError:
+    return DomainError(
+        "NO_APPROVED_PRICE",
+        "该耗材没有已批准的收费价：请联系物价办",
+        "No approved charge price in force",
+        detail={"material_code": material_code},
+        http_status=409,
+    )

@@ -1,0 +1,208 @@
+"""Charge lines and refunds: from a bedside use, or keyed in at HIS."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
+
+from config.errors import DomainError
+from consumables.models import Consumable, PriceVersion
+from consumables.prices import approved_version_in_force
+from inventory.services.idempotency import WriteOutcome, fingerprint, run_once
+
+from .. import errors
+from ..models import ChargeLine, ChargeRefund, DoctorOrder, Encounter, Use
+from .encounters import encounter_for_write
+
+CENT = Decimal("0.01")
+
+
+def money(unit_price: Decimal, quantity: int) -> Decimal:
+    return (unit_price * quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def is_self_pay(encounter: Encounter, consumable: Consumable) -> bool:
+    return (
+        encounter.insurance_type == Encounter.InsuranceType.SELF_PAY
+        or consumable.insurance_class == Consumable.InsuranceClass.SELF_PAY
+    )
+
+
+def charge_price_in_force(consumable: Consumable, at: dt.datetime) -> PriceVersion:
+    """The approved version whose charge price applies at ``at`` (refusals if none)."""
+    if not consumable.charge_code:
+        raise errors.no_charge_mapping(consumable.material_code)
+    version = approved_version_in_force(consumable.pk, at)
+    if version is None:
+        raise errors.no_approved_price(consumable.material_code)
+    return version
+
+
+def charge_payload(charge: ChargeLine, *, quantity: int | None = None, amount=None) -> dict:
+    return {
+        "id": charge.pk,
+        "quantity": charge.quantity if quantity is None else quantity,
+        "unit_price": str(charge.unit_price),
+        "amount": str(charge.amount if amount is None else amount),
+        "self_pay": charge.self_pay,
+    }
+
+
+def charge_for_use(*, use: Use, version: PriceVersion, udi_di: str | None) -> ChargeLine:
+    """The charge of a scan-billed use, in the use's transaction, five codes copied."""
+    consumable, encounter = use.consumable, use.encounter
+    return ChargeLine.objects.create(
+        event_id=use.event_id,
+        encounter=encounter,
+        consumable=consumable,
+        use=use,
+        active_unit=use.active_unit,
+        material_code=consumable.material_code,
+        charge_code=consumable.charge_code,
+        order_code=consumable.order_code or "",
+        insurance_code=consumable.insurance_code or "",
+        udi_di=udi_di or "",
+        quantity=use.quantity,
+        unit_price=version.charge_price,
+        amount=money(version.charge_price, use.quantity),
+        price_version=version,
+        self_pay=is_self_pay(encounter, consumable),
+        source=ChargeLine.Source.SCAN,
+        order=use.order,
+        department=use.department,
+        charged_at=use.occurred_at,
+        user=use.user,
+    )
+
+
+def refund_quantity(
+    *,
+    charge: ChargeLine,
+    quantity: int,
+    event_id: uuid.UUID,
+    at: dt.datetime,
+    user,
+    reason: str = "",
+) -> ChargeRefund:
+    """Refund part or all of a charge line (the caller holds the transaction)."""
+    charge = ChargeLine.objects.select_for_update().get(pk=charge.pk)
+    left = charge.quantity - charge.refunded_quantity
+    if quantity > left:
+        raise DomainError(
+            "REFUND_EXCEEDS_CHARGE",
+            f"退费数量 {quantity} 超过可退数量 {left}",
+            f"Refund of {quantity} exceeds the {left} still charged",
+            detail={"charge": charge.pk, "refundable": left},
+            http_status=409,
+        )
+    charge.refunded_quantity += quantity
+    if charge.refunded_quantity == charge.quantity:
+        charge.active_unit = None
+    charge.save(update_fields=["refunded_quantity", "active_unit"])
+    return ChargeRefund.objects.create(
+        event_id=event_id,
+        charge=charge,
+        quantity=quantity,
+        amount=money(charge.unit_price, quantity),
+        refunded_at=at,
+        reason=reason,
+        user=user if getattr(user, "pk", None) else None,
+    )
+
+
+def his_charge_record(
+    *,
+    event_id: uuid.UUID,
+    encounter: str,
+    charge_code: str,
+    quantity: int,
+    unit_price: Decimal,
+    charged_at: dt.datetime,
+    order: str | None = None,
+    user=None,
+) -> WriteOutcome:
+    """A charge keyed in at HIS (not from a scan): idempotent on ``event_id``.
+
+    The unit price is recorded as HIS sent it; a price differing from the approved charge
+    price is accepted and reported by reconciliation (PRICE_MISMATCH).
+    """
+    request = {
+        "encounter": encounter,
+        "charge_code": charge_code,
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "charged_at": charged_at,
+        "order": order,
+    }
+
+    def work(event) -> dict:
+        visit = encounter_for_write(encounter)
+        consumable = Consumable.objects.filter(charge_code=charge_code, is_active=True).first()
+        if consumable is None:
+            raise DomainError(
+                "UNKNOWN_CODE",
+                f"计费编码 {charge_code} 没有对应的耗材",
+                f"No consumable has the charge code {charge_code}",
+                detail={"charge_code": charge_code},
+                http_status=404,
+            )
+        doctor_order = (
+            DoctorOrder.objects.filter(order_id=order, encounter=visit).first() if order else None
+        )
+        price = Decimal(unit_price).quantize(Decimal("0.0001"))
+        charge = ChargeLine.objects.create(
+            event_id=event_id,
+            encounter=visit,
+            consumable=consumable,
+            material_code=consumable.material_code,
+            charge_code=consumable.charge_code,
+            order_code=consumable.order_code or "",
+            insurance_code=consumable.insurance_code or "",
+            quantity=quantity,
+            unit_price=price,
+            amount=money(price, quantity),
+            price_version=approved_version_in_force(consumable.pk, charged_at),
+            self_pay=is_self_pay(visit, consumable),
+            source=ChargeLine.Source.HIS,
+            order=doctor_order,
+            department=visit.department,
+            charged_at=charged_at,
+            user=event.user,
+        )
+        return {
+            "event_id": str(event_id),
+            "charge": charge_payload(charge),
+            "encounter": visit.visit_no,
+            "material_code": consumable.material_code,
+        }
+
+    return run_once(
+        event_id=event_id, action="charge", digest=fingerprint(request), user=user, work=work
+    )
+
+
+def charge_refund_record(
+    *, charge_id: int, event_id: uuid.UUID, quantity: int, refunded_at: dt.datetime, user=None
+) -> WriteOutcome:
+    """``POST /api/v1/charges/{id}/refund``: idempotent on ``event_id``."""
+    request = {"charge": charge_id, "quantity": quantity, "refunded_at": refunded_at}
+
+    def work(event) -> dict:
+        charge = ChargeLine.objects.filter(pk=charge_id).first()
+        if charge is None:
+            raise DomainError("NOT_FOUND", "计费记录不存在", "No such charge", http_status=404)
+        refund = refund_quantity(
+            charge=charge, quantity=quantity, event_id=event_id, at=refunded_at, user=event.user
+        )
+        return {
+            "event_id": str(event_id),
+            "charge": charge_id,
+            "refund": refund.pk,
+            "quantity": quantity,
+            "amount": str(refund.amount),
+        }
+
+    return run_once(
+        event_id=event_id, action="refund", digest=fingerprint(request), user=user, work=work
+    )

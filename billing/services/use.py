@@ -1,0 +1,252 @@
+"""Bedside use (使用) and the return of an unused item from a patient.
+
+Registered with the scan dispatcher as ``use`` and ``return_from_patient``. A use moves
+the stock ward -> PATIENT and, for a scan-billed chargeable item, creates its charge line in
+the same transaction at the charge price in force at the time of use (invariant 5). The
+bedside path touches only the database: no Redis, no Celery (invariant 7).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from config.errors import DomainError
+from consumables.models import Consumable
+from inventory import errors as stock_errors
+from inventory.ledger import NewMove, department_location, post_moves, virtual_location
+from inventory.models import Location
+from inventory.services.common import requested_quantity, scan_body, tracked_unit_of
+from inventory.services.issue import move_scanned_stock
+from inventory.services.returns import PATIENT_RETURN
+from inventory.services.scans import ScanContext, register
+
+from .. import errors as billing_errors
+from ..models import Consent, DoctorOrder, Use
+from .charges import charge_for_use, charge_payload, charge_price_in_force, refund_quantity
+from .encounters import encounter_for_write, usable_at_bedside
+
+
+def _bedside_department(context: ScanContext):
+    if not usable_at_bedside(context.department):
+        raise stock_errors.validation(
+            "department", "使用科室必须是病区或手术室", "Use happens in a ward or theatre"
+        )
+    return context.department
+
+
+def _order_for(context: ScanContext, encounter, consumable) -> DoctorOrder | None:
+    orders = DoctorOrder.objects.filter(encounter=encounter)
+    if context.request.order:
+        return orders.filter(order_id=context.request.order).first()
+    if consumable.order_code:
+        return orders.filter(order_code=consumable.order_code).order_by("ordered_at").first()
+    return None
+
+
+def _refuse_without_consent(encounter, consumable) -> None:
+    needs = (
+        consumable.insurance_class
+        in (
+            Consumable.InsuranceClass.SELF_PAY,
+            Consumable.InsuranceClass.RESTRICTED,
+        )
+        and encounter.insurance_type != encounter.InsuranceType.SELF_PAY
+    )
+    if needs and not Consent.objects.filter(encounter=encounter, consumable=consumable).exists():
+        raise DomainError(
+            "CONSENT_REQUIRED",
+            "该耗材为自费/限定支付项目，使用前须签署自费知情同意书",
+            "Self-pay or restricted item: record the patient's consent first",
+            detail={
+                "encounter": encounter.visit_no,
+                "material_code": consumable.material_code,
+                "insurance_class": consumable.insurance_class,
+                "restriction": consumable.insurance_restriction,
+            },
+            http_status=409,
+        )
+
+
+def _refuse_if_already_used(context: ScanContext) -> None:
+    unit = tracked_unit_of(context)
+    if unit is not None and unit.location_id is None:
+        use = Use.objects.filter(active_unit=unit).select_related("encounter").first()
+        if use is not None:
+            raise DomainError(
+                "ALREADY_USED",
+                f"该单件已于 {use.occurred_at:%Y-%m-%d %H:%M} 使用，不能重复使用/计费",
+                "This unit has already been used",
+                detail={"serial": unit.serial, "used_at": use.occurred_at.isoformat()},
+                http_status=409,
+            )
+
+
+def use(context: ScanContext) -> dict:
+    consumable = context.consumable
+    ward = _bedside_department(context)
+    encounter = encounter_for_write(context.request.encounter)
+    if consumable.chargeable and not consumable.charge_code:
+        raise billing_errors.no_charge_mapping(consumable.material_code)
+    scan_billed = consumable.chargeable and consumable.billed_by == Consumable.BilledBy.SCAN
+    version = charge_price_in_force(consumable, context.occurred_at) if scan_billed else None
+    _refuse_without_consent(encounter, consumable)
+    if consumable.tracking == Consumable.Tracking.UNIT:
+        _refuse_if_already_used(context)
+    order = _order_for(context, encounter, consumable)
+    if order is None:
+        if getattr(settings, "BILLING_REFUSE_USE_WITHOUT_ORDER", False):
+            raise DomainError(
+                "NO_ORDER",
+                "该患者没有对应医嘱，请先开立医嘱",
+                "No doctor order for this item",
+                detail={"order_code": consumable.order_code},
+                http_status=409,
+            )
+        context.warnings.append("NO_ORDER")
+
+    moved = move_scanned_stock(
+        context,
+        kind="use",
+        source=department_location(ward),
+        target=virtual_location(Location.Usage.PATIENT),
+        encounter_no=encounter.visit_no,
+    )
+    charges = []
+    for lot, quantity, move in moved.lines:
+        record = Use.objects.create(
+            event_id=context.request.event_id,
+            encounter=encounter,
+            move=move,
+            department=ward,
+            consumable=consumable,
+            lot=lot,
+            tracked_unit=moved.unit,
+            active_unit=moved.unit,
+            quantity=quantity,
+            order=order,
+            occurred_at=context.occurred_at,
+            user=context.user,
+            warnings=sorted(set(context.warnings)),
+        )
+        if version is not None:
+            charges.append(
+                charge_for_use(use=record, version=version, udi_di=context.resolution.udi_di)
+            )
+    charge = None
+    if charges:
+        charge = charge_payload(charges[0])
+        charge["quantity"] = sum(c.quantity for c in charges)
+        charge["amount"] = str(sum(c.amount for c in charges))
+    return moved.body(context, charge=charge, encounter=encounter.visit_no)
+
+
+def _uses_to_reverse(context: ScanContext, encounter, quantity: int) -> list[tuple[Use, int]]:
+    """Which uses of this encounter the returned stock undoes, newest first."""
+    consumable = context.consumable
+    if consumable.tracking == Consumable.Tracking.UNIT:
+        unit = tracked_unit_of(context)
+        use = (
+            Use.objects.select_for_update().filter(active_unit=unit, encounter=encounter).first()
+            if unit
+            else None
+        )
+        if use is None:
+            raise stock_errors.validation(
+                "code",
+                "该单件未在此患者使用，不能退回",
+                "This unit was not used by this patient",
+                reason="NOT_USED_BY_PATIENT",
+            )
+        return [(use, 1)]
+    uses = Use.objects.select_for_update().filter(encounter=encounter, consumable=consumable)
+    if context.resolution.lot:
+        uses = uses.filter(lot__lot_no=context.resolution.lot)
+    plan, left = [], quantity
+    for use in uses.order_by("-occurred_at", "-pk"):
+        take = min(left, use.quantity - use.returned_quantity)
+        if take > 0:
+            plan.append((use, take))
+            left -= take
+        if left == 0:
+            return plan
+    raise stock_errors.validation(
+        "quantity",
+        "退回数量超过该患者的使用数量",
+        "More returned than this patient used",
+        reason="MORE_THAN_USED",
+        returnable=quantity - left,
+    )
+
+
+def return_from_patient(context: ScanContext) -> dict:
+    """An unused item comes back from the patient: PATIENT -> ward, and its charge is
+    reversed in the same transaction."""
+    ward = _bedside_department(context)
+    encounter = encounter_for_write(context.request.encounter)
+    quantity = (
+        1
+        if context.consumable.tracking == Consumable.Tracking.UNIT
+        else requested_quantity(context)
+    )
+    plan = _uses_to_reverse(context, encounter, quantity)
+    ward_location = department_location(ward)
+    moves = post_moves(
+        [
+            NewMove(
+                kind="return",
+                lot=use.lot,
+                quantity=qty,
+                from_location=virtual_location(Location.Usage.PATIENT),
+                to_location=ward_location,
+                occurred_at=context.occurred_at,
+                event_id=context.request.event_id,
+                reverses=use.move,
+                encounter_no=encounter.visit_no,
+                user=context.user,
+            )
+            for use, qty in plan
+        ]
+    )
+    refunded = []
+    unit = None
+    for (use, qty), _move in zip(plan, moves, strict=True):
+        use.returned_quantity += qty
+        if use.active_unit_id:
+            unit = use.active_unit
+            unit.location = ward_location
+            unit.save(update_fields=["location"])
+            use.active_unit = None
+        use.save(update_fields=["returned_quantity", "active_unit"])
+        charge = getattr(use, "charge", None)
+        if charge is not None:
+            refunded.append(
+                refund_quantity(
+                    charge=charge,
+                    quantity=qty,
+                    event_id=context.request.event_id,
+                    at=context.occurred_at,
+                    user=context.user,
+                    reason="患者未使用退回 / returned unused",
+                )
+            )
+    charge = None
+    if refunded:
+        first = refunded[0].charge
+        charge = charge_payload(
+            first,
+            quantity=-sum(r.quantity for r in refunded),
+            amount=-sum(r.amount for r in refunded),
+        )
+    return scan_body(
+        context,
+        quantity=quantity,
+        lot=plan[0][0].lot,
+        serial=unit.serial if unit else None,
+        hospital_barcode=unit.serial if unit and unit.hospital_label_id else None,
+        charge=charge,
+        encounter=encounter.visit_no,
+    )
+
+
+register("use", use)
+register(PATIENT_RETURN, return_from_patient)
