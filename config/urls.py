@@ -6,9 +6,11 @@ from billing import api as billing_api
 from consumables import api as consumables_api
 from consumables import views as consumables_views
 from inventory import api as inventory_api
+from inventory import decode_api
 
 api_v1 = [
     path("codes/resolve", consumables_api.CodeResolveApi.as_view(), name="codes-resolve"),
+    path("codes/decode", decode_api.CodeDecodeApi.as_view(), name="codes-decode"),
     path("scans", inventory_api.ScanApi.as_view(), name="scans"),
     path("encounters", billing_api.EncounterApi.as_view(), name="encounters"),
     path(

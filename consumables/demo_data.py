@@ -87,6 +87,7 @@ DEMO_USERS: list[DemoUser] = [
     DemoUser("finance01", roles.FINANCE, "郑洁"),
     DemoUser("insurance01", roles.INSURANCE_OFFICE, "冯涛"),
     DemoUser("supplier01", roles.SUPPLIER, "恒康医疗器械（供应商）"),
+    DemoUser("his01", roles.INTEGRATION, "HIS 接口（API 令牌）"),
 ]
 
 # Admin permissions of the roles in the demo (the roles' own pages come with later issues).
