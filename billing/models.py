@@ -242,3 +242,87 @@ class Consent(models.Model):
 
     def __str__(self):
         return f"{self.encounter_id} {self.consumable_id}"
+
+
+class ReconciliationRun(models.Model):
+    """The reconciliation of one business day (日对账). Its rows are replaced only by a run
+    that succeeds, in one transaction: a failed or killed run leaves the previous result."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "排队中 / queued"
+        RUNNING = "running", "运行中 / running"
+        SUCCEEDED = "succeeded", "已完成 / succeeded"
+        FAILED = "failed", "失败 / failed"
+
+    date = models.DateField("业务日 / business day", unique=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField("结果生成时间 / result computed at", null=True, blank=True)
+    totals = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    threshold_pct = models.DecimalField(max_digits=6, decimal_places=2, null=True)
+
+    class Meta:
+        verbose_name = "日对账 / reconciliation run"
+        verbose_name_plural = "日对账 / reconciliation runs"
+
+    def __str__(self):
+        return f"{self.date} {self.status}"
+
+
+class VarianceRow(models.Model):
+    """Received / issued / used / billed of one department and item on the run's day."""
+
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="variances")
+    department = models.ForeignKey("inventory.Department", on_delete=models.PROTECT)
+    consumable = models.ForeignKey("consumables.Consumable", on_delete=models.PROTECT)
+    department_code = models.CharField(max_length=32)
+    material_code = models.CharField(max_length=64)
+    received = models.IntegerField(default=0)
+    issued = models.IntegerField(default=0)
+    used = models.IntegerField(default=0)
+    billed = models.IntegerField(default=0)
+    variance_qty = models.IntegerField(default=0)
+    variance_amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    variance_pct = models.DecimalField(max_digits=9, decimal_places=2, null=True)
+
+    class Meta:
+        verbose_name = "对账差异 / variance row"
+        verbose_name_plural = "对账差异 / variance rows"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "department", "consumable"], name="uniq_variance_row"
+            )
+        ]
+        ordering = ["department_code", "material_code"]
+
+    def __str__(self):
+        return f"{self.department_code} {self.material_code} {self.variance_qty}"
+
+
+class ExceptionRow(models.Model):
+    """One finding of the run's day (CONTRACT.md exception kinds)."""
+
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="exceptions")
+    kind = models.CharField(max_length=32, db_index=True)
+    department_code = models.CharField(max_length=32, blank=True)
+    material_code = models.CharField(max_length=64, blank=True)
+    encounter_no = models.CharField(max_length=64, blank=True)
+    quantity = models.IntegerField(null=True)
+    ref = models.CharField(max_length=64, blank=True)
+    detail = models.JSONField(default=dict)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "对账异常 / reconciliation exception"
+        verbose_name_plural = "对账异常 / reconciliation exceptions"
+        ordering = ["kind", "department_code", "material_code", "encounter_no", "ref"]
+
+    def __str__(self):
+        return f"{self.kind} {self.material_code} {self.encounter_no}"
