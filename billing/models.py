@@ -4,7 +4,13 @@ Uses, charge lines and reconciliation come with issues 4 and 5.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
+
+from consumables.codes import is_valid_hospital_code
+from consumables.models import Consumable
 
 
 class Patient(models.Model):
@@ -326,3 +332,122 @@ class ExceptionRow(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.material_code} {self.encounter_no}"
+
+
+class Kit(models.Model):
+    """An order package (医嘱套包): one HIS order code that covers several consumables.
+
+    Kits are split (拆分计费): ordering the kit charges nothing. Each component the nurse
+    scans is used and charged on its own (its own price and five codes) under the kit's
+    order; the components left unused are neither moved nor charged.
+    """
+
+    order_code = models.CharField("套包医嘱编码 / kit order code", max_length=64, unique=True)
+    name = models.CharField("套包名称 / kit name", max_length=200)
+    is_active = models.BooleanField(
+        "在用 / active",
+        default=True,
+        help_text="停用后，其组件的使用不再归入该套包医嘱 / "
+        "when inactive, uses of its components no longer link to its orders",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "医嘱套包 / order kit"
+        verbose_name_plural = "医嘱套包 / order kits"
+        ordering = ["order_code"]
+
+    def __str__(self):
+        return f"{self.order_code} {self.name}"
+
+    def clean(self):
+        if not self.order_code:
+            return
+        if not is_valid_hospital_code(self.order_code):
+            raise ValidationError(
+                {
+                    "order_code": "编码只能包含字母、数字和 . _ - / / "
+                    "letters, digits and . _ - / only"
+                }
+            )
+        # Five codes in one: an order code names one thing, a consumable or a kit.
+        if Consumable.objects.filter(order_code=self.order_code, is_active=True).exists():
+            raise ValidationError(
+                {
+                    "order_code": "该医嘱编码已是某个耗材的医嘱编码 / "
+                    "this order code already belongs to a consumable"
+                }
+            )
+
+
+class KitComponent(models.Model):
+    """A consumable in a kit, with the quantity the kit plans for one ordered kit."""
+
+    kit = models.ForeignKey(Kit, on_delete=models.CASCADE, related_name="components")
+    consumable = models.ForeignKey(
+        "consumables.Consumable",
+        on_delete=models.PROTECT,
+        related_name="kit_components",
+        verbose_name="耗材 / consumable",
+    )
+    quantity = models.PositiveIntegerField(
+        "计划数量 / planned quantity", default=1, validators=[MinValueValidator(1)]
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "套包组件 / kit component"
+        verbose_name_plural = "套包组件 / kit components"
+        constraints = [
+            models.UniqueConstraint(fields=["kit", "consumable"], name="uniq_kit_component"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="kit_component_qty_gt0"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kit_id} {self.consumable_id} ×{self.quantity}"
+
+
+class HighValueApproval(models.Model):
+    """Approval to use high-value items (高值耗材使用审批) in one encounter.
+
+    With ``consumable`` empty it covers every high-value item of the encounter; otherwise
+    only that consumable. A use whose charge price in force is at or above
+    ``BILLING_HIGH_VALUE_THRESHOLD`` needs one (``billing.services.approvals``).
+    """
+
+    encounter = models.ForeignKey(
+        Encounter,
+        on_delete=models.PROTECT,
+        related_name="high_value_approvals",
+        verbose_name="就诊 / encounter",
+    )
+    consumable = models.ForeignKey(
+        "consumables.Consumable",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="耗材 / consumable",
+        help_text="留空：本次就诊的全部高值耗材 / empty: every high-value item of the encounter",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="审批人 / approved by",
+    )
+    approved_at = models.DateTimeField("审批时间 / approved at")
+    note = models.CharField("审批意见 / note", max_length=500, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "高值耗材使用审批 / high-value approval"
+        verbose_name_plural = "高值耗材使用审批 / high-value approvals"
+        indexes = [
+            models.Index(fields=["encounter", "consumable"], name="hv_approval_enc_item"),
+        ]
+
+    def __str__(self):
+        return f"{self.encounter_id} {self.consumable_id or '*'}"

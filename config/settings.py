@@ -6,9 +6,11 @@ DJANGO_ALLOWED_HOSTS; DJANGO_DEBUG unset (secure cookies, HSTS and the rest swit
 """
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -150,6 +152,26 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE = {
+    # The business day that just ended, every night at 00:30 Asia/Shanghai. The run
+    # includes the four-price audit of every consumable in force (FOUR_PRICE_MISALIGNED).
+    "reconcile-previous-day": {
+        "task": "billing.tasks.reconcile_previous_day",
+        "schedule": crontab(hour=0, minute=30),
+    },
+}
+
+# Reconciliation: a department/item whose abs(used - billed) / used exceeds this (percent)
+# is reported as VARIANCE_OVER_THRESHOLD (the hospital's target: within 5%).
+RECONCILIATION_VARIANCE_THRESHOLD_PCT = os.environ.get("RECONCILIATION_THRESHOLD_PCT", "5")
+
+# High-value use approval (高值耗材使用审批): a use whose charge price in force is at or above
+# the threshold (yuan) needs an approval recorded on the encounter. "flag" records the use
+# with the warning NO_HIGH_VALUE_APPROVAL; "block" refuses it (APPROVAL_REQUIRED).
+BILLING_HIGH_VALUE_THRESHOLD = Decimal(os.environ.get("BILLING_HIGH_VALUE_THRESHOLD", "10000"))
+BILLING_HIGH_VALUE_MODE = os.environ.get("BILLING_HIGH_VALUE_MODE", "flag").strip().lower()
+if BILLING_HIGH_VALUE_MODE not in {"flag", "block"}:
+    raise ImproperlyConfigured('BILLING_HIGH_VALUE_MODE must be "flag" or "block".')
 
 # Security headers on by default; cookies secure whenever not in DEBUG.
 SECURE_CONTENT_TYPE_NOSNIFF = True

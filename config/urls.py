@@ -1,12 +1,30 @@
+import datetime as dt
+
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billing import api as billing_api
+from billing import audit_api, consent_api, reconciliation_api
 from consumables import api as consumables_api
 from consumables import views as consumables_views
 from inventory import api as inventory_api
 from inventory import decode_api
+
+
+class IsoDateConverter:
+    """``YYYY-MM-DD`` in a URL; an impossible date does not match (404, never a 500)."""
+
+    regex = r"\d{4}-\d{2}-\d{2}"
+
+    def to_python(self, value: str) -> dt.date:
+        return dt.date.fromisoformat(value)
+
+    def to_url(self, value) -> str:
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+register_converter(IsoDateConverter, "isodate")
 
 api_v1 = [
     path("codes/resolve", consumables_api.CodeResolveApi.as_view(), name="codes-resolve"),
@@ -21,6 +39,28 @@ api_v1 = [
     path("orders", billing_api.OrderApi.as_view(), name="orders"),
     path("charges", billing_api.ChargeApi.as_view(), name="charges"),
     path("charges/<int:charge_id>/refund", billing_api.RefundApi.as_view(), name="charge-refund"),
+    path("consents", consent_api.ConsentApi.as_view(), name="consents"),
+    path(
+        "encounters/<str:visit_no>/audit",
+        audit_api.EncounterAuditApi.as_view(),
+        name="encounter-audit",
+    ),
+    path("reconciliation/runs", reconciliation_api.RunCreateApi.as_view(), name="recon-runs"),
+    path(
+        "reconciliation/runs/<isodate:date>",
+        reconciliation_api.RunDetailApi.as_view(),
+        name="recon-run",
+    ),
+    path(
+        "reconciliation/runs/<isodate:date>/variances",
+        reconciliation_api.VarianceListApi.as_view(),
+        name="recon-variances",
+    ),
+    path(
+        "reconciliation/runs/<isodate:date>/exceptions",
+        reconciliation_api.ExceptionListApi.as_view(),
+        name="recon-exceptions",
+    ),
 ]
 
 urlpatterns = [
@@ -29,6 +69,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("inventory/", include("inventory.urls")),
+    path("billing/", include("billing.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -333,3 +333,146 @@ class ScanEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.event_id}"
+
+
+class Stocktake(models.Model):
+    """A count (盘点) of one department's location, confirmed by a second person.
+
+    ``expected`` on each line is the book quantity when the count was opened (a snapshot);
+    the adjustment posted on confirmation brings the book to the counted quantity as it
+    stands at posting time, and the confirmer is shown (and must accept) any drift.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "盘点中 / counting"
+        SUBMITTED = "submitted", "待复核 / awaiting confirmation"
+        POSTED = "posted", "已过账 / posted"
+        CANCELLED = "cancelled", "已取消 / cancelled"
+
+    LIVE = (Status.OPEN, Status.SUBMITTED)
+
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="stocktakes"
+    )
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stocktakes")
+    status = models.CharField(max_length=10, choices=Status, default=Status.OPEN)
+    counted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="盘点人 / counted by",
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="复核人 / confirmed by",
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    drift_accepted = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "盘点单 / stocktake"
+        verbose_name_plural = "盘点单 / stocktakes"
+        ordering = ["-opened_at"]
+        constraints = [
+            # Two-person rule (盘点复核): a posted count was confirmed by someone else.
+            models.CheckConstraint(
+                condition=~models.Q(status="posted")
+                | (
+                    models.Q(confirmed_by__isnull=False)
+                    & ~models.Q(confirmed_by=models.F("counted_by"))
+                ),
+                name="stocktake_confirmed_by_another",
+            ),
+            # Two live counts of one location would adjust the same stock twice.
+            models.UniqueConstraint(
+                fields=["location"],
+                condition=models.Q(status__in=["open", "submitted"]),
+                name="one_live_stocktake_per_location",
+            ),
+        ]
+
+    def __str__(self):
+        return f"盘点 #{self.pk} {self.location_id} {self.status}"
+
+
+class StocktakeLine(models.Model):
+    """Counted vs expected for one lot of one consumable in a stocktake.
+
+    ``on_hand_at_post`` and ``adjusted`` record what the book said when the count was
+    posted and the adjustment that was posted (``counted - on_hand_at_post``).
+    """
+
+    stocktake = models.ForeignKey(Stocktake, on_delete=models.PROTECT, related_name="lines")
+    consumable = models.ForeignKey(
+        "consumables.Consumable", on_delete=models.PROTECT, related_name="+"
+    )
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="+")
+    expected = models.IntegerField("账面数 / expected", default=0)
+    counted = models.IntegerField("实盘数 / counted", default=0)
+    on_hand_at_post = models.IntegerField(null=True, blank=True)
+    adjusted = models.IntegerField(null=True, blank=True)
+    reason = models.CharField("差异原因 / reason", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "盘点明细 / stocktake line"
+        verbose_name_plural = "盘点明细 / stocktake lines"
+        constraints = [
+            models.UniqueConstraint(fields=["stocktake", "lot"], name="uniq_stocktake_lot"),
+            models.CheckConstraint(
+                condition=models.Q(expected__gte=0, counted__gte=0),
+                name="stocktake_line_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.stocktake_id}/{self.lot_id}: {self.counted}/{self.expected}"
+
+    @property
+    def difference(self) -> int:
+        return self.counted - self.expected
+
+
+class StocktakeEntry(models.Model):
+    """Who counted what (the audit trail of a count): one scan, one correction, or one
+    tracked unit found missing when the count was posted."""
+
+    class Kind(models.TextChoices):
+        SCAN = "scan", "扫码 / scan"
+        CORRECTION = "correction", "更正 / correction"
+        MISSING = "missing", "盘亏单件 / unit missing"
+
+    stocktake = models.ForeignKey(Stocktake, on_delete=models.PROTECT, related_name="entries")
+    line = models.ForeignKey(StocktakeLine, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.SCAN)
+    quantity = models.IntegerField()
+    unit = models.ForeignKey(
+        TrackedUnit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Where the ledger had a counted unit when it was scanned, if not here (or None).
+    unit_was_at = models.ForeignKey(
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    code = models.CharField(max_length=1024, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "盘点记录 / stocktake entry"
+        verbose_name_plural = "盘点记录 / stocktake entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stocktake", "unit"],
+                condition=models.Q(unit__isnull=False),
+                name="unit_counted_once_per_stocktake",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.stocktake_id} {self.kind} {self.quantity}"

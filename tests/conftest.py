@@ -52,3 +52,30 @@ def other_user(django_user_model):
 def auth_client(api_client, user):
     api_client.force_authenticate(user)
     return api_client
+
+
+@pytest.fixture
+def celery_broker(settings, monkeypatch):
+    """Point the Celery app at a broker for one test: ``celery_broker(url)``.
+
+    Celery reads Django settings through a chained view, so the override goes into its
+    own ``changes`` layer with ``setitem`` (undone by deleting the key, never by writing
+    back a value read while the test's settings were in force), and the connection pool
+    made for the previous broker is dropped on the way in and out.
+    """
+    from config.celery import app
+
+    def drop_pools():
+        app._pool = None
+        app.__dict__.get("amqp") and setattr(app.amqp, "_producer_pool", None)
+
+    def point_at(url: str):
+        drop_pools()
+        settings.CELERY_BROKER_URL = url
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        monkeypatch.setitem(app.conf.changes, "broker_url", url)
+        monkeypatch.setitem(app.conf.changes, "task_always_eager", False)
+        return app
+
+    yield point_at
+    drop_pools()

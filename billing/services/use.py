@@ -22,8 +22,10 @@ from inventory.services.scans import ScanContext, register
 
 from .. import errors as billing_errors
 from ..models import Consent, DoctorOrder, Use
+from .approvals import high_value_use_check
 from .charges import charge_for_use, charge_payload, charge_price_in_force, refund_quantity
 from .encounters import encounter_for_write, usable_at_bedside
+from .kits import kit_order_for_use
 
 
 def _bedside_department(context: ScanContext):
@@ -39,8 +41,12 @@ def _order_for(context: ScanContext, encounter, consumable) -> DoctorOrder | Non
     if context.request.order:
         return orders.filter(order_id=context.request.order).first()
     if consumable.order_code:
-        return orders.filter(order_code=consumable.order_code).order_by("ordered_at").first()
-    return None
+        order = orders.filter(order_code=consumable.order_code).order_by("ordered_at").first()
+        if order is not None:
+            return order
+    # A component of an order kit (医嘱套包) is covered by the kit's order: kits are split,
+    # each component charged on its own when used.
+    return kit_order_for_use(encounter=encounter, consumable=consumable)
 
 
 def _refuse_without_consent(encounter, consumable) -> None:
@@ -92,6 +98,9 @@ def use(context: ScanContext) -> dict:
     _refuse_without_consent(encounter, consumable)
     if consumable.tracking == Consumable.Tracking.UNIT:
         _refuse_if_already_used(context)
+    context.warnings += high_value_use_check(
+        encounter=encounter, consumable=consumable, at=context.occurred_at, version=version
+    )
     order = _order_for(context, encounter, consumable)
     if order is None:
         if getattr(settings, "BILLING_REFUSE_USE_WITHOUT_ORDER", False):

@@ -5,20 +5,16 @@ import redis.connection
 from kombu import Connection
 
 from billing.models import ChargeLine
-from config.celery import app as celery_app
 from tests.billing.conftest import post_scan, stocked_item
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def broker_down(settings, monkeypatch):
+def broker_down(celery_broker, monkeypatch):
     """A broker nobody answers at, and any attempt to reach Redis or a broker fails loudly."""
     dead = "redis://127.0.0.1:1/0"
-    settings.CELERY_BROKER_URL = dead
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    monkeypatch.setattr(celery_app.conf, "broker_url", dead)
-    monkeypatch.setattr(celery_app.conf, "task_always_eager", False)
+    celery_broker(dead)
     touched = []
 
     def refuse(self, *args, **kwargs):

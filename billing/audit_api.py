@@ -1,0 +1,101 @@
+"""``GET /api/v1/encounters/{visit_no}/audit``: the pre-discharge audit (出院预审核).
+
+The same items and findings as the page ``/billing/audit/<visit_no>/`` and, for the same
+cut-off, as the nightly reconciliation (``billing.rules``).
+"""
+
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config import roles
+from config.permissions import HasRole
+
+from . import selectors
+
+AUDIT_ROLES = (roles.NURSE, roles.INSURANCE_OFFICE, roles.FINANCE)
+
+
+class EncounterOutputSerializer(serializers.Serializer):
+    visit_no = serializers.CharField()
+    department = serializers.CharField(source="department.code")
+    department_name = serializers.CharField(source="department.name")
+    insurance_type = serializers.CharField()
+    admitted_at = serializers.DateTimeField()
+    discharged_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    order_id = serializers.CharField()
+    order_code = serializers.CharField()
+    quantity = serializers.IntegerField()
+    ordered_at = serializers.DateTimeField()
+    doctor = serializers.CharField()
+
+
+class ItemOutputSerializer(serializers.Serializer):
+    material_code = serializers.CharField()
+    name = serializers.CharField()
+    spec = serializers.CharField()
+    unit = serializers.CharField()
+    charge_code = serializers.CharField(allow_null=True)
+    order_code = serializers.CharField(allow_null=True)
+    insurance_code = serializers.CharField(allow_null=True)
+    tracking = serializers.CharField()
+    billed_by = serializers.CharField()
+    chargeable = serializers.BooleanField()
+    used = serializers.IntegerField()
+    returned = serializers.IntegerField()
+    net_used = serializers.IntegerField()
+    charged = serializers.IntegerField()
+    refunded = serializers.IntegerField()
+    net_charged = serializers.IntegerField()
+    ordered = serializers.IntegerField()
+    orders = OrderOutputSerializer(many=True)
+
+
+class FindingOutputSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    encounter = serializers.CharField()
+    department = serializers.CharField()
+    material_code = serializers.CharField()
+    quantity = serializers.IntegerField()
+    ref = serializers.CharField()
+    detail = serializers.DictField()
+    label = serializers.CharField()
+    explanation = serializers.CharField()
+    action = serializers.CharField()
+
+
+class EncounterAuditApi(APIView):
+    permission_classes = [HasRole]
+    allowed_roles = AUDIT_ROLES
+
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                description="{encounter, patient, until, items: [...], findings: [...]}"
+            )
+        }
+    )
+    def get(self, request, visit_no):
+        try:
+            encounter = selectors.encounter_for_reader(visit_no=visit_no, user=request.user)
+        except PermissionDenied as denied:  # the API's error body, not Django's 403 page
+            raise exceptions.PermissionDenied(str(denied)) from denied
+        audit = selectors.encounter_audit(encounter=encounter)
+        patient = encounter.patient
+        return Response(
+            {
+                "encounter": EncounterOutputSerializer(encounter).data,
+                "patient": {
+                    "patient_id": patient.patient_id,
+                    "name": selectors.patient_name_for(request.user, patient.name),
+                },
+                "until": serializers.DateTimeField().to_representation(audit.until),
+                "items": ItemOutputSerializer(audit.items, many=True).data,
+                "findings": FindingOutputSerializer(audit.findings, many=True).data,
+            }
+        )

@@ -1,0 +1,137 @@
+"""Reconciliation endpoints (CONTRACT.md): run or queue a day, its status, rows, exceptions."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from kombu.exceptions import OperationalError as BrokerError
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config import roles
+from config.errors import DomainError
+from config.permissions import HasRole
+
+from . import tasks
+from .models import ExceptionRow, ReconciliationRun, VarianceRow
+
+
+class ReconciliationApi(APIView):
+    permission_classes = [HasRole]
+    allowed_roles = (roles.FINANCE, roles.INSURANCE_OFFICE)
+
+
+def run_payload(run: ReconciliationRun) -> dict:
+    return {
+        "date": run.date.isoformat(),
+        "status": run.status,
+        "computed_at": run.computed_at.isoformat() if run.computed_at else None,
+        "attempts": run.attempts,
+        "error": run.error or None,
+        "threshold_pct": None if run.threshold_pct is None else str(run.threshold_pct),
+        "totals": run.totals,
+    }
+
+
+class RunCreateApi(ReconciliationApi):
+    class RunInputSerializer(serializers.Serializer):
+        date = serializers.DateField()
+
+    @extend_schema(
+        request=RunInputSerializer,
+        responses={
+            201: OpenApiResponse(description="ran in-process"),
+            202: OpenApiResponse(description="queued"),
+        },
+    )
+    def post(self, request):
+        serializer = self.RunInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        day: dt.date = serializer.validated_data["date"]
+        run, _ = ReconciliationRun.objects.get_or_create(date=day)
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            tasks.reconcile_day.delay(day.isoformat())
+            run.refresh_from_db()
+            return Response(run_payload(run), status=status.HTTP_201_CREATED)
+        if run.status != ReconciliationRun.Status.RUNNING:
+            ReconciliationRun.objects.filter(pk=run.pk).update(
+                status=ReconciliationRun.Status.QUEUED
+            )
+        try:
+            tasks.reconcile_day.delay(day.isoformat())
+        except BrokerError as error:
+            raise DomainError(
+                "BROKER_UNAVAILABLE",
+                "任务队列不可用，请稍后重试",
+                "The task queue is unavailable; retry later",
+                http_status=503,
+            ) from error
+        run.refresh_from_db()
+        return Response(run_payload(run), status=status.HTTP_202_ACCEPTED)
+
+
+class RunDetailApi(ReconciliationApi):
+    @extend_schema(responses={200: OpenApiResponse(description="status and totals")})
+    def get(self, request, date):
+        return Response(run_payload(get_object_or_404(ReconciliationRun, date=date)))
+
+
+class VarianceListApi(ReconciliationApi):
+    FIELDS = [
+        "department_code",
+        "material_code",
+        "received",
+        "issued",
+        "used",
+        "billed",
+        "variance_qty",
+        "variance_amount",
+        "variance_pct",
+    ]
+
+    @extend_schema(responses={200: OpenApiResponse(description="variance rows")})
+    def get(self, request, date):
+        run = get_object_or_404(ReconciliationRun, date=date)
+        rows = VarianceRow.objects.filter(run=run).values_list(*self.FIELDS)
+        return Response(
+            [
+                {
+                    "department": dept,
+                    "material_code": material,
+                    "received": received,
+                    "issued": issued,
+                    "used": used,
+                    "billed": billed,
+                    "variance_qty": qty,
+                    "variance_amount": str(amount),
+                    "variance_pct": None if pct is None else str(pct),
+                }
+                for dept, material, received, issued, used, billed, qty, amount, pct in rows
+            ]
+        )
+
+
+class ExceptionListApi(ReconciliationApi):
+    @extend_schema(responses={200: OpenApiResponse(description="exception rows")})
+    def get(self, request, date):
+        run = get_object_or_404(ReconciliationRun, date=date)
+        rows = ExceptionRow.objects.filter(run=run)
+        kind = request.query_params.get("kind")
+        if kind:
+            rows = rows.filter(kind=kind)
+        return Response(
+            [
+                {
+                    "kind": row.kind,
+                    "department": row.department_code or None,
+                    "material_code": row.material_code or None,
+                    "encounter": row.encounter_no or None,
+                    "quantity": row.quantity,
+                    "ref": row.ref,
+                    "detail": row.detail,
+                }
+                for row in rows
+            ]
+        )

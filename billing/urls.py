@@ -1,0 +1,12 @@
+"""Billing pages; each page module owns its ``urlpatterns``."""
+
+from django.urls import include, path
+
+from .views import audit, bedside, daily_list, kits
+
+urlpatterns = [
+    path("bedside/", include(bedside.urlpatterns)),
+    path("audit/", include(audit.urlpatterns)),
+    path("daily-list/", include(daily_list.urlpatterns)),
+    path("kits/", include(kits.urlpatterns)),
+]
