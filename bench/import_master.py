@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import count_queries, django_setup, throwaway_database
+
 BENCH_DB = "wuma_bench_import"
 
 COLUMNS = [
@@ -37,46 +35,6 @@ COLUMNS = [
     "units_per_package", "platform_price", "vbp_price", "purchase_price", "charge_price",
     "price_effective_from", "registration_no", "category",
 ]  # fmt: skip
-
-
-def setup_database() -> tuple[str, callable]:
-    """Point DATABASE_URL at a fresh throwaway database; return its label and a cleanup."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import dj_database_url
-        import psycopg
-
-        config = dj_database_url.parse(url)
-        admin = {
-            "host": config["HOST"] or None,
-            "port": config["PORT"] or None,
-            "user": config["USER"] or None,
-            "password": config["PASSWORD"] or None,
-            "dbname": "postgres",
-            "autocommit": True,
-        }
-
-        def recreate(create: bool) -> None:
-            with psycopg.connect(**admin) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-                if create:
-                    conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-        recreate(True)
-        base = url.rsplit("/", 1)[0]
-        os.environ["DATABASE_URL"] = f"{base}/{BENCH_DB}"
-
-        def cleanup() -> None:
-            from django.db import connections
-
-            connections.close_all()
-            recreate(False)
-
-        return f"PostgreSQL ({BENCH_DB})", cleanup
-    handle, path = tempfile.mkstemp(prefix="wuma_bench_", suffix=".sqlite3")
-    os.close(handle)
-    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    return f"SQLite ({path})", lambda: Path(path).unlink(missing_ok=True)
 
 
 def generate_csv(path: Path, rows: int, seed: int = 20250310) -> int:
@@ -131,20 +89,6 @@ def generate_csv(path: Path, rows: int, seed: int = 20250310) -> int:
     return written
 
 
-@contextmanager
-def count_queries():
-    from django.db import connection
-
-    counter = {"n": 0}
-
-    def wrapper(execute, sql, params, many, context):
-        counter["n"] += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(wrapper):
-        yield counter
-
-
 def baseline(path: Path) -> float:
     """Read the CSV and bulk_create the consumables: no validation, no history, no prices."""
     from consumables.models import Consumable
@@ -184,12 +128,9 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=30000, help="consumables (default 30000)")
     args = parser.parse_args()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
-    label, cleanup = setup_database()
+    label, cleanup = throwaway_database(BENCH_DB)
     try:
-        import django
-
-        django.setup()
+        django_setup()
         from django.core.management import call_command
 
         from consumables.importing import import_master
