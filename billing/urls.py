@@ -2,11 +2,12 @@
 
 from django.urls import include, path
 
-from .views import audit, bedside, daily_list, kits
+from .views import audit, audit_trail, bedside, daily_list, kits
 
 urlpatterns = [
     path("bedside/", include(bedside.urlpatterns)),
     path("audit/", include(audit.urlpatterns)),
     path("daily-list/", include(daily_list.urlpatterns)),
     path("kits/", include(kits.urlpatterns)),
+    path("audit-trail/", include(audit_trail.urlpatterns)),
 ]

@@ -50,7 +50,7 @@ def price_version_propose(
 
     Nothing changes in force until a second person approves it.
     """
-    return PriceVersion.objects.create(
+    version = PriceVersion(
         consumable=consumable,
         purchase_price=_price(purchase_price, "purchase_price"),
         charge_price=_price(charge_price, "charge_price"),
@@ -59,6 +59,9 @@ def price_version_propose(
         reason=reason,
         proposed_by=proposed_by,
     )
+    version._history_user = proposed_by  # the audit trail names the actor, request or not
+    version.save()
+    return version
 
 
 def _pending_version_locked(version_id: int) -> PriceVersion:
@@ -118,6 +121,7 @@ def price_version_approve(*, version: PriceVersion, approver, note: str = "") ->
     version.decided_by = approver
     version.decided_at = now
     version.decision_note = note
+    version._history_user = approver
     version.save()
     return version
 
@@ -134,6 +138,7 @@ def price_version_reject(*, version: PriceVersion, approver, note: str) -> Price
     version.decided_by = approver
     version.decided_at = timezone.now()
     version.decision_note = note
+    version._history_user = approver
     version.save()
     return version
 
