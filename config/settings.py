@@ -5,12 +5,14 @@ Production: DATABASE_URL=postgres://..., CELERY_BROKER_URL=redis://..., DJANGO_S
 DJANGO_ALLOWED_HOSTS; DJANGO_DEBUG unset (secure cookies, HSTS and the rest switch on).
 """
 
+import datetime as dt
 import os
 from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -51,6 +53,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "axes",
+    "csp",
+    "config.apps.ProjectConfig",
     "consumables",
     "inventory",
     "billing",
@@ -59,6 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -66,8 +72,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.IdleSessionTimeoutMiddleware",
+    "config.middleware.IntegrationApiOnlyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during login into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -96,6 +106,11 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username+IP first
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -130,7 +145,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Deny by default: a view without ``allowed_roles`` is open to administrators only.
+    "DEFAULT_PERMISSION_CLASSES": ["config.permissions.HasRole"],
+    # Only views with a ``throttle_scope`` are limited; counters in the shared cache.
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttles.FailOpenScopedRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        # Generous: a busy ward scanning a trolley never meets it; a runaway script does.
+        "scans": os.environ.get("DJANGO_SCAN_RATE", "120/min"),
+        "decode": os.environ.get("DJANGO_DECODE_RATE", "30/min"),
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -143,6 +166,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The schema and its docs page are for logged-in users and integration tokens.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # Celery: with no broker configured (the quick start) tasks run in-process.
@@ -179,6 +205,68 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_AGE", str(8 * 3600)))
+# A ward PC left unattended: logged out after this many idle seconds (config/middleware.py).
+SESSION_IDLE_TIMEOUT = int(os.environ.get("DJANGO_SESSION_IDLE", str(30 * 60)))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+CSRF_COOKIE_HTTPONLY = True
+# Paths served to API clients (integration accounts may use nothing else).
+API_PATH_PREFIXES = ("/api/",)
+
+# Login lockout (django-axes): 5 failures for one username from one address lock that
+# pair for 15 minutes; the count lives in the database, shared by every worker.
+AXES_FAILURE_LIMIT = int(os.environ.get("DJANGO_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("DJANGO_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind the TLS proxy the client address is in X-Forwarded-For (number of proxies in front).
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "0")) or None
+
+# Cache: rate-limit counters must be shared by every gunicorn worker, so production uses
+# Redis (DJANGO_CACHE_URL, else a redis:// Celery broker); the quick start keeps local memory.
+CACHE_URL = os.environ.get("DJANGO_CACHE_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": f"wuma:{DATABASES['default'].get('NAME') or 'default'}",
+            # A dead Redis must not hold up a scan (the throttle then lets it through).
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        }
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# Uploads: request bodies held in memory are bounded; each upload endpoint also checks
+# the size and the type of what it accepts (config/uploads.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+UPLOAD_MAX_IMPORT_BYTES = int(os.environ.get("DJANGO_MAX_IMPORT_BYTES", str(20 * 1024 * 1024)))
+
+# Content Security Policy (django-csp): scripts and stylesheets from this server only
+# (inline <script> only with the per-request nonce); style attributes are allowed because
+# they cannot run code and several pages size inputs with them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
+        "style-src-elem": ["'self'", NONCE],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # DJANGO_HTTPS=0 only for a plain-HTTP intranet without TLS (then check --deploy warns).
 if not DEBUG and env_bool("DJANGO_HTTPS", True):
     SESSION_COOKIE_SECURE = True

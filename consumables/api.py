@@ -5,7 +5,21 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config import roles
+from config.permissions import HasRole
+
 from .resolve import Resolution, resolve_code
+
+# Who looks codes up: the scanning roles and the offices that check codes. Not suppliers
+# (they see only their own submissions) nor integration accounts.
+RESOLVE_ROLES = (
+    roles.NURSE,
+    roles.STOREKEEPER,
+    roles.PROCUREMENT,
+    roles.PRICING_OFFICE,
+    roles.FINANCE,
+    roles.INSURANCE_OFFICE,
+)
 
 
 class ConsumableCodesSerializer(serializers.Serializer):
@@ -51,6 +65,9 @@ def resolution_payload(resolution: Resolution) -> dict:
 
 class CodeResolveApi(APIView):
     """POST /api/v1/codes/resolve: read-only; records nothing."""
+
+    permission_classes = [HasRole]
+    allowed_roles = RESOLVE_ROLES
 
     class ResolveInputSerializer(serializers.Serializer):
         code = serializers.CharField(max_length=1024, trim_whitespace=False)

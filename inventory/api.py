@@ -39,6 +39,7 @@ def refuse_unless_allowed(user, data: dict) -> None:
 class ScanApi(APIView):
     permission_classes = [HasRole]
     allowed_roles = (roles.NURSE, roles.STOREKEEPER)
+    throttle_scope = "scans"  # per user, REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 
     class ScanInputSerializer(serializers.Serializer):
         event_id = serializers.UUIDField()

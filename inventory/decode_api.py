@@ -80,6 +80,7 @@ class CodeDecodeApi(APIView):
     permission_classes = [HasRole]
     allowed_roles = (roles.NURSE, roles.STOREKEEPER)
     parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "decode"
 
     @extend_schema(
         operation_id="codes_decode",

@@ -50,6 +50,12 @@ def other_user(django_user_model):
 
 @pytest.fixture
 def auth_client(api_client, user):
+    """An API client logged in as a nurse (the API denies users without a role)."""
+    from django.contrib.auth.models import Group
+
+    from config import roles
+
+    user.groups.add(Group.objects.get(name=roles.NURSE))
     api_client.force_authenticate(user)
     return api_client
 

@@ -112,7 +112,7 @@ def test_another_days_use_is_not_shown(hospital, nurse):
 def test_page_is_an_a4_sheet_with_header_print_button_and_signature_line(hospital, nurse):
     text = nurse.get(PAGE).content.decode()
     assert "css/print.css" in text
-    assert "window.print()" in text
+    assert "data-print" in text and "js/page-actions.js" in text  # the print button
     assert "患者/家属签字" in text
     for fact in ("张三", "ZY001", "心内科病区", "职工医保"):
         assert fact in text
