@@ -27,9 +27,7 @@ def keeper_client(db):
 
 def policy(response) -> dict[str, list[str]]:
     header = response["Content-Security-Policy"]
-    return {
-        part.split()[0]: part.split()[1:] for part in header.split(";") if part.strip()
-    }
+    return {part.split()[0]: part.split()[1:] for part in header.split(";") if part.strip()}
 
 
 def test_pages_carry_a_strict_content_security_policy(keeper_client):
