@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import audit, audit_trail, bedside, daily_list, kits
+from .views import audit, audit_trail, bedside, daily_list, finance, kits
 
 urlpatterns = [
     path("bedside/", include(bedside.urlpatterns)),
@@ -10,4 +10,5 @@ urlpatterns = [
     path("daily-list/", include(daily_list.urlpatterns)),
     path("kits/", include(kits.urlpatterns)),
     path("audit-trail/", include(audit_trail.urlpatterns)),
+    path("finance/", include(finance.urlpatterns)),
 ]

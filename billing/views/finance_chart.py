@@ -1,0 +1,141 @@
+"""The daily variance chart as server-rendered SVG: no chart library, no script, no CDN.
+
+``variance_chart`` turns a daily series into plain geometry (bars, ticks, the target line)
+for ``billing/finance/_chart.html``. A bar is the day's gross variance rate; a day above the
+target is drawn in red and marked with a pattern so colour is not the only cue; a day with
+no reconciliation result has a grey mark on the axis. The figures are also in the table
+under the chart (the accessible reading), and each bar carries a ``<title>``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+WIDTH, HEIGHT = 900, 280
+LEFT, RIGHT, TOP, BOTTOM = 56, 16, 20, 44
+STEPS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 500, 1000)
+
+
+@dataclass
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    over: bool
+    title: str
+
+
+@dataclass
+class Chart:
+    title: str
+    description: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    top: int = TOP
+    right: float = WIDTH - RIGHT
+    bottom: float = HEIGHT - BOTTOM
+    bars: list[Bar] = field(default_factory=list)
+    missing: list[tuple[float, str]] = field(default_factory=list)
+    y_ticks: list[tuple[float, str]] = field(default_factory=list)
+    x_ticks: list[tuple[float, str]] = field(default_factory=list)
+    target_y: float = 0
+    target_label: str = ""
+
+    @property
+    def tick_x(self) -> float:
+        return self.left - 6
+
+    @property
+    def x_tick_y(self) -> float:
+        return self.bottom + 16
+
+    @property
+    def x_label_y(self) -> float:
+        return self.bottom + 36
+
+    @property
+    def missing_y(self) -> float:
+        return self.bottom - 3
+
+    @property
+    def mid_x(self) -> float:
+        return (self.left + self.right) / 2
+
+    @property
+    def mid_y(self) -> float:
+        return (self.top + self.bottom) / 2
+
+
+def _scale_max(top: Decimal) -> tuple[Decimal, Decimal]:
+    """A round axis maximum at or above ``top`` and its tick step (at most 6 ticks)."""
+    for step in STEPS:
+        ticks = max(math.ceil(top / step), 1)
+        if ticks <= 5:
+            return Decimal(step) * ticks, Decimal(step)
+    return top, top / 5
+
+
+def variance_chart(days, target: Decimal, *, title: str) -> Chart:
+    """Geometry of the bar chart of ``days`` (``reports.variance.Day``) against ``target``%."""
+    values = [d.gross_pct for d in days if d.gross_pct is not None]
+    top, step = _scale_max(max([target * 2, *values]))
+    chart = Chart(title=title, description="")
+    plot_w = chart.right - chart.left
+    plot_h = chart.bottom - chart.top
+    slot = plot_w / max(len(days), 1)
+    gap = min(slot * 0.2, 4)
+
+    def y_of(value: Decimal) -> float:
+        return round(chart.bottom - float(value / top) * plot_h, 1)
+
+    tick = Decimal(0)
+    while tick <= top:
+        chart.y_ticks.append((y_of(tick), f"{tick:g}%"))
+        tick += step
+    label_every = max(1, round(len(days) / 8))
+    over_days = []
+    for i, day in enumerate(days):
+        x = round(chart.left + i * slot + gap / 2, 1)
+        if i % label_every == 0 or i == len(days) - 1:
+            chart.x_ticks.append((round(x + (slot - gap) / 2, 1), day.date.strftime("%m-%d")))
+        if day.gross_pct is None:
+            if not day.has_result:
+                chart.missing.append((x, f"{day.date:%Y-%m-%d} 无对账结果 / no result"))
+            continue
+        value = min(day.gross_pct, top)
+        y = y_of(value)
+        if day.over:
+            over_days.append(day.date.strftime("%m-%d"))
+        chart.bars.append(
+            Bar(
+                x=x,
+                y=y,
+                width=round(max(slot - gap, 1), 1),
+                height=round(max(chart.bottom - y, 0), 1),
+                over=day.over,
+                title=(
+                    f"{day.date:%Y-%m-%d} 差异率 {day.gross_pct}%（使用 {day.used}，"
+                    f"计费 {day.billed}）"
+                ),
+            )
+        )
+    chart.target_y = y_of(target)
+    chart.target_label = f"目标 {target:g}% / target"
+    shown = [d for d in days if d.gross_pct is not None]
+    chart.description = (
+        f"{days[0].date:%Y-%m-%d} 至 {days[-1].date:%Y-%m-%d}，共 {len(days)} 天，"
+        f"{len(shown)} 天有数据，{len(over_days)} 天超过 {target:g}% 目标"
+        + (
+            f"（{'、'.join(over_days[:10])}{'…' if len(over_days) > 10 else ''}）"
+            if over_days
+            else ""
+        )
+        + "。数值见下表。"
+        if days
+        else "没有数据。"
+    )
+    return chart

@@ -1,0 +1,123 @@
+"""What the finance pages share: roles, the period's 400 page, the exception and
+department tables (used by the dashboard, the drill-down and the people report)."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+from django.urls import reverse
+
+from config.permissions import READ_ALL_ROLES
+
+from ..reports import drill, variance
+from ..reports.common import KIND_LABELS_EN, KIND_ORDER, Period, display_name, kind_label
+from .finance_period import PeriodForm, period_from, query
+from .finance_tables import Col, Table
+
+# Finance, the insurance office and administrators read every department
+# (config.permissions.READ_ALL_ROLES), so the pages check the role only.
+FINANCE_ROLES = READ_ALL_ROLES
+
+
+def bad_period(request, form, template="billing/finance/bad_request.html"):
+    return render(request, template, {"form": form}, status=400)
+
+
+def period_or_400(request):
+    form = PeriodForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return form, None
+    return form, period_from(form)
+
+
+def department_link(period: Period, code: str) -> str:
+    return reverse("billing-finance-department", args=[code]) + "?" + query(period)
+
+
+KIND_COLUMNS = [Col(f"k_{k}", kind_label(k), KIND_LABELS_EN[k], "int") for k in KIND_ORDER]
+
+
+def exceptions_table(period: Period, filename: str) -> Table:
+    rows = []
+    for rank, row in enumerate(variance.departments_by_exceptions(period), start=1):
+        rows.append(
+            {
+                **row,
+                **{f"k_{k}": n for k, n in row["by_kind"].items()},
+                "rank": rank,
+                "href": department_link(period, row["department_code"]),
+            }
+        )
+    return Table(
+        "by_exceptions",
+        "科室异常排名",
+        "departments by exceptions",
+        [
+            Col("rank", "排名", "rank", "int"),
+            Col("department_code", "科室编码", "department", "code", link="href"),
+            Col("department_name", "科室", "name"),
+            Col("findings", "问题数", "findings", "int"),
+            Col("rows", "报告天次", "day reports", "int"),
+            *KIND_COLUMNS,
+        ],
+        rows,
+        filename,
+        note="同一就诊同一耗材连续多日被报告，计为一个问题 / "
+        "a pair reported on several days is one finding",
+    )
+
+
+def kinds_table(period: Period, filename: str, department_code: str | None = None) -> Table:
+    rows = [
+        {**row, "label": kind_label(row["kind"]), "en": KIND_LABELS_EN[row["kind"]]}
+        for row in variance.exceptions_by_kind(period, department_code=department_code)
+    ]
+    return Table(
+        "by_kind",
+        "异常类型",
+        "exceptions by kind",
+        [
+            Col("label", "类型", "kind"),
+            Col("kind", "代码", "code", "code"),
+            Col("findings", "问题数", "findings", "int"),
+            Col("rows", "报告天次", "day reports", "int"),
+        ],
+        rows,
+        filename,
+    )
+
+
+def period_name(period: Period) -> str:
+    return f"{period.start:%Y-%m-%d} 至 {period.end:%Y-%m-%d}"
+
+
+def exception_rows(exceptions) -> list[dict]:
+    return [
+        {
+            "date": e.run.date,
+            "label": kind_label(e.kind),
+            "kind": e.kind,
+            "department_code": e.department_code,
+            "material_code": e.material_code,
+            "encounter_no": e.encounter_no,
+            "quantity": e.quantity,
+            "ref": e.ref,
+            "explanation": drill.explanation(e),
+            "href": reverse("billing-finance-exception", args=[e.pk]),
+        }
+        for e in exceptions
+    ]
+
+
+EXCEPTION_COLUMNS = [
+    Col("date", "业务日", "day", "date"),
+    Col("label", "异常类型", "kind", link="href"),
+    Col("kind", "代码", "code", "code"),
+    Col("encounter_no", "住院号", "visit no.", "code"),
+    Col("quantity", "数量", "quantity", "int"),
+    Col("explanation", "说明", "explanation"),
+    Col("ref", "单据", "ref", "code"),
+]
+
+
+def who(row: dict) -> str:
+    return display_name(row["user__first_name"], row["user__last_name"], row["user__username"])
