@@ -321,3 +321,14 @@ def take_sequence(name: str, count: int = 1) -> int:
     row.value += count
     row.save(update_fields=["value"])
     return first
+
+
+# Workflow models live beside their features; imported here so that Django (and the
+# migrations) see them as models of this app.
+from .mappings.models import MappingChange  # noqa: E402,F401
+from .staging.models import ConflictSnapshot, StagingImport, StagingRow  # noqa: E402,F401
+from .submissions.models import (  # noqa: E402,F401
+    SubmissionDI,
+    SupplierProduct,
+    SupplierSubmission,
+)

@@ -121,8 +121,9 @@ def _fetch(queryset, keys: dict[str, set], names: list[str]) -> list[dict]:
 
 
 class _Importer(PricePlanning):
-    def __init__(self, *, user, today: dt.date, source: str):
+    def __init__(self, *, user, today: dt.date, source: str, change_reason: str):
         self.user = user
+        self.change_reason = change_reason
         self.today = today
         self.now = timezone.now()
         self.now_ts = self.now.timestamp()
@@ -389,7 +390,7 @@ class _Importer(PricePlanning):
         history = {
             "batch_size": BATCH,
             "default_user": self.user,
-            "default_change_reason": CHANGE_REASON,
+            "default_change_reason": self.change_reason,
             "default_date": self.now,  # one import, one instant in the history
         }
         proposals = [
@@ -490,14 +491,21 @@ def import_consumable_rows(
     user=None,
     today: dt.date | None = None,
     source: str = "import_master",
+    change_reason: str = CHANGE_REASON,
 ) -> ImportReport:
     """Load or update consumables from rows of consumables.csv (CONTRACT.md).
 
     A bad row is reported with its line number and loads nothing of itself; the rest loads
     in one transaction. If the database refuses the load, nothing is written and the report
-    has ``failed`` set and one error with line 0.
+    has ``failed`` set and one error with line 0. ``change_reason`` is written on the
+    master-data history rows (who loaded them is ``user``).
     """
-    importer = _Importer(user=user, today=today or timezone.localdate(), source=source)
+    importer = _Importer(
+        user=user,
+        today=today or timezone.localdate(),
+        source=source,
+        change_reason=change_reason,
+    )
     report = importer.report
     parsed: list[ParsedRow] = []
     for index, (line, raw) in enumerate(rows):

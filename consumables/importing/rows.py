@@ -72,19 +72,37 @@ def parse_row(line: int, raw: dict[str, str]) -> ParsedRow:
     row = ParsedRow(line=line, material_code=raw.get("material_code", ""))
     if not row.material_code:
         row.error("VALIDATION_ERROR", "物资编码必填", "material_code is required")
-    elif not is_valid_hospital_code(row.material_code):
-        row.error(
-            "VALIDATION_ERROR",
-            f"物资编码「{row.material_code}」只能包含字母、数字和 . _ - /（最长 64 位）",
-            f"material_code '{row.material_code}' may hold only letters, digits and . _ - / "
-            "(at most 64)",
-        )
+    else:
+        _check_material_code(row)
     _parse_texts(row, raw)
     _parse_choices(row, raw)
     _parse_codes(row, raw)
     _parse_di(row, raw)
     _parse_prices(row, raw)
     return row
+
+
+def parse_code_columns(line: int, raw: dict[str, str]) -> ParsedRow:
+    """Check only the code columns of a row (material, charge, order and insurance codes,
+    UDI-DI and its package), with the rules of ``parse_row``: the check a row of an HIS
+    catalogue gets, which names no material of its own."""
+    raw = {k: ("" if v is None else str(v).strip()) for k, v in raw.items()}
+    row = ParsedRow(line=line, material_code=raw.get("material_code", ""))
+    if row.material_code:
+        _check_material_code(row)
+    _parse_codes(row, raw)
+    _parse_di(row, raw)
+    return row
+
+
+def _check_material_code(row: ParsedRow) -> None:
+    if not is_valid_hospital_code(row.material_code):
+        row.error(
+            "VALIDATION_ERROR",
+            f"物资编码「{row.material_code}」只能包含字母、数字和 . _ - /（最长 64 位）",
+            f"material_code '{row.material_code}' may hold only letters, digits and . _ - / "
+            "(at most 64)",
+        )
 
 
 def _parse_texts(row: ParsedRow, raw: dict[str, str]) -> None:

@@ -1,0 +1,70 @@
+"""A proposed change of a live consumable's codes, decided by a second person."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+
+class MappingChange(models.Model):
+    """Codes to set, DIs to link and DIs to retire on one consumable.
+
+    ``changes``: ``{field: {"from": old, "to": new}}`` for ``charge_code``, ``order_code``,
+    ``insurance_code`` (``to`` null clears the code); ``add_dis``: ``[{"udi_di", "issuer",
+    "units_per_package", "package_level"}]``; ``retire_dis``: ``["<udi_di>", ...]``. The
+    ``from`` values are the master as the proposer saw it: approval refuses a change whose
+    item moved on since (MAPPING_STALE).
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "待审核 / proposed"
+        APPROVED = "approved", "已批准 / approved"
+        REJECTED = "rejected", "已驳回 / rejected"
+
+    class Origin(models.TextChoices):
+        MANUAL = "manual", "人工提出 / by hand"
+        STAGING = "staging", "对码工作区 / code-conflict workspace"
+
+    consumable = models.ForeignKey(
+        "consumables.Consumable", on_delete=models.PROTECT, related_name="mapping_changes",
+        verbose_name="耗材 / consumable",
+    )
+    changes = models.JSONField("编码变更 / code changes", default=dict, blank=True)
+    add_dis = models.JSONField("新增 UDI-DI / DIs to link", default=list, blank=True)
+    retire_dis = models.JSONField("停用 UDI-DI / DIs to retire", default=list, blank=True)
+    reason = models.CharField("变更原因 / reason", max_length=500)
+    origin = models.CharField(max_length=8, choices=Origin, default=Origin.MANUAL)
+    status = models.CharField(
+        "状态 / status", max_length=8, choices=Status, default=Status.PROPOSED
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        verbose_name="申请人 / proposed by",
+    )
+    proposed_at = models.DateTimeField("申请时间 / proposed at", auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name="审核人 / decided by",
+    )
+    decided_at = models.DateTimeField("审核时间 / decided at", null=True, blank=True)
+    decision_note = models.CharField("审核意见 / decision note", max_length=500, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "对码变更 / mapping change"
+        verbose_name_plural = "对码变更 / mapping changes"
+        ordering = ["-proposed_at", "-pk"]
+        constraints = [
+            # Two-person rule, enforced by the database as for prices.
+            models.CheckConstraint(
+                condition=Q(status="proposed")
+                | (Q(decided_by__isnull=False) & ~Q(decided_by=F("proposed_by"))),
+                name="mapping_decider_not_proposer",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-proposed_at"], name="mapping_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.consumable_id} {self.status}"

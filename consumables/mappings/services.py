@@ -1,0 +1,205 @@
+"""Mapping changes: propose, approve (a second person), reject. One transaction each.
+
+The live master changes only in ``mapping_change_approve``, through ``linking.link_apply``.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import DomainError
+
+from ..linking import (
+    LINKED_CODES,
+    PackageDI,
+    checked_codes,
+    checked_di,
+    conflict_error,
+    link_apply,
+    link_conflicts,
+    required_reason,
+)
+from ..models import Consumable, DeviceIdentifier
+from ..staging.conflicts import take_snapshot
+from ..staging.models import ConflictSnapshot
+from .models import MappingChange
+
+
+def _save(change: MappingChange, user) -> MappingChange:
+    change._history_user = user
+    change.save()
+    return change
+
+
+@transaction.atomic
+def mapping_change_propose(
+    *,
+    consumable: Consumable,
+    codes: dict[str, str | None],
+    add_dis: list[PackageDI] = (),
+    retire_dis: list[str] = (),
+    reason: str,
+    proposed_by,
+) -> MappingChange:
+    """Propose new codes (``codes``: field -> new value, None to clear), DIs to link and
+    DIs to retire for ``consumable``. Nothing changes in the master until approved.
+
+    Refused: nothing to change, an invalid code or DI, a code or DI another live item
+    holds (that item named), retiring a DI the item does not have.
+    """
+    reason = required_reason(reason)
+    unknown = set(codes) - set(LINKED_CODES)
+    if unknown:
+        raise ValueError(f"not a linked code: {sorted(unknown)}")
+    new_codes = checked_codes(codes)
+    changes = {
+        name: {"from": getattr(consumable, name), "to": value}
+        for name, value in new_codes.items()
+        if value != getattr(consumable, name)
+    }
+    live = set(
+        DeviceIdentifier.objects.filter(consumable=consumable, is_active=True).values_list(
+            "udi_di", flat=True
+        )
+    )
+    retire = sorted(set(retire_dis))
+    missing = [di for di in retire if di not in live]
+    if missing:
+        raise DomainError(
+            "VALIDATION_ERROR",
+            f"该耗材没有在用的 UDI-DI {'、'.join(missing)}",
+            f"the item has no live UDI-DI {', '.join(missing)}",
+            detail={"udi_di": missing},
+            http_status=400,
+        )
+    adds = [d for d in add_dis if d.udi_di not in live or d.udi_di in retire]
+    if not changes and not adds and not retire:
+        raise DomainError(
+            "NOTHING_TO_CHANGE",
+            "与现有对码相同，无需变更",
+            "the proposal changes nothing",
+            http_status=400,
+        )
+    conflicts = link_conflicts(
+        consumable=consumable,
+        codes={n: c["to"] for n, c in changes.items()},
+        dis=[d.udi_di for d in adds],
+    )
+    if conflicts:
+        raise conflict_error(conflicts)
+    return _save(
+        MappingChange(
+            consumable=consumable,
+            changes=changes,
+            add_dis=[d.as_dict() for d in adds],
+            retire_dis=retire,
+            reason=reason,
+            proposed_by=proposed_by,
+        ),
+        proposed_by,
+    )
+
+
+def mapping_change_propose_from_staging(
+    *, consumable: Consumable, changes: dict, add_dis: list[dict], proposed_by
+) -> MappingChange | None:
+    """The codes the code-conflict workspace gives an item already live, as a proposal
+    (None when the same proposal already awaits review). Runs inside the promotion's
+    transaction; conflicts are left to the approval, which checks them again."""
+    packages = [
+        checked_di(d["udi_di"], d.get("units_per_package", 1), d.get("package_level", ""))
+        for d in add_dis
+    ]
+    add = [p.as_dict() for p in packages]
+    waiting = MappingChange.objects.filter(
+        consumable=consumable, status=MappingChange.Status.PROPOSED
+    ).values_list("changes", "add_dis")
+    if any(c == changes and a == add for c, a in waiting):
+        return None
+    return _save(
+        MappingChange(
+            consumable=consumable,
+            changes=changes,
+            add_dis=add,
+            origin=MappingChange.Origin.STAGING,
+            reason="对码工作区导入的编码与主数据不同 / the workspace's codes differ from the "
+            "master",
+            proposed_by=proposed_by,
+        ),
+        proposed_by,
+    )
+
+
+def _pending_locked(change_id: int) -> MappingChange:
+    change = MappingChange.objects.select_for_update().get(pk=change_id)
+    if change.status != MappingChange.Status.PROPOSED:
+        raise DomainError(
+            "MAPPING_CHANGE_NOT_PENDING",
+            "该对码变更已处理",
+            "this mapping change has already been decided",
+            detail={"status": change.status},
+            http_status=409,
+        )
+    return change
+
+
+def _second_person(change: MappingChange, user) -> None:
+    if change.proposed_by_id == user.pk:
+        raise DomainError(
+            "SELF_APPROVAL",
+            "对码变更须由申请人以外的第二人审核",
+            "a mapping change must be decided by someone other than its proposer",
+            http_status=403,
+        )
+
+
+@transaction.atomic
+def mapping_change_approve(*, change: MappingChange, approver, note: str = "") -> MappingChange:
+    """Apply a proposal to the live master: a second person, and only if the item still has
+    the codes the proposer saw (MAPPING_STALE otherwise) and no other item holds the new
+    ones."""
+    change = _pending_locked(change.pk)
+    _second_person(change, approver)
+    consumable = Consumable.objects.select_for_update().get(pk=change.consumable_id)
+    stale = {
+        name: {"proposed_from": c["from"], "now": getattr(consumable, name)}
+        for name, c in change.changes.items()
+        if getattr(consumable, name) != c["from"]
+    }
+    if stale:
+        raise DomainError(
+            "MAPPING_STALE",
+            "提出变更后该耗材的编码已被修改，请重新提出",
+            "the item's codes changed since this proposal: propose again",
+            detail={"fields": stale},
+            http_status=409,
+        )
+    link_apply(
+        consumable_id=consumable.pk,
+        codes={name: c["to"] for name, c in change.changes.items()},
+        add_dis=[PackageDI(**d) for d in change.add_dis],
+        retire_dis=change.retire_dis,
+        user=approver,
+        reason=f"对码变更 #{change.pk} 批准 / mapping change approved",
+    )
+    change.status = MappingChange.Status.APPROVED
+    change.decided_by = approver
+    change.decided_at = timezone.now()
+    change.decision_note = (note or "")[:500]
+    _save(change, approver)
+    take_snapshot(trigger=ConflictSnapshot.Trigger.MASTER, user=approver)
+    return change
+
+
+@transaction.atomic
+def mapping_change_reject(*, change: MappingChange, approver, note: str) -> MappingChange:
+    """Reject a proposal with a reason; the master does not change."""
+    note = required_reason(note, "驳回须填写原因", "a rejection needs a reason")
+    change = _pending_locked(change.pk)
+    _second_person(change, approver)
+    change.status = MappingChange.Status.REJECTED
+    change.decided_by = approver
+    change.decided_at = timezone.now()
+    change.decision_note = note
+    return _save(change, approver)

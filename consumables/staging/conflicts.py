@@ -1,0 +1,249 @@
+"""The code-conflict report: set-based SQL over the workspace and the live master.
+
+Every kind of conflict is one ``GROUP BY ... HAVING`` over ``links``, the union of the
+pending staging rows and the live master (consumables and their live DIs), so that a row
+disagreeing with an item already live is reported too. The whole summary (every count, the
+materials pending and the clean ones) is one statement, and a page of one kind is one more
+statement plus the rows it involves: a bounded number of queries whatever the rows.
+
+Blocking kinds keep the materials they touch out of the live master until fixed; the others
+(missing codes, an order code with no charge code) are reported but do not block promotion,
+because suppliers submit insurance codes and DIs later and the master allows a code to be
+missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+from ..models import Consumable, DeviceIdentifier
+from .models import ConflictSnapshot, StagingRow
+
+
+@dataclass(frozen=True)
+class Kind:
+    code: str
+    label: str  # Chinese / English
+    lookup: str  # the field whose value is the conflict's key
+    blocking: bool
+    sql: str  # SELECT key, n ... over the CTEs of WITH_SQL
+
+
+def _multi(key: str, other: str) -> str:
+    return (
+        f"SELECT {key} AS k, COUNT(DISTINCT {other}) AS n FROM links "
+        f"WHERE {key} IS NOT NULL AND {other} IS NOT NULL "
+        f"GROUP BY {key} HAVING COUNT(DISTINCT {other}) > 1"
+    )
+
+
+def _missing(code: str, chargeable_only: bool) -> str:
+    having = f"COUNT(l.{code}) = 0"
+    if chargeable_only:
+        having += " AND SUM(CASE WHEN l.chargeable = FALSE THEN 1 ELSE 0 END) = 0"
+    return (
+        "SELECT l.material_code AS k, COUNT(*) AS n FROM links l "
+        "JOIN materials m ON m.material_code = l.material_code "
+        f"GROUP BY l.material_code HAVING {having}"
+    )
+
+
+KINDS: dict[str, Kind] = {
+    k.code: k
+    for k in [
+        Kind("MATERIAL_MULTI_CHARGE", "一个物资编码对应多个计费编码 / material code with several "
+             "charge codes", "material_code", True, _multi("material_code", "charge_code")),
+        Kind("CHARGE_MULTI_MATERIAL", "一个计费编码对应多个物资编码 / charge code with several "
+             "materials", "charge_code", True, _multi("charge_code", "material_code")),
+        Kind("CHARGE_MULTI_ORDER", "一个计费编码对应多个医嘱编码 / charge code with several "
+             "order codes", "charge_code", True, _multi("charge_code", "order_code")),
+        Kind("ORDER_MULTI_CHARGE", "一个医嘱编码对应多个计费编码 / order code with several "
+             "charge codes", "order_code", True, _multi("order_code", "charge_code")),
+        Kind("MATERIAL_MULTI_INSURANCE", "一个物资编码对应多个医保编码 / material code with "
+             "several insurance codes", "material_code", True,
+             _multi("material_code", "insurance_code")),
+        Kind("INSURANCE_MULTI_MATERIAL", "一个医保编码用于多个物资 / insurance code on several "
+             "items", "insurance_code", True, _multi("insurance_code", "material_code")),
+        Kind("DI_MULTI_MATERIAL", "一个 UDI-DI 对应多个物资 / DI on several materials",
+             "udi_di", True, _multi("udi_di", "material_code")),
+        Kind("INVALID_ROW", "编码格式错误 / invalid codes in a row", "row_key", True,
+             "SELECT COALESCE(material_code, charge_code, order_code) AS k, COUNT(*) AS n "
+             "FROM pending WHERE problems <> '' "
+             "GROUP BY COALESCE(material_code, charge_code, order_code)"),
+        Kind("ORDER_WITHOUT_CHARGE", "医嘱编码无计费编码 / order code without a charge code",
+             "order_code", False,
+             "SELECT order_code AS k, COUNT(*) AS n FROM links WHERE order_code IS NOT NULL "
+             "GROUP BY order_code HAVING COUNT(charge_code) = 0"),
+        Kind("MISSING_CHARGE_CODE", "缺计费编码 / no charge code", "material_code", False,
+             _missing("charge_code", chargeable_only=True)),
+        Kind("MISSING_ORDER_CODE", "缺医嘱编码 / no order code", "material_code", False,
+             "SELECT mc.material_code AS k, COUNT(*) AS n FROM material_charges mc "
+             "LEFT JOIN charge_orders co ON co.charge_code = mc.charge_code "
+             "WHERE mc.material_code NOT IN (SELECT material_code FROM direct_orders) "
+             "AND mc.material_code NOT IN (SELECT material_code FROM not_chargeable) "
+             "GROUP BY mc.material_code HAVING COUNT(co.charge_code) = 0"),
+        Kind("MISSING_INSURANCE_CODE", "缺医保编码 / no insurance code", "material_code", False,
+             _missing("insurance_code", chargeable_only=True)),
+        Kind("MISSING_UDI_DI", "缺 UDI-DI / no UDI-DI", "material_code", False,
+             _missing("udi_di", chargeable_only=False)),
+    ]
+}  # fmt: skip
+
+
+def _with_sql() -> str:
+    staging = StagingRow._meta.db_table
+    consumable = Consumable._meta.db_table
+    di = DeviceIdentifier._meta.db_table
+    # MATERIALIZED: each CTE is read many times in one statement; PostgreSQL and SQLite
+    # then compute it once instead of once per reference.
+    return f"""
+    WITH pending AS MATERIALIZED (
+        SELECT source, material_code, charge_code, order_code, insurance_code, udi_di,
+               chargeable, problems
+        FROM {staging} WHERE status = 'pending'
+    ),
+    links AS MATERIALIZED (
+        SELECT material_code, charge_code, order_code, insurance_code, udi_di, chargeable
+        FROM pending
+        UNION ALL
+        SELECT material_code, charge_code, order_code, insurance_code, NULL, chargeable
+        FROM {consumable} WHERE is_active = TRUE
+        UNION ALL
+        SELECT c.material_code, NULL, NULL, NULL, d.udi_di, NULL
+        FROM {di} d JOIN {consumable} c ON c.id = d.consumable_id
+        WHERE d.is_active = TRUE AND c.is_active = TRUE
+    ),
+    materials AS MATERIALIZED (
+        SELECT DISTINCT material_code FROM pending
+        WHERE source = 'hrp' AND material_code IS NOT NULL
+    ),
+    not_chargeable AS MATERIALIZED (
+        SELECT DISTINCT material_code FROM links
+        WHERE chargeable = FALSE AND material_code IS NOT NULL
+    ),
+    material_charges AS MATERIALIZED (
+        SELECT DISTINCT l.material_code, l.charge_code FROM links l
+        JOIN materials m ON m.material_code = l.material_code
+        WHERE l.charge_code IS NOT NULL
+    ),
+    charge_orders AS MATERIALIZED (
+        SELECT DISTINCT charge_code FROM links
+        WHERE charge_code IS NOT NULL AND order_code IS NOT NULL
+    ),
+    direct_orders AS MATERIALIZED (
+        SELECT DISTINCT material_code FROM links
+        WHERE material_code IS NOT NULL AND order_code IS NOT NULL
+    ),
+    blocked AS MATERIALIZED (
+        {_blocked_sql()}
+    )
+    """
+
+
+def _blocked_sql() -> str:
+    """Material codes touched by a blocking conflict: directly, or through one of their
+    charge codes, insurance codes, DIs, or an order code of one of their charge codes."""
+    k = KINDS
+    bad_charge = (
+        f"SELECT k FROM ({k['CHARGE_MULTI_MATERIAL'].sql}) a "
+        f"UNION SELECT k FROM ({k['CHARGE_MULTI_ORDER'].sql}) b "
+        f"UNION SELECT l.charge_code FROM links l JOIN ({k['ORDER_MULTI_CHARGE'].sql}) o "
+        "ON o.k = l.order_code WHERE l.charge_code IS NOT NULL"
+    )
+    return (
+        f"SELECT k AS material_code FROM ({k['MATERIAL_MULTI_CHARGE'].sql}) mc "
+        f"UNION SELECT k FROM ({k['MATERIAL_MULTI_INSURANCE'].sql}) mi "
+        f"UNION SELECT l.material_code FROM links l JOIN ({bad_charge}) bc "
+        "ON bc.k = l.charge_code "
+        f"UNION SELECT l.material_code FROM links l JOIN ({k['INSURANCE_MULTI_MATERIAL'].sql}) "
+        "ii ON ii.k = l.insurance_code "
+        f"UNION SELECT l.material_code FROM links l JOIN ({k['DI_MULTI_MATERIAL'].sql}) dd "
+        "ON dd.k = l.udi_di "
+        "UNION SELECT material_code FROM pending WHERE problems <> '' "
+        "AND material_code IS NOT NULL"
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    counts: dict[str, int]  # kind -> conflicts
+    materials_pending: int
+    materials_clean: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def blocking(self) -> int:
+        return sum(n for kind, n in self.counts.items() if KINDS[kind].blocking)
+
+
+def conflict_summary() -> Summary:
+    """Every count of the report in one SQL statement."""
+    parts = [f"SELECT '{code}' AS kind, COUNT(*) FROM ({kind.sql}) q{i}"
+             for i, (code, kind) in enumerate(KINDS.items())]
+    parts.append("SELECT '_pending', COUNT(*) FROM materials")
+    parts.append(
+        "SELECT '_clean', COUNT(*) FROM materials "
+        "WHERE material_code NOT IN (SELECT material_code FROM blocked "
+        "WHERE material_code IS NOT NULL)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_with_sql() + " UNION ALL ".join(parts))
+        found = dict(cursor.fetchall())
+    return Summary(
+        counts={code: found.get(code, 0) for code in KINDS},
+        materials_pending=found.get("_pending", 0),
+        materials_clean=found.get("_clean", 0),
+    )
+
+
+def conflict_keys(kind: str, *, limit: int = 100, offset: int = 0) -> list[tuple[str, int]]:
+    """One page of the conflicts of ``kind``: (key, number of distinct values or rows)."""
+    sql = f"{_with_sql()} SELECT k, n FROM ({KINDS[kind].sql}) q ORDER BY k LIMIT %s OFFSET %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [limit, offset])
+        return [(k, n) for k, n in cursor.fetchall()]
+
+
+def clean_material_codes(material_codes: list[str] | None = None) -> list[str]:
+    """Material codes of the pending HRP rows that no blocking conflict touches
+    (restricted to ``material_codes`` when given). One statement."""
+    sql = (
+        f"{_with_sql()} SELECT material_code FROM materials WHERE material_code NOT IN "
+        "(SELECT material_code FROM blocked WHERE material_code IS NOT NULL) "
+        "ORDER BY material_code"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        found = [code for (code,) in cursor.fetchall()]
+    if material_codes is not None:
+        wanted = set(material_codes)
+        found = [code for code in found if code in wanted]
+    return found
+
+
+def blocked_material_codes(material_codes: list[str]) -> set[str]:
+    """Those of ``material_codes`` that a blocking conflict touches."""
+    sql = f"{_with_sql()} SELECT DISTINCT material_code FROM blocked"
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        blocked = {code for (code,) in cursor.fetchall()}
+    return blocked & set(material_codes)
+
+
+def take_snapshot(*, trigger: str, batch=None, user=None) -> ConflictSnapshot:
+    """Record today's counts, so that "the count going down" is a real series."""
+    summary = conflict_summary()
+    return ConflictSnapshot.objects.create(
+        trigger=trigger,
+        batch=batch,
+        user=user,
+        counts=summary.counts,
+        total=summary.total,
+        materials_pending=summary.materials_pending,
+        materials_clean=summary.materials_clean,
+    )

@@ -1,0 +1,143 @@
+"""Supplier products and submissions.
+
+Suppliers are inventory's (``inventory.Supplier``), and inventory depends on consumables,
+never the reverse: here a supplier is named by its code, a plain reference like
+``StockMove.encounter_no`` (see ``suppliers.py`` for how a user's suppliers are found).
+"""
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from consumables.models import DeviceIdentifier
+
+
+class SupplierProduct(models.Model):
+    """The hospital buys ``consumable`` from the supplier ``supplier_code``: the supplier
+    sees this item, and only its own items, and may submit codes for it."""
+
+    supplier_code = models.CharField("供应商编码 / supplier code", max_length=32)
+    consumable = models.ForeignKey(
+        "consumables.Consumable", on_delete=models.PROTECT, related_name="supplier_products",
+        verbose_name="耗材 / consumable",
+    )
+    supplier_item_code = models.CharField(
+        "供应商货号 / supplier item code", max_length=64, blank=True
+    )
+    is_active = models.BooleanField("在用 / active", default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "供应商供货品种 / supplier product"
+        verbose_name_plural = "供应商供货品种 / supplier products"
+        ordering = ["supplier_code", "consumable__material_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier_code", "consumable"], name="uniq_supplier_product"
+            )
+        ]
+        indexes = [models.Index(fields=["supplier_code"], name="supplier_product_code_idx")]
+
+    def __str__(self):
+        return f"{self.supplier_code} {self.consumable_id}"
+
+
+class SupplierSubmission(models.Model):
+    """What a supplier says an item's insurance code, UDI-DIs and registration number are.
+
+    Reviewed by the hospital: approval links the codes into the live master, rejection
+    returns it with a reason (the supplier then submits again).
+    """
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "待审核 / awaiting review"
+        APPROVED = "approved", "已通过 / approved"
+        REJECTED = "rejected", "已退回 / returned"
+
+    supplier_code = models.CharField("供应商编码 / supplier code", max_length=32)
+    consumable = models.ForeignKey(
+        "consumables.Consumable", on_delete=models.PROTECT, related_name="supplier_submissions",
+        verbose_name="耗材 / consumable",
+    )
+    insurance_code = models.CharField(
+        "医保耗材编码 / insurance code", max_length=27, null=True, blank=True
+    )
+    registration_no = models.CharField("注册证号 / registration no.", max_length=100)
+    status = models.CharField(
+        "状态 / status", max_length=10, choices=Status, default=Status.SUBMITTED
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        verbose_name="提交人 / submitted by",
+    )
+    submitted_at = models.DateTimeField("提交时间 / submitted at", auto_now_add=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name="审核人 / reviewed by",
+    )
+    reviewed_at = models.DateTimeField("审核时间 / reviewed at", null=True, blank=True)
+    decision_reason = models.CharField("审核意见 / decision", max_length=500, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "供应商提交 / supplier submission"
+        verbose_name_plural = "供应商提交 / supplier submissions"
+        ordering = ["-submitted_at", "-pk"]
+        constraints = [
+            # One submission of an item by a supplier awaits review at a time.
+            models.UniqueConstraint(
+                fields=["supplier_code", "consumable"],
+                condition=Q(status="submitted"),
+                name="uniq_open_submission",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="submitted")
+                | (Q(reviewed_by__isnull=False) & ~Q(reviewed_by=F("submitted_by"))),
+                name="submission_reviewer_not_submitter",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["supplier_code", "-submitted_at"], name="submission_supplier_idx"),
+            models.Index(fields=["status", "-submitted_at"], name="submission_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.supplier_code} {self.consumable_id} {self.status}"
+
+
+class SubmissionDI(models.Model):
+    """One package level of a submission: its UDI-DI and the smallest units it holds."""
+
+    submission = models.ForeignKey(
+        SupplierSubmission, on_delete=models.CASCADE, related_name="dis"
+    )
+    udi_di = models.CharField("UDI-DI", max_length=80)
+    issuer = models.CharField(
+        "发码机构 / issuer", max_length=4, choices=DeviceIdentifier.Issuer
+    )
+    units_per_package = models.PositiveIntegerField(
+        "包装内最小单位数 / units per package", default=1, validators=[MinValueValidator(1)]
+    )
+    package_level = models.CharField("包装层级 / package level", max_length=40, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "提交的 UDI-DI / submitted DI"
+        verbose_name_plural = "提交的 UDI-DI / submitted DIs"
+        ordering = ["units_per_package", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "udi_di"], name="uniq_submission_di"),
+            models.CheckConstraint(
+                condition=Q(units_per_package__gte=1), name="submission_units_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.udi_di} ×{self.units_per_package}"

@@ -1,0 +1,226 @@
+"""Supplier submissions: submit (a supplier user, for one of its own products), approve or
+reject (the hospital). One transaction each; every step is in the models' history.
+
+Approval links the codes into the live master through ``linking.link_apply``. An insurance
+code or DI that another live item already holds is refused at submission and again at
+approval, with that item named.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.errors import DomainError
+
+from ..linking import (
+    PackageDI,
+    checked_codes,
+    checked_di,
+    conflict_error,
+    link_apply,
+    link_conflicts,
+    required_reason,
+)
+from ..models import Consumable
+from ..staging.conflicts import take_snapshot
+from ..staging.models import ConflictSnapshot
+from .models import SubmissionDI, SupplierProduct, SupplierSubmission
+from .suppliers import supplier_codes_for, supplier_exists
+
+REGISTRATION_LIMIT = SupplierSubmission._meta.get_field("registration_no").max_length
+
+
+def not_found() -> DomainError:
+    # Another supplier's product and a product that does not exist look the same.
+    return DomainError(
+        "NOT_FOUND", "未找到该供货品种", "no such product of yours", http_status=404
+    )
+
+
+def own_product(user, consumable_id: int, supplier_code: str | None = None) -> SupplierProduct:
+    """The active supplier product of ``user``'s suppliers for ``consumable_id``, else
+    NOT_FOUND (404): a supplier never learns about another supplier's products."""
+    codes = supplier_codes_for(user)
+    if supplier_code is not None:
+        codes = [c for c in codes if c == supplier_code]
+    products = list(
+        SupplierProduct.objects.select_related("consumable").filter(
+            supplier_code__in=codes, consumable_id=consumable_id, is_active=True
+        )
+    )
+    if not products:
+        raise not_found()
+    return products[0]
+
+
+def _save(instance, user):
+    instance._history_user = user
+    instance.save()
+    return instance
+
+
+@transaction.atomic
+def supplier_product_assign(
+    *, supplier_code: str, consumable: Consumable, user, supplier_item_code: str = ""
+) -> SupplierProduct:
+    """Record that the hospital buys ``consumable`` from ``supplier_code`` (procurement)."""
+    if not supplier_exists(supplier_code):
+        raise DomainError(
+            "UNKNOWN_SUPPLIER",
+            f"未知供应商 {supplier_code}",
+            f"unknown supplier {supplier_code}",
+            http_status=400,
+        )
+    product, _ = SupplierProduct.objects.get_or_create(
+        supplier_code=supplier_code, consumable=consumable, defaults={"created_by": user}
+    )
+    if not product.is_active or product.supplier_item_code != supplier_item_code:
+        product.is_active = True
+        product.supplier_item_code = supplier_item_code[:64]
+        _save(product, user)
+    return product
+
+
+@transaction.atomic
+def submission_create(
+    *,
+    user,
+    consumable_id: int,
+    insurance_code: str | None,
+    registration_no: str,
+    dis: list[dict],
+    supplier_code: str | None = None,
+) -> SupplierSubmission:
+    """A supplier user submits the codes of one of its own products for review.
+
+    ``dis``: ``[{"udi_di", "units_per_package", "package_level"}]`` (any readable UDI form).
+    Refused: not the user's product (NOT_FOUND), an invalid code or DI, no insurance code
+    and no DI, a DI twice, a code or DI linked to another live item (named), a submission of
+    the same product already awaiting review (SUBMISSION_PENDING).
+    """
+    product = own_product(user, consumable_id, supplier_code)
+    registration_no = (registration_no or "").strip()
+    if not registration_no or len(registration_no) > REGISTRATION_LIMIT:
+        raise DomainError(
+            "VALIDATION_ERROR",
+            f"注册证号必填（最长 {REGISTRATION_LIMIT} 字）",
+            f"the registration number is required (at most {REGISTRATION_LIMIT} characters)",
+            http_status=400,
+        )
+    insurance = checked_codes({"insurance_code": insurance_code})["insurance_code"]
+    packages = [
+        checked_di(d.get("udi_di", ""), d.get("units_per_package") or 1, d.get("package_level"))
+        for d in dis
+        if (d.get("udi_di") or "").strip()
+    ]
+    seen = [p.udi_di for p in packages]
+    twice = sorted({di for di in seen if seen.count(di) > 1})
+    if twice:
+        raise DomainError(
+            "VALIDATION_ERROR",
+            f"UDI-DI {'、'.join(twice)} 重复填写",
+            f"UDI-DI {', '.join(twice)} given twice",
+            http_status=400,
+        )
+    if insurance is None and not packages:
+        raise DomainError(
+            "VALIDATION_ERROR",
+            "请至少填写医保耗材编码或一个 UDI-DI",
+            "give the insurance code or at least one UDI-DI",
+            http_status=400,
+        )
+    conflicts = link_conflicts(
+        consumable=product.consumable, codes={"insurance_code": insurance}, dis=seen
+    )
+    if conflicts:
+        raise conflict_error(conflicts)
+    submission = SupplierSubmission(
+        supplier_code=product.supplier_code,
+        consumable=product.consumable,
+        insurance_code=insurance,
+        registration_no=registration_no,
+        submitted_by=user,
+    )
+    try:
+        with transaction.atomic():
+            _save(submission, user)
+    except IntegrityError as error:
+        raise DomainError(
+            "SUBMISSION_PENDING",
+            "该品种已有一份待审核的提交，请等待医院审核",
+            "a submission of this product already awaits review",
+            http_status=409,
+        ) from error
+    for package in packages:
+        _save(SubmissionDI(submission=submission, **package.as_dict()), user)
+    return submission
+
+
+def _pending_locked(submission_id: int) -> SupplierSubmission:
+    submission = SupplierSubmission.objects.select_for_update().get(pk=submission_id)
+    if submission.status != SupplierSubmission.Status.SUBMITTED:
+        raise DomainError(
+            "SUBMISSION_NOT_PENDING",
+            "该提交已审核",
+            "this submission has already been reviewed",
+            detail={"status": submission.status},
+            http_status=409,
+        )
+    return submission
+
+
+def _not_own(submission: SupplierSubmission, reviewer) -> None:
+    if submission.submitted_by_id == reviewer.pk:
+        raise DomainError(
+            "SELF_APPROVAL",
+            "不能审核自己的提交",
+            "you cannot review your own submission",
+            http_status=403,
+        )
+
+
+@transaction.atomic
+def submission_approve(*, submission: SupplierSubmission, reviewer, note: str = ""):
+    """Link the submitted insurance code, DIs and registration number into the live master.
+
+    Refused when a code or DI is by now linked to another live item (named)."""
+    submission = _pending_locked(submission.pk)
+    _not_own(submission, reviewer)
+    codes = {"insurance_code": submission.insurance_code} if submission.insurance_code else {}
+    link_apply(
+        consumable_id=submission.consumable_id,
+        codes=codes,
+        add_dis=[
+            PackageDI(
+                udi_di=d.udi_di,
+                issuer=d.issuer,
+                units_per_package=d.units_per_package,
+                package_level=d.package_level,
+            )
+            for d in submission.dis.all()
+        ],
+        fields={"registration_no": submission.registration_no},
+        user=reviewer,
+        reason=f"供应商提交 #{submission.pk} 审核通过 / supplier submission approved",
+    )
+    submission.status = SupplierSubmission.Status.APPROVED
+    submission.reviewed_by = reviewer
+    submission.reviewed_at = timezone.now()
+    submission.decision_reason = (note or "")[:500]
+    _save(submission, reviewer)
+    take_snapshot(trigger=ConflictSnapshot.Trigger.MASTER, user=reviewer)
+    return submission
+
+
+@transaction.atomic
+def submission_reject(*, submission: SupplierSubmission, reviewer, reason: str):
+    """Return a submission to its supplier with a reason; the master does not change."""
+    reason = required_reason(reason, "退回须填写原因", "a returned submission needs a reason")
+    submission = _pending_locked(submission.pk)
+    _not_own(submission, reviewer)
+    submission.status = SupplierSubmission.Status.REJECTED
+    submission.reviewed_by = reviewer
+    submission.reviewed_at = timezone.now()
+    submission.decision_reason = reason
+    return _save(submission, reviewer)
