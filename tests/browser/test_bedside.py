@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -18,6 +19,9 @@ from .conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# The README shows these (section "Screenshots / 界面截图"): taken by the tests, so they show
+# the page as it is, in the states the tests just checked.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SCANS = "**/api/v1/scans"
 OK = re.compile(r"\bok\b")
 ERR = re.compile(r"\berr\b")
@@ -92,6 +96,11 @@ def open_patient(page, visit_no="ZY001", name="张三"):
     expect(page.locator(".bs-name")).to_have_text(name)
 
 
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
 def session_rows(page, state=None):
     selector = "[data-session-rows] tr"
     return page.locator(selector + (f"[data-state={state}]" if state else ""))
@@ -130,7 +139,7 @@ def test_nurse_picks_ward_scans_wristband_and_items(ward, new_page):
     expect(result).to_contain_text("ALREADY_USED")
     expect(result).to_contain_text("不能重复使用")
     assert Use.objects.count() == 2 and ChargeLine.objects.count() == 2
-    page.screenshot(path="/tmp/bedside-1280.png", full_page=True)
+    screenshot(page, "bedside-1280")
 
     # A wristband of another patient of the ward while on this one: the page moves on.
     scan(page, "ZY002")
@@ -143,7 +152,7 @@ def test_nurse_picks_ward_scans_wristband_and_items(ward, new_page):
     refusal = page.locator("[data-refusal]")
     expect(refusal).to_contain_text("ENCOUNTER_NOT_ON_WARD")
     expect(refusal).not_to_contain_text("王五")
-    page.screenshot(path="/tmp/bedside-1280-refused.png", full_page=True)
+    screenshot(page, "bedside-1280-refused")
 
 
 def test_pda_layout_at_360px(ward, new_page):
@@ -158,7 +167,7 @@ def test_pda_layout_at_360px(ward, new_page):
     expect(page.locator("[data-result]")).to_have_class(ERR)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"the page scrolls sideways on a PDA ({width}px)"
-    page.screenshot(path="/tmp/bedside-360.png", full_page=True)
+    screenshot(page, "bedside-360")
 
 
 def test_offline_scans_wait_and_are_sent_once_when_the_network_returns(ward, new_page):
@@ -177,7 +186,7 @@ def test_offline_scans_wait_and_are_sent_once_when_the_network_returns(ward, new
     expect(page.locator("[data-queue]")).to_contain_text("待发送 2 条")
     expect(page.locator("[data-net]")).to_be_visible()
     assert Use.objects.count() == 0 and ChargeLine.objects.count() == 0
-    page.screenshot(path="/tmp/bedside-360-offline.png", full_page=True)
+    screenshot(page, "bedside-360-offline")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
     page.context.set_offline(False)
@@ -293,7 +302,7 @@ def test_consent_recorded_on_the_spot_then_the_scan_is_sent_again(ward, new_page
     expect(form.locator("[name=signed_by]")).to_have_value("张三")
     form.locator("[name=signed_by]").fill("张小三")
     form.locator("[name=relationship]").select_option("子女")
-    page.screenshot(path="/tmp/bedside-360-consent.png", full_page=True)
+    screenshot(page, "bedside-360-consent")
     form.locator("button[type=submit]").click()
     expect(result).to_contain_text("已登记知情同意")
     assert Consent.objects.get().signed_by == "张小三"
