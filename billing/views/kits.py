@@ -18,7 +18,8 @@ from config.permissions import role_required
 from .. import selectors
 from ..services.kits import encounter_kit_usage
 
-KIT_ROLES = (roles.NURSE, roles.INSURANCE_OFFICE, roles.ADMINISTRATOR)
+# Finance reads every encounter too (it reads everything, changes nothing clinical).
+KIT_ROLES = (roles.NURSE, roles.INSURANCE_OFFICE, roles.FINANCE, roles.ADMINISTRATOR)
 
 
 @role_required(*KIT_ROLES)

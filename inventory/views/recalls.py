@@ -30,6 +30,8 @@ RECALL_ROLES = (
     roles.INSURANCE_OFFICE,
     roles.ADMINISTRATOR,
 )
+# Finance reads recalls (it reads everything) but does not register them.
+RECALL_READERS = (*RECALL_ROLES, roles.FINANCE)
 
 
 class RecallForm(forms.Form):
@@ -57,7 +59,7 @@ class RecallForm(forms.Form):
         return data
 
 
-@role_required(*RECALL_ROLES)
+@role_required(*RECALL_READERS)
 def recall_list(request):
     return render(
         request, "inventory/recalls/list.html", {"recalls": services.recalls_list()[:200]}
@@ -91,7 +93,7 @@ def recall_new(request):
     return render(request, "inventory/recalls/new.html", {"form": form}, status=status)
 
 
-@role_required(*RECALL_ROLES)
+@role_required(*RECALL_READERS)
 def recall_detail(request, pk: int):
     recall = get_object_or_404(
         Recall.objects.select_related("consumable", "registered_by"), pk=pk
@@ -116,7 +118,7 @@ EXPORTS = {
 }
 
 
-@role_required(*RECALL_ROLES)
+@role_required(*RECALL_READERS)
 def recall_export(request, pk: int, what: str, fmt: str):
     if what not in EXPORTS or fmt not in ("xlsx", "csv"):
         raise Http404("unknown export")

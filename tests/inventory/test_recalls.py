@@ -296,7 +296,19 @@ def test_recall_pages_open_for_recall_roles(traced, role):
         assert page.get(url).status_code == 200, url
 
 
-@pytest.mark.parametrize("role", [roles.NURSE, roles.FINANCE, roles.PRICING_OFFICE])
+def test_finance_reads_recalls_but_may_not_register_one(traced):
+    page = browser(person("viewer", roles.FINANCE))
+    pk = traced["recall"].pk
+    for url in ("/inventory/recalls/", f"/inventory/recalls/{pk}/"):
+        assert page.get(url).status_code == 200, url
+    assert page.get("/inventory/recalls/new/").status_code == 403
+    response = page.post(
+        "/inventory/recalls/new/", {"code_or_di": traced["di"], "lot_nos": "Z", "reason": "x"}
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("role", [roles.NURSE, roles.PRICING_OFFICE])
 def test_recall_pages_are_forbidden_to_other_roles(traced, role):
     page = browser(person("viewer", role, traced["ward"]))
     pk = traced["recall"].pk
