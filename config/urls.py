@@ -8,6 +8,7 @@ from billing import api as billing_api
 from billing import audit_api, consent_api, reconciliation_api
 from consumables import api as consumables_api
 from consumables import views as consumables_views
+from consumables.submissions import api as supplier_api
 from inventory import api as inventory_api
 from inventory import decode_api
 
@@ -61,6 +62,12 @@ api_v1 = [
         reconciliation_api.ExceptionListApi.as_view(),
         name="recon-exceptions",
     ),
+    path("supplier/products", supplier_api.SupplierProductListApi.as_view(),
+         name="supplier-products"),
+    path("supplier/submissions", supplier_api.SupplierSubmissionListApi.as_view(),
+         name="supplier-submissions"),
+    path("supplier/submissions/<int:submission_id>",
+         supplier_api.SupplierSubmissionDetailApi.as_view(), name="supplier-submission"),
 ]
 
 urlpatterns = [

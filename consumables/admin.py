@@ -593,3 +593,6 @@ class HospitalLabelAdmin(LabelledFormMixin, admin.ModelAdmin):
             return ("label", "consumable_column", "lot", "expiry", "udi_di", "created_at_column")
         return ("label", "consumable", "lot", "expiry", "udi_di")
 
+
+# The review workflows' models (supplier products, mapping changes, staging imports).
+from . import admin_workflows  # noqa: E402,F401

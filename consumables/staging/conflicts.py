@@ -92,7 +92,7 @@ KINDS: dict[str, Kind] = {
 }  # fmt: skip
 
 
-def _with_sql() -> str:
+def cte_sql() -> str:
     staging = StagingRow._meta.db_table
     consumable = Consumable._meta.db_table
     di = DeviceIdentifier._meta.db_table
@@ -192,7 +192,7 @@ def conflict_summary() -> Summary:
         "WHERE material_code IS NOT NULL)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(_with_sql() + " UNION ALL ".join(parts))
+        cursor.execute(cte_sql() + " UNION ALL ".join(parts))
         found = dict(cursor.fetchall())
     return Summary(
         counts={code: found.get(code, 0) for code in KINDS},
@@ -203,7 +203,7 @@ def conflict_summary() -> Summary:
 
 def conflict_keys(kind: str, *, limit: int = 100, offset: int = 0) -> list[tuple[str, int]]:
     """One page of the conflicts of ``kind``: (key, number of distinct values or rows)."""
-    sql = f"{_with_sql()} SELECT k, n FROM ({KINDS[kind].sql}) q ORDER BY k LIMIT %s OFFSET %s"
+    sql = f"{cte_sql()} SELECT k, n FROM ({KINDS[kind].sql}) q ORDER BY k LIMIT %s OFFSET %s"
     with connection.cursor() as cursor:
         cursor.execute(sql, [limit, offset])
         return [(k, n) for k, n in cursor.fetchall()]
@@ -213,7 +213,7 @@ def clean_material_codes(material_codes: list[str] | None = None) -> list[str]:
     """Material codes of the pending HRP rows that no blocking conflict touches
     (restricted to ``material_codes`` when given). One statement."""
     sql = (
-        f"{_with_sql()} SELECT material_code FROM materials WHERE material_code NOT IN "
+        f"{cte_sql()} SELECT material_code FROM materials WHERE material_code NOT IN "
         "(SELECT material_code FROM blocked WHERE material_code IS NOT NULL) "
         "ORDER BY material_code"
     )
@@ -224,15 +224,6 @@ def clean_material_codes(material_codes: list[str] | None = None) -> list[str]:
         wanted = set(material_codes)
         found = [code for code in found if code in wanted]
     return found
-
-
-def blocked_material_codes(material_codes: list[str]) -> set[str]:
-    """Those of ``material_codes`` that a blocking conflict touches."""
-    sql = f"{_with_sql()} SELECT DISTINCT material_code FROM blocked"
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        blocked = {code for (code,) in cursor.fetchall()}
-    return blocked & set(material_codes)
 
 
 def take_snapshot(*, trigger: str, batch=None, user=None) -> ConflictSnapshot:

@@ -38,20 +38,27 @@ def not_found() -> DomainError:
     )
 
 
-def own_product(user, consumable_id: int, supplier_code: str | None = None) -> SupplierProduct:
-    """The active supplier product of ``user``'s suppliers for ``consumable_id``, else
-    NOT_FOUND (404): a supplier never learns about another supplier's products."""
+def own_product(
+    user, *, consumable_id: int | None = None, material_code: str | None = None,
+    supplier_code: str | None = None,
+) -> SupplierProduct:
+    """The active supplier product of ``user``'s suppliers for the consumable (by id or
+    material code), else NOT_FOUND (404): a supplier never learns about another supplier's
+    products."""
     codes = supplier_codes_for(user)
-    if supplier_code is not None:
+    if supplier_code:
         codes = [c for c in codes if c == supplier_code]
-    products = list(
-        SupplierProduct.objects.select_related("consumable").filter(
-            supplier_code__in=codes, consumable_id=consumable_id, is_active=True
-        )
+    products = SupplierProduct.objects.select_related("consumable").filter(
+        supplier_code__in=codes, is_active=True
     )
-    if not products:
+    if consumable_id is not None:
+        products = products.filter(consumable_id=consumable_id)
+    else:
+        products = products.filter(consumable__material_code=material_code or "")
+    product = products.order_by("supplier_code").first()
+    if product is None:
         raise not_found()
-    return products[0]
+    return product
 
 
 def _save(instance, user):
@@ -86,20 +93,25 @@ def supplier_product_assign(
 def submission_create(
     *,
     user,
-    consumable_id: int,
+    consumable_id: int | None = None,
+    material_code: str | None = None,
     insurance_code: str | None,
     registration_no: str,
     dis: list[dict],
     supplier_code: str | None = None,
 ) -> SupplierSubmission:
-    """A supplier user submits the codes of one of its own products for review.
+    """A supplier user submits the codes of one of its own products (by consumable id or
+    material code) for review.
 
     ``dis``: ``[{"udi_di", "units_per_package", "package_level"}]`` (any readable UDI form).
     Refused: not the user's product (NOT_FOUND), an invalid code or DI, no insurance code
     and no DI, a DI twice, a code or DI linked to another live item (named), a submission of
     the same product already awaiting review (SUBMISSION_PENDING).
     """
-    product = own_product(user, consumable_id, supplier_code)
+    product = own_product(
+        user, consumable_id=consumable_id, material_code=material_code,
+        supplier_code=supplier_code,
+    )
     registration_no = (registration_no or "").strip()
     if not registration_no or len(registration_no) > REGISTRATION_LIMIT:
         raise DomainError(

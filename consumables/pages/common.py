@@ -1,0 +1,71 @@
+"""What the master-data pages share: refusals as messages, downloads of every list, uploads
+of import files."""
+
+from __future__ import annotations
+
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+
+from config.errors import DomainError
+
+from ..exports import FORMATS, export_response
+from ..importing.tables import CSV_SUFFIXES, XLSX_SUFFIXES
+
+EXPORT_LIMIT = 100_000
+
+
+def refused(request, error: DomainError) -> None:
+    """A domain error as a message: Chinese, the English, and the stable code."""
+    text = error.message
+    if error.message_en and error.message_en != error.message:
+        text += f" / {error.message_en}"
+    messages.error(request, f"{text}（{error.code}）")
+
+
+def wants_export(request) -> str | None:
+    """``?export=xlsx|csv``: the format asked for, else None (an unknown one is a 404)."""
+    fmt = request.GET.get("export")
+    if fmt is None:
+        return None
+    if fmt not in FORMATS:
+        raise Http404("unknown export format")
+    return fmt
+
+
+def download(rows, columns, filename: str, fmt: str):
+    """A list as a spreadsheet for people (labelled headings)."""
+    return export_response(rows, columns, filename, fmt, header="label")
+
+
+@contextmanager
+def uploaded_file(upload):
+    """An uploaded CSV/XLSX saved to a temporary file with its suffix (``read_table``
+    chooses the reader by suffix); removed afterwards. Raises DomainError for another type
+    or a file over ``UPLOAD_MAX_IMPORT_BYTES``."""
+    suffix = Path(upload.name or "").suffix.lower()
+    if suffix not in CSV_SUFFIXES | XLSX_SUFFIXES:
+        raise DomainError(
+            "UNREADABLE_FILE",
+            "请上传 .csv 或 .xlsx 文件",
+            "upload a .csv or .xlsx file",
+            http_status=400,
+        )
+    limit = getattr(settings, "UPLOAD_MAX_IMPORT_BYTES", 20 * 1024 * 1024)
+    if upload.size > limit:
+        raise DomainError(
+            "FILE_TOO_LARGE",
+            f"文件超过 {limit // (1024 * 1024)} MB",
+            f"the file is larger than {limit // (1024 * 1024)} MB",
+            http_status=400,
+        )
+    with tempfile.TemporaryDirectory(prefix="wuma-upload-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        with open(path, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        yield path

@@ -1,0 +1,210 @@
+"""Pages: mapping changes (对码变更). Procurement proposes new codes for a live item; a second
+person approves or rejects; the master changes only on approval."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+
+from config import roles
+from config.errors import DomainError
+from config.permissions import role_required
+
+from ..linking import checked_di
+from ..mappings.models import MappingChange
+from ..mappings.services import (
+    mapping_change_approve,
+    mapping_change_propose,
+    mapping_change_reject,
+)
+from ..models import Consumable, DeviceIdentifier
+from .common import download, refused, wants_export
+
+PROCUREMENT = (roles.PROCUREMENT, roles.ADMINISTRATOR)
+CODE_LABELS = {
+    "charge_code": "计费编码 / charge code",
+    "order_code": "医嘱编码 / order code",
+    "insurance_code": "医保耗材编码 / insurance code",
+}
+COLUMNS = [
+    ("id", "编号 / no."),
+    ("material_code", "物资编码"),
+    ("name", "名称"),
+    ("changes", "编码变更 / code changes"),
+    ("add_dis", "新增 UDI-DI / DIs to link"),
+    ("retire_dis", "停用 UDI-DI / DIs to retire"),
+    ("reason", "原因 / reason"),
+    ("origin", "来源 / origin"),
+    ("status", "状态 / status"),
+    ("proposed_by", "申请人 / proposed by"),
+    ("proposed_at", "申请时间 / proposed at"),
+    ("decided_by", "审核人 / decided by"),
+    ("decided_at", "审核时间 / decided at"),
+    ("decision_note", "审核意见 / decision note"),
+]
+
+
+def _person(user) -> str:
+    return (user.get_full_name() or user.username) if user else ""
+
+
+def describe_changes(change: MappingChange) -> str:
+    return "；".join(
+        f"{CODE_LABELS[name].split(' / ')[0]} {c['from'] or '—'} → {c['to'] or '（清空）'}"
+        for name, c in change.changes.items()
+    )
+
+
+def _row(change: MappingChange) -> dict:
+    return {
+        "id": change.pk,
+        "material_code": change.consumable.material_code,
+        "name": change.consumable.name,
+        "changes": describe_changes(change),
+        "add_dis": "；".join(f"{d['udi_di']}×{d['units_per_package']}" for d in change.add_dis),
+        "retire_dis": "；".join(change.retire_dis),
+        "reason": change.reason,
+        "origin": change.get_origin_display(),
+        "status": change.get_status_display(),
+        "proposed_by": _person(change.proposed_by),
+        "proposed_at": change.proposed_at,
+        "decided_by": _person(change.decided_by),
+        "decided_at": change.decided_at,
+        "decision_note": change.decision_note,
+    }
+
+
+@role_required(*PROCUREMENT)
+def mapping_list(request):
+    status = request.GET.get("status", MappingChange.Status.PROPOSED)
+    if status not in MappingChange.Status.values:
+        status = ""
+    changes = MappingChange.objects.select_related("consumable", "proposed_by", "decided_by")
+    if status:
+        changes = changes.filter(status=status)
+    fmt = wants_export(request)
+    if fmt:
+        return download((_row(c) for c in changes[:100_000]), COLUMNS, "对码变更", fmt)
+    page = Paginator(changes, 100).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "consumables/mappings/list.html",
+        {"page": page, "status": status, "statuses": MappingChange.Status.choices,
+         "rows": [(c, describe_changes(c)) for c in page]},
+    )  # fmt: skip
+
+
+class ProposeForm(forms.Form):
+    charge_code = forms.CharField(label=CODE_LABELS["charge_code"], max_length=64,
+                                  required=False)
+    order_code = forms.CharField(label=CODE_LABELS["order_code"], max_length=64, required=False)
+    insurance_code = forms.CharField(label=CODE_LABELS["insurance_code"], max_length=40,
+                                     required=False)
+    add_udi_di = forms.CharField(label="新增 UDI-DI（可扫码）/ Link a UDI-DI", max_length=200,
+                                 required=False, strip=False)
+    add_units = forms.IntegerField(label="包装内最小单位数 / Units per package", min_value=1,
+                                   required=False)
+    add_level = forms.CharField(label="包装层级 / Package level", max_length=40, required=False)
+    retire = forms.MultipleChoiceField(label="停用 UDI-DI / Retire DIs", required=False,
+                                       widget=forms.CheckboxSelectMultiple)
+    reason = forms.CharField(label="变更原因 / Reason", max_length=500,
+                             widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+
+    def __init__(self, *args, consumable: Consumable, live_dis, **kwargs):
+        initial = {name: getattr(consumable, name) or "" for name in CODE_LABELS}
+        super().__init__(*args, initial=initial, **kwargs)
+        self.fields["retire"].choices = [
+            (d.udi_di, f"{d.udi_di} ×{d.units_per_package} {d.package_level}") for d in live_dis
+        ]
+
+
+@role_required(*PROCUREMENT)
+def mapping_new(request):
+    material_code = (request.GET.get("material_code") or "").strip()
+    consumable = (
+        Consumable.objects.filter(material_code=material_code, is_active=True).first()
+        if material_code
+        else None
+    )
+    form = None
+    status = 200
+    if consumable is not None:
+        live_dis = list(DeviceIdentifier.objects.filter(consumable=consumable, is_active=True))
+        form = ProposeForm(request.POST or None, consumable=consumable, live_dis=live_dis)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                adds = []
+                if data["add_udi_di"].strip():
+                    adds.append(
+                        checked_di(data["add_udi_di"], data["add_units"] or 1, data["add_level"])
+                    )
+                change = mapping_change_propose(
+                    consumable=consumable,
+                    codes={name: data[name].strip() or None for name in CODE_LABELS},
+                    add_dis=adds,
+                    retire_dis=data["retire"],
+                    reason=data["reason"],
+                    proposed_by=request.user,
+                )
+            except DomainError as error:
+                refused(request, error)
+                status = error.http_status
+            else:
+                messages.success(request, f"已提交对码变更 #{change.pk}，待第二人审核 / proposed, "
+                                          "awaiting a second person")  # fmt: skip
+                return redirect("master:mapping-detail", pk=change.pk)
+        elif request.method == "POST":
+            status = 400
+    elif material_code:
+        messages.error(request, f"无在用耗材 {material_code} / no such live consumable")
+    return render(
+        request,
+        "consumables/mappings/new.html",
+        {"consumable": consumable, "form": form, "material_code": material_code},
+        status=status,
+    )
+
+
+@role_required(*PROCUREMENT)
+def mapping_detail(request, pk: int):
+    change = get_object_or_404(
+        MappingChange.objects.select_related("consumable", "proposed_by", "decided_by"), pk=pk
+    )
+    if request.method == "POST":
+        action = request.POST.get("action")
+        note = request.POST.get("note", "")
+        try:
+            if action == "approve":
+                mapping_change_approve(change=change, approver=request.user, note=note)
+                messages.success(request, f"#{pk} 已批准，主数据已更新 / approved, master updated")
+            elif action == "reject":
+                mapping_change_reject(change=change, approver=request.user, note=note)
+                messages.success(request, f"#{pk} 已驳回 / rejected")
+            else:
+                messages.error(request, "未知操作 / unknown action")
+        except DomainError as error:
+            refused(request, error)
+        return redirect("master:mapping-detail", pk=pk)
+    return render(
+        request,
+        "consumables/mappings/detail.html",
+        {
+            "change": change,
+            "item": change.consumable,
+            "rows": [(CODE_LABELS[n], c["from"], c["to"]) for n, c in change.changes.items()],
+            "can_decide": change.status == MappingChange.Status.PROPOSED
+            and change.proposed_by_id != request.user.pk,
+            "history": change.history.select_related("history_user").order_by("history_date"),
+        },
+    )
+
+
+urlpatterns = [
+    path("", mapping_list, name="mapping-list"),
+    path("new/", mapping_new, name="mapping-new"),
+    path("<int:pk>/", mapping_detail, name="mapping-detail"),
+]
