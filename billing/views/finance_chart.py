@@ -46,6 +46,10 @@ class Chart:
     target_label: str = ""
 
     @property
+    def target_label_x(self) -> float:
+        return self.left + 4
+
+    @property
     def tick_x(self) -> float:
         return self.left - 6
 
@@ -100,7 +104,8 @@ def variance_chart(days, target: Decimal, *, title: str) -> Chart:
     over_days = []
     for i, day in enumerate(days):
         x = round(chart.left + i * slot + gap / 2, 1)
-        if i % label_every == 0 or i == len(days) - 1:
+        last = i == len(days) - 1 and i % label_every >= label_every / 2
+        if i % label_every == 0 or last:
             chart.x_ticks.append((round(x + (slot - gap) / 2, 1), day.date.strftime("%m-%d")))
         if day.gross_pct is None:
             if not day.has_result:
