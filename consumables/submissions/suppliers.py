@@ -5,7 +5,8 @@ Suppliers and their users are inventory's (``inventory.Supplier.users``, related
 consumables, not the reverse): it knows a supplier by its code, a plain reference, and reads
 a user's suppliers through that relation on the user. This module is the only place that
 does, so the coupling is one relation name, in one file; with no such relation a user acts
-for no supplier and sees nothing (deny by default).
+for no supplier and sees nothing (deny by default). An administrator, who may do
+everything, acts for every active supplier.
 """
 
 from __future__ import annotations
@@ -13,19 +14,27 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 
+from config import roles
+from config.permissions import has_role
+
 RELATION = "suppliers"
 
 
 def supplier_codes_for(user) -> list[str]:
-    """Codes of the active suppliers ``user`` is an account of (one query)."""
+    """Codes of the active suppliers ``user`` is an account of, every one for an
+    administrator (one query, then cached on the user)."""
     if not getattr(user, "is_authenticated", False):
         return []
     cached = getattr(user, "_supplier_codes", None)
     if cached is None:
-        relation = getattr(user, RELATION, None)
+        model = _supplier_model()
+        if has_role(user, roles.ADMINISTRATOR) and model is not None:
+            suppliers = model.objects.all()
+        else:
+            suppliers = getattr(user, RELATION, None)
         cached = (
-            sorted(relation.filter(is_active=True).values_list("code", flat=True))
-            if relation is not None
+            sorted(suppliers.filter(is_active=True).values_list("code", flat=True))
+            if suppliers is not None
             else []
         )
         user._supplier_codes = cached

@@ -264,3 +264,9 @@ def test_review_page_approves_a_submission(market):
     assert response.status_code == 302
     assert SupplierSubmission.objects.get().status == "approved"
     assert Consumable.objects.get(pk=market["ours"].pk).insurance_code == INS
+
+
+def test_an_administrator_acts_for_every_supplier(market):
+    boss = User.objects.create_superuser("admin01", "a@example.com", PASSWORD)
+    products = api(boss).get("/api/v1/supplier/products").json()
+    assert sorted(p["material_code"] for p in products) == ["WZ1", "WZ2"]
