@@ -14,6 +14,47 @@ from .services.charges import charge_refund_record, his_charge_record
 from .services.encounters import encounter_discharge, encounter_upsert, order_upsert
 
 
+class EncounterFeedOutputSerializer(serializers.Serializer):
+    visit_no = serializers.CharField()
+    created = serializers.BooleanField(help_text="false: an update of a known visit")
+
+
+class DischargeOutputSerializer(serializers.Serializer):
+    visit_no = serializers.CharField()
+    discharged_at = serializers.DateTimeField()
+
+
+class OrderFeedOutputSerializer(serializers.Serializer):
+    order_id = serializers.CharField()
+    created = serializers.BooleanField()
+
+
+class FeedChargeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=4)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    self_pay = serializers.BooleanField()
+
+
+class ChargeOutputSerializer(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    charge = FeedChargeSerializer()
+    encounter = serializers.CharField()
+    material_code = serializers.CharField()
+
+
+class RefundOutputSerializer(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    charge = serializers.IntegerField()
+    refund = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+REPLAY = "the same event_id again: the first answer"
+
+
 class HisFeedApi(APIView):
     permission_classes = [HasRole]
     allowed_roles = (roles.INTEGRATION,)
@@ -29,8 +70,13 @@ class EncounterApi(HisFeedApi):
         admitted_at = serializers.DateTimeField()
 
     @extend_schema(
+        summary="HIS：就诊登记或更新 / HIS: register or update an encounter",
         request=EncounterInputSerializer,
-        responses={201: OpenApiResponse(description="created"), 200: OpenApiResponse()},
+        responses={
+            201: OpenApiResponse(EncounterFeedOutputSerializer, description="created"),
+            200: OpenApiResponse(EncounterFeedOutputSerializer, description="updated"),
+            404: OpenApiResponse(description="UNKNOWN_DEPARTMENT"),
+        },
     )
     def post(self, request):
         serializer = self.EncounterInputSerializer(data=request.data)
@@ -46,7 +92,14 @@ class DischargeApi(HisFeedApi):
     class DischargeInputSerializer(serializers.Serializer):
         discharged_at = serializers.DateTimeField(required=False)
 
-    @extend_schema(request=DischargeInputSerializer, responses={200: OpenApiResponse()})
+    @extend_schema(
+        summary="HIS：出院 / HIS: discharge",
+        request=DischargeInputSerializer,
+        responses={
+            200: DischargeOutputSerializer,
+            404: OpenApiResponse(description="UNKNOWN_ENCOUNTER"),
+        },
+    )
     def post(self, request, visit_no):
         serializer = self.DischargeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -66,7 +119,16 @@ class OrderApi(HisFeedApi):
         ordered_at = serializers.DateTimeField()
         doctor = serializers.CharField(max_length=100, required=False, default="")
 
-    @extend_schema(request=OrderInputSerializer, responses={201: OpenApiResponse()})
+    @extend_schema(
+        summary="HIS：医嘱 / HIS: doctor order",
+        request=OrderInputSerializer,
+        responses={
+            201: OpenApiResponse(OrderFeedOutputSerializer, description="created"),
+            200: OpenApiResponse(OrderFeedOutputSerializer, description="updated"),
+            404: OpenApiResponse(description="UNKNOWN_ENCOUNTER"),
+            409: OpenApiResponse(description="ENCOUNTER_CLOSED"),
+        },
+    )
     def post(self, request):
         serializer = self.OrderInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -87,7 +149,16 @@ class ChargeApi(HisFeedApi):
         charged_at = serializers.DateTimeField()
         order = serializers.CharField(max_length=64, required=False, allow_null=True)
 
-    @extend_schema(request=ChargeInputSerializer, responses={201: OpenApiResponse()})
+    @extend_schema(
+        summary="HIS：计费 / HIS: a charge keyed in at HIS",
+        request=ChargeInputSerializer,
+        responses={
+            201: OpenApiResponse(ChargeOutputSerializer, description="recorded"),
+            200: OpenApiResponse(ChargeOutputSerializer, description=REPLAY),
+            404: OpenApiResponse(description="UNKNOWN_ENCOUNTER, UNKNOWN_CODE (charge code)"),
+            409: OpenApiResponse(description="ENCOUNTER_CLOSED, EVENT_ID_REUSED"),
+        },
+    )
     def post(self, request):
         serializer = self.ChargeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -101,7 +172,16 @@ class RefundApi(HisFeedApi):
         quantity = serializers.IntegerField(min_value=1, max_value=100000)
         refunded_at = serializers.DateTimeField()
 
-    @extend_schema(request=RefundInputSerializer, responses={201: OpenApiResponse()})
+    @extend_schema(
+        summary="HIS：退费 / HIS: refund a charge",
+        request=RefundInputSerializer,
+        responses={
+            201: OpenApiResponse(RefundOutputSerializer, description="recorded"),
+            200: OpenApiResponse(RefundOutputSerializer, description=REPLAY),
+            404: OpenApiResponse(description="NOT_FOUND: no such charge"),
+            409: OpenApiResponse(description="more than is left to refund, EVENT_ID_REUSED"),
+        },
+    )
     def post(self, request, charge_id):
         serializer = self.RefundInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -69,16 +69,30 @@ class FindingOutputSerializer(serializers.Serializer):
     action = serializers.CharField()
 
 
+class PatientOutputSerializer(serializers.Serializer):
+    patient_id = serializers.CharField()
+    name = serializers.CharField(help_text="masked (张*) for roles that do not need it")
+
+
+class AuditOutputSerializer(serializers.Serializer):
+    encounter = EncounterOutputSerializer()
+    patient = PatientOutputSerializer()
+    until = serializers.DateTimeField()
+    items = ItemOutputSerializer(many=True)
+    findings = FindingOutputSerializer(many=True)
+
+
 class EncounterAuditApi(APIView):
     permission_classes = [HasRole]
     allowed_roles = AUDIT_ROLES
 
     @extend_schema(
+        summary="出院预审核 / Pre-discharge audit of an encounter",
         responses={
-            200: OpenApiResponse(
-                description="{encounter, patient, until, items: [...], findings: [...]}"
-            )
-        }
+            200: AuditOutputSerializer,
+            403: OpenApiResponse(description="PERMISSION_DENIED: not a patient of your wards"),
+            404: OpenApiResponse(description="UNKNOWN_ENCOUNTER"),
+        },
     )
     def get(self, request, visit_no):
         try:

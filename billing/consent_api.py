@@ -52,6 +52,19 @@ def consent_payload(consent: Consent) -> dict:
     }
 
 
+class ConsentOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    encounter = serializers.CharField()
+    material_code = serializers.CharField()
+    name = serializers.CharField()
+    spec = serializers.CharField()
+    insurance_class = serializers.CharField()
+    signed_by = serializers.CharField()
+    relationship = serializers.ChoiceField(RELATIONSHIPS)
+    signed_at = serializers.DateTimeField()
+    recorded_by = serializers.CharField(allow_null=True)
+
+
 class ConsentApi(APIView):
     permission_classes = [HasRole]
     allowed_roles = (roles.NURSE,)
@@ -67,8 +80,10 @@ class ConsentApi(APIView):
         summary="登记自费知情同意 / Record a self-pay consent",
         request=ConsentInputSerializer,
         responses={
-            201: OpenApiResponse(description="recorded"),
-            200: OpenApiResponse(description="already on record: the first consent"),
+            201: OpenApiResponse(ConsentOutputSerializer, description="recorded"),
+            200: OpenApiResponse(
+                ConsentOutputSerializer, description="already on record: the first consent"
+            ),
             403: OpenApiResponse(description="PERMISSION_DENIED: not your ward's patient"),
             404: OpenApiResponse(description="UNKNOWN_ENCOUNTER / UNKNOWN_CODE"),
             409: OpenApiResponse(description="ENCOUNTER_CLOSED / AMBIGUOUS_CODE"),

@@ -6,7 +6,9 @@ Services raise ``DomainError``; views and the API turn it into
 
 from __future__ import annotations
 
-from rest_framework import exceptions, status
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -56,6 +58,12 @@ def api_exception_handler(exc, context):
             error_body("VALIDATION_ERROR", "请求数据有误", "The request is invalid", exc.detail),
             status=status.HTTP_400_BAD_REQUEST,
         )
+    # Django's own 404 and 403 (get_object_or_404, a selector's PermissionDenied) get the
+    # same body as DRF's: convert them first, as DRF's handler does internally.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
     response = exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.APIException):
         codes = {
@@ -69,3 +77,18 @@ def api_exception_handler(exc, context):
         code, zh, en = codes.get(response.status_code, ("ERROR", "请求失败", str(exc.detail)))
         response.data = error_body(code, zh, en, {"reason": str(exc.detail)})
     return response
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The ``error`` object of every refusal (OpenAPI component ``Error``)."""
+
+    code = serializers.CharField(help_text="Stable code: VALIDATION_ERROR, UNKNOWN_CODE, ...")
+    message = serializers.CharField(help_text="中文说明")
+    message_en = serializers.CharField(help_text="English explanation (may be empty)")
+    detail = serializers.JSONField(help_text="Specifics: field errors, reason, ids")
+
+
+class ErrorResponseSerializer(serializers.Serializer):
+    """``{"error": {"code", "message", "message_en", "detail"}}`` (component ``ErrorResponse``)."""
+
+    error = ErrorSerializer()

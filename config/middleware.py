@@ -6,8 +6,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 
 from . import roles
+from .errors import error_body
 from .permissions import user_roles
 
 LAST_SEEN_KEY = "_last_seen"
@@ -73,3 +75,24 @@ class IntegrationApiOnlyMiddleware:
         ):
             raise PermissionDenied("接口账号不能打开页面 / Integration accounts may not open pages")
         return self.get_response(request)
+
+
+class ApiJsonNotFoundMiddleware:
+    """A path under the API that matches no URL (``/api/v1/charges/abc/refund``) answers
+    with the API's JSON error body, like every other API refusal, not the HTML 404 page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and request.path.startswith(settings.API_PATH_PREFIXES)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return JsonResponse(
+                error_body("NOT_FOUND", "未找到", "Not found", {"path": request.path}),
+                status=404,
+            )
+        return response

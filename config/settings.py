@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "config.middleware.IdleSessionTimeoutMiddleware",
     "config.middleware.IntegrationApiOnlyMiddleware",
+    "config.middleware.ApiJsonNotFoundMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a lockout raised during login into its page.
@@ -154,7 +155,7 @@ REST_FRAMEWORK = {
         "scans": os.environ.get("DJANGO_SCAN_RATE", "120/min"),
         "decode": os.environ.get("DJANGO_DECODE_RATE", "30/min"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.ErrorDocumentingAutoSchema",
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }

@@ -36,6 +36,26 @@ def refuse_unless_allowed(user, data: dict) -> None:
         raise PermissionDenied("只能在本人所属科室操作 / Only in your own departments")
 
 
+class ScanChargeSerializer(serializers.Serializer):
+    """The charge line a use of a chargeable item created (CONTRACT.md)."""
+
+    id = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=4)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    self_pay = serializers.BooleanField()
+
+
+class ScanMoveSerializer(serializers.Serializer):
+    lot = serializers.CharField(allow_null=True)
+    quantity = serializers.IntegerField()
+
+
+class ScanReceiptSerializer(serializers.Serializer):
+    invoice_no = serializers.CharField(allow_blank=True, allow_null=True)
+    ownership = serializers.CharField()
+
+
 class ScanApi(APIView):
     permission_classes = [HasRole]
     allowed_roles = (roles.NURSE, roles.STOREKEEPER)
@@ -69,11 +89,17 @@ class ScanApi(APIView):
         expiry = serializers.DateField(allow_null=True)
         serial = serializers.CharField(allow_null=True)
         hospital_barcode = serializers.CharField(allow_null=True)
-        charge = serializers.DictField(allow_null=True)
+        charge = ScanChargeSerializer(allow_null=True)
         warnings = serializers.ListField(child=serializers.CharField())
         labels = serializers.ListField(child=serializers.CharField(), required=False)
+        encounter = serializers.CharField(required=False, help_text="use / return")
+        from_department = serializers.CharField(required=False, help_text="issue")
+        to = serializers.CharField(required=False, help_text="return: where it went back")
+        moves = ScanMoveSerializer(many=True, required=False)
+        receipt = ScanReceiptSerializer(required=False, help_text="receive")
 
     @extend_schema(
+        summary="扫码：入库、出库、使用、退回、报损 / Scan: receive, issue, use, return, scrap",
         request=ScanInputSerializer,
         responses={
             201: ScanOutputSerializer,
