@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from kombu.exceptions import OperationalError as BrokerError
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -14,6 +14,7 @@ from config import roles
 from config.errors import DomainError
 from config.permissions import HasRole
 
+from . import reconciliation_schema as doc
 from . import tasks
 from .models import ExceptionRow, ReconciliationRun, VarianceRow
 
@@ -39,13 +40,7 @@ class RunCreateApi(ReconciliationApi):
     class RunInputSerializer(serializers.Serializer):
         date = serializers.DateField()
 
-    @extend_schema(
-        request=RunInputSerializer,
-        responses={
-            201: OpenApiResponse(description="ran in-process"),
-            202: OpenApiResponse(description="queued"),
-        },
-    )
+    @extend_schema(request=RunInputSerializer, responses=doc.RUN_CREATE)
     def post(self, request):
         serializer = self.RunInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -73,7 +68,7 @@ class RunCreateApi(ReconciliationApi):
 
 
 class RunDetailApi(ReconciliationApi):
-    @extend_schema(responses={200: OpenApiResponse(description="status and totals")})
+    @extend_schema(responses=doc.RUN_DETAIL)
     def get(self, request, date):
         return Response(run_payload(get_object_or_404(ReconciliationRun, date=date)))
 
@@ -91,7 +86,7 @@ class VarianceListApi(ReconciliationApi):
         "variance_pct",
     ]
 
-    @extend_schema(responses={200: OpenApiResponse(description="variance rows")})
+    @extend_schema(responses=doc.VARIANCES)
     def get(self, request, date):
         run = get_object_or_404(ReconciliationRun, date=date)
         rows = VarianceRow.objects.filter(run=run).values_list(*self.FIELDS)
@@ -114,7 +109,7 @@ class VarianceListApi(ReconciliationApi):
 
 
 class ExceptionListApi(ReconciliationApi):
-    @extend_schema(responses={200: OpenApiResponse(description="exception rows")})
+    @extend_schema(parameters=[doc.KIND_FILTER], responses=doc.EXCEPTIONS)
     def get(self, request, date):
         run = get_object_or_404(ReconciliationRun, date=date)
         rows = ExceptionRow.objects.filter(run=run)
