@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from config.permissions import READ_ALL_ROLES
 
+from ..models import ReconciliationRun
 from ..reports import drill, variance
 from ..reports.common import KIND_LABELS_EN, KIND_ORDER, Period, display_name, kind_label
 from .finance_period import PeriodForm, period_from, query
@@ -121,3 +122,56 @@ EXCEPTION_COLUMNS = [
 
 def who(row: dict) -> str:
     return display_name(row["user__first_name"], row["user__last_name"], row["user__username"])
+
+
+RUN_STATUS = dict(ReconciliationRun.Status.choices)
+NOT_RUN = "未对账 / not run"
+
+DAY_COLUMNS = [
+    Col("date", "业务日", "day", "date"),
+    Col("status", "对账状态", "run"),
+    Col("used", "净使用", "used", "int"),
+    Col("billed", "净计费", "billed", "int"),
+    Col("net_qty", "差异数量（净）", "net variance", "int"),
+    Col("gross_qty", "差异数量（绝对值）", "gross variance", "int"),
+    Col("gross_pct", "差异率", "variance rate", "pct"),
+    Col("net_amount", "差异金额（净）", "net amount", "money"),
+    Col("gross_amount", "差异金额（绝对值）", "gross amount", "money"),
+    Col("exceptions", "异常条数", "exceptions", "int"),
+]
+
+
+def day_rows(days) -> list[dict]:
+    figures = (
+        "used",
+        "billed",
+        "net_qty",
+        "gross_qty",
+        "gross_pct",
+        "net_amount",
+        "gross_amount",
+        "exceptions",
+    )
+    return [
+        {
+            # A day never reconciled has no figures, not zeros.
+            **{k: getattr(d, k) if d.has_result else None for k in figures},
+            "date": d.date,
+            "status": RUN_STATUS.get(d.status, NOT_RUN),
+            "over": "over" if d.over else "",
+        }
+        for d in days
+    ]
+
+
+def days_table(days, filename: str) -> Table:
+    return Table(
+        "days",
+        "每日差异",
+        "daily variance",
+        DAY_COLUMNS,
+        day_rows(days),
+        filename,
+        row_class="over",
+        note="差异率 = Σ|使用 − 计费| ÷ Σ使用（按科室·品种取绝对值）/ gross rate",
+    )

@@ -417,3 +417,10 @@ def rows_by(table: dict, key_column: str) -> dict[str, dict[str, str]]:
     names = [h.split(" / ")[0] for h in table["header"]]
     at = names.index(key_column)
     return {r["cells"][at]: dict(zip(names, r["cells"], strict=True)) for r in table["rows"]}
+
+
+def logged_in(username: str, role: str, *departments):
+    """A test client with a session for a new user of ``role`` (pages, not the API)."""
+    client = client_for(username, role, *departments)
+    client.force_login(client.user)
+    return client

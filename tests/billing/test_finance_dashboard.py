@@ -10,7 +10,6 @@ import pytest
 from billing.models import ExceptionRow, ReconciliationRun
 from config import roles
 from tests.billing import finance_data as data
-from tests.billing.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -22,15 +21,9 @@ def scenario(hospital):
     return data.build(hospital)
 
 
-def logged_in(username, role, *departments):
-    client = client_for(username, role, *departments)
-    client.force_login(client.user)
-    return client
-
-
 @pytest.fixture
 def finance(scenario):
-    return logged_in("finance01", roles.FINANCE)
+    return data.logged_in("finance01", roles.FINANCE)
 
 
 def money(value: Decimal) -> str:
@@ -189,7 +182,7 @@ def test_a_bad_period_is_refused_with_400(finance, query):
 
 @pytest.mark.parametrize("role", [roles.FINANCE, roles.INSURANCE_OFFICE, roles.ADMINISTRATOR])
 def test_finance_and_insurance_office_open_the_dashboard(scenario, role):
-    assert logged_in("reader", role).get(PAGE).status_code == 200
+    assert data.logged_in("reader", role).get(PAGE).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -214,7 +207,7 @@ def test_finance_and_insurance_office_open_the_dashboard(scenario, role):
     ],
 )
 def test_other_roles_are_refused(hospital, role, url):
-    assert logged_in("someone", role).get(url).status_code == 403
+    assert data.logged_in("someone", role).get(url).status_code == 403
 
 
 def test_anonymous_is_sent_to_log_in(client):

@@ -9,7 +9,6 @@ import pytest
 from billing.models import ExceptionRow
 from config import roles
 from tests.billing import finance_data as data
-from tests.billing.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -19,15 +18,9 @@ def scenario(hospital):
     return data.build(hospital)
 
 
-def logged_in(username, role):
-    client = client_for(username, role)
-    client.force_login(client.user)
-    return client
-
-
 @pytest.fixture
 def finance(scenario):
-    return logged_in("finance01", roles.FINANCE)
+    return data.logged_in("finance01", roles.FINANCE)
 
 
 def exception(kind, day, **fields) -> ExceptionRow:
@@ -154,7 +147,7 @@ def test_patient_name_is_masked_for_finance_and_full_for_the_insurance_office(sc
     row = exception("UNBILLED_USE", scenario.days[0])
     url = f"/billing/finance/exceptions/{row.pk}/"
     assert 'id="patient-name">张*<' in finance.get(url).content.decode()
-    insurance = logged_in("yb01", roles.INSURANCE_OFFICE)
+    insurance = data.logged_in("yb01", roles.INSURANCE_OFFICE)
     assert 'id="patient-name">张三<' in insurance.get(url).content.decode()
 
 

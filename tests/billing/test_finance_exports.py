@@ -11,7 +11,6 @@ from openpyxl import load_workbook
 from billing.models import ExceptionRow
 from config import roles
 from tests.billing import finance_data as data
-from tests.billing.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +22,7 @@ def scenario(hospital):
 
 @pytest.fixture
 def finance(scenario):
-    client = client_for("finance01", roles.FINANCE)
-    client.force_login(client.user)
-    return client
+    return data.logged_in("finance01", roles.FINANCE)
 
 
 def page_urls(scenario) -> list[str]:

@@ -21,9 +21,7 @@ def scenario(hospital):
 
 @pytest.fixture
 def finance(scenario):
-    client = client_for("finance01", roles.FINANCE)
-    client.force_login(client.user)
-    return client
+    return data.logged_in("finance01", roles.FINANCE)
 
 
 def staff(response) -> dict[str, dict]:

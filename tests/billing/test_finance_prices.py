@@ -11,7 +11,6 @@ from django.utils import timezone
 from config import roles
 from consumables.models import ExternalPrice, PriceVersion
 from tests.billing import finance_data as data
-from tests.billing.conftest import client_for
 from tests.factories import ConsumableFactory, ExternalPriceFactory, PriceVersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,15 +23,9 @@ def scenario(hospital):
     return data.build(hospital)
 
 
-def logged_in(username, role):
-    client = client_for(username, role)
-    client.force_login(client.user)
-    return client
-
-
 @pytest.fixture
 def pricing(scenario):
-    return logged_in("wjb01", roles.PRICING_OFFICE)
+    return data.logged_in("wjb01", roles.PRICING_OFFICE)
 
 
 def test_item_whose_platform_price_fell_below_purchase_is_listed(scenario, pricing):
@@ -113,9 +106,9 @@ def test_pricing_office_sees_no_links_to_the_finance_pages(scenario, pricing):
 
 @pytest.mark.parametrize("role", [roles.FINANCE, roles.INSURANCE_OFFICE, roles.ADMINISTRATOR])
 def test_finance_and_insurance_office_read_it_too(scenario, role):
-    assert logged_in("reader", role).get(PAGE).status_code == 200
+    assert data.logged_in("reader", role).get(PAGE).status_code == 200
 
 
 @pytest.mark.parametrize("role", [roles.NURSE, roles.STOREKEEPER, roles.SUPPLIER])
 def test_ward_store_and_supplier_roles_are_refused(hospital, role):
-    assert logged_in("someone", role).get(PAGE).status_code == 403
+    assert data.logged_in("someone", role).get(PAGE).status_code == 403

@@ -8,7 +8,6 @@ import pytest
 
 from config import roles
 from tests.billing import finance_data as data
-from tests.billing.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -18,19 +17,13 @@ def scenario(hospital):
     return data.build(hospital)
 
 
-def logged_in(username, role):
-    client = client_for(username, role)
-    client.force_login(client.user)
-    return client
-
-
 def report(client, scenario, **params):
     query = "&".join(f"{k}={v}" for k, v in {"date": scenario.days[-1], **params}.items())
     return client.get(f"/billing/finance/theatre/?{query}")
 
 
 def test_every_high_value_unit_used_in_the_theatre_is_listed(scenario):
-    response = report(logged_in("finance01", roles.FINANCE), scenario)
+    response = report(data.logged_in("finance01", roles.FINANCE), scenario)
     uses = data.rows_by(data.page_tables(response)["uses"], "序列号/院内码")
     assert set(uses) == {"S0001", "T0001"}
     plate, stent = uses["S0001"], uses["T0001"]
@@ -42,7 +35,7 @@ def test_every_high_value_unit_used_in_the_theatre_is_listed(scenario):
 
 
 def test_each_unit_carries_its_supplier_and_ownership(scenario):
-    response = report(logged_in("finance01", roles.FINANCE), scenario)
+    response = report(data.logged_in("finance01", roles.FINANCE), scenario)
     uses = data.rows_by(data.page_tables(response)["uses"], "序列号/院内码")
     assert uses["S0001"]["供应商"] == "成都某骨科器械有限公司"
     assert uses["S0001"]["所有权"].startswith("寄售/跟台")
@@ -52,7 +45,7 @@ def test_each_unit_carries_its_supplier_and_ownership(scenario):
 
 
 def test_totals_split_consignment_from_hospital_owned(scenario):
-    text = report(logged_in("finance01", roles.FINANCE), scenario).content.decode()
+    text = report(data.logged_in("finance01", roles.FINANCE), scenario).content.decode()
     total = re.search(r'id="total-consignment">([^<]*)<', text).group(1)
     assert total == f"1 · {data.price('C'):.2f}"
     assert re.search(r'id="total-owned">([^<]*)<', text).group(1) == "1 · 0.00"
@@ -60,38 +53,38 @@ def test_totals_split_consignment_from_hospital_owned(scenario):
 
 
 def test_supplier_summary_adds_up_the_days_units(scenario):
-    response = report(logged_in("finance01", roles.FINANCE), scenario)
+    response = report(data.logged_in("finance01", roles.FINANCE), scenario)
     suppliers = data.rows_by(data.page_tables(response)["suppliers"], "供应商编码")
     assert suppliers["GYS02"]["计费金额"] == f"{data.price('C'):,.2f}"
     assert (suppliers["GYS01"]["数量"], suppliers["GYS01"]["计费问题"]) == ("1", "1")
 
 
 def test_low_value_items_and_ward_uses_are_left_out(scenario):
-    response = report(logged_in("finance01", roles.FINANCE), scenario)
+    response = report(data.logged_in("finance01", roles.FINANCE), scenario)
     codes = {r["cells"][4] for r in data.page_tables(response)["uses"]["rows"]}
     assert codes == {scenario.items["C"].material_code, scenario.items["D"].material_code}
 
 
 def test_another_day_has_its_own_units(scenario):
-    response = report(logged_in("finance01", roles.FINANCE), scenario, date=scenario.days[0])
+    response = report(data.logged_in("finance01", roles.FINANCE), scenario, date=scenario.days[0])
     assert data.page_tables(response)["uses"]["rows"] == []
 
 
 def test_one_theatre_can_be_chosen(scenario):
-    client = logged_in("finance01", roles.FINANCE)
+    client = data.logged_in("finance01", roles.FINANCE)
     assert len(data.page_tables(report(client, scenario, department="SSS01"))["uses"]["rows"]) == 2
     assert report(client, scenario, department="XNK").status_code == 400  # not a theatre
 
 
 def test_finance_sees_the_surname_only(scenario):
-    response = report(logged_in("finance01", roles.FINANCE), scenario)
+    response = report(data.logged_in("finance01", roles.FINANCE), scenario)
     names = {r["cells"][3] for r in data.page_tables(response)["uses"]["rows"]}
     assert names == {"王*"}
     assert "王五" not in response.content.decode()
 
 
 def test_insurance_office_sees_the_full_name_in_the_page_and_the_download(scenario):
-    client = logged_in("yb01", roles.INSURANCE_OFFICE)
+    client = data.logged_in("yb01", roles.INSURANCE_OFFICE)
     response = report(client, scenario)
     assert {r["cells"][3] for r in data.page_tables(response)["uses"]["rows"]} == {"王五"}
     csv_text = report(client, scenario, table="uses", format="csv").content.decode()
@@ -100,11 +93,11 @@ def test_insurance_office_sees_the_full_name_in_the_page_and_the_download(scenar
 
 def test_finance_download_is_masked_too(scenario):
     csv_text = report(
-        logged_in("finance01", roles.FINANCE), scenario, table="uses", format="csv"
+        data.logged_in("finance01", roles.FINANCE), scenario, table="uses", format="csv"
     ).content.decode()
     assert "王五" not in csv_text and "王*" in csv_text
 
 
 @pytest.mark.parametrize("role", [roles.NURSE, roles.STOREKEEPER, roles.SUPPLIER])
 def test_ward_store_and_supplier_roles_are_refused(scenario, role):
-    assert report(logged_in("someone", role), scenario).status_code == 403
+    assert report(data.logged_in("someone", role), scenario).status_code == 403
