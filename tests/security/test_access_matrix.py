@@ -72,6 +72,26 @@ MATRIX: dict[str, set[str]] = {
     "billing-finance-person": {F, INS, A},
     "billing-finance-theatre": {F, INS, A},
     "billing-finance-four-price": {PO, F, INS, A},
+    # Master data: code conflicts and mappings are procurement's, prices the pricing office's;
+    # suppliers see their own products and submissions only.
+    "master:staging": {P, A},
+    "master:staging-import": {P, A},
+    "master:staging-kind": {P, A},
+    "master:staging-rows": {P, A},
+    "master:staging-row": {P, A},
+    "master:staging-promote": {P, A},
+    "master:mapping-list": {P, A},
+    "master:mapping-new": {P, A},
+    "master:mapping-detail": {P, A},
+    "master:submission-list": {P, A},
+    "master:submission-detail": {P, A},
+    "master:supplier-products": {P, A},
+    "master:supplier-home": {SUP, A},
+    "master:supplier-product": {SUP, A},
+    "master:supplier-submission": {SUP, A},
+    "master:price-list": {PO, A},
+    "master:price-decide": {PO, A},
+    "master:price-lists": {PO, A},
     # API.
     "codes-resolve": {N, S, P, PO, F, INS, A},
     "codes-decode": {N, S, A},
@@ -87,6 +107,9 @@ MATRIX: dict[str, set[str]] = {
     "recon-run": {F, INS, A},
     "recon-variances": {F, INS, A},
     "recon-exceptions": {F, INS, A},
+    "supplier-products": {SUP, A},
+    "supplier-submissions": {SUP, A},
+    "supplier-submission": {SUP, A},
     "api-schema": ANY_ACCOUNT,
     "api-docs": ANY_ACCOUNT,
 }
@@ -138,8 +161,17 @@ def url_kwargs(world, name: str, pattern: URLPattern) -> dict:
         "code": world["ward"].code,
         "material_code": world["consumable"].material_code,
         "user_id": world["users"][roles.NURSE].pk,
+        "kind": world["conflict_kind"],
+        "consumable_id": world["supplied"].pk,
+        "submission_id": world["submission"].pk,
     }
     pk_of = {
+        "master:staging-import": world["staging_import"].pk,
+        "master:staging-row": world["staging_row"].pk,
+        "master:mapping-detail": world["mapping_change"].pk,
+        "master:price-decide": world["price_proposal"].pk,
+        "master:supplier-submission": world["submission"].pk,
+        "master:submission-detail": world["submission"].pk,
         "inventory:stocktake": world["stocktake"].pk,
         "inventory:recall": world["recall"].pk,
         "billing-finance-exception": world["exception"].pk,
@@ -168,12 +200,19 @@ QUERY = {
 }
 
 
+# Form fields a POST-only page action needs to get past its own 404 for an unknown action.
+FORM = {
+    "master:staging-row": {"action": "restore"},  # refused: the row is not excluded
+}
+
+
 def request(client, method: str, url: str, name: str):
     if method == "get":
         response = client.get(url, QUERY.get(name, {}))
         if response.status_code != 405:
             return response
-        method = "post"  # a form action that only takes POST: an empty form changes nothing
+        # A form action that only takes POST: a form that changes nothing.
+        return client.post(url, FORM.get(name, {}))
     return getattr(client, method)(url, "{}", content_type="application/json")
 
 

@@ -12,11 +12,16 @@ from django.utils import timezone
 from billing.models import ChargeLine, ExceptionRow, ReconciliationRun
 from config import roles
 from consumables.models import Consumable
-from inventory.models import Department
+from consumables.mappings.services import mapping_change_propose
+from consumables.services import price_version_propose
+from consumables.staging.conflicts import KINDS as CONFLICT_KINDS
+from consumables.staging.models import StagingImport, StagingRow
+from consumables.submissions.services import submission_create, supplier_product_assign
+from inventory.models import Department, Supplier
 from inventory.services.recall import recall_register
 from inventory.services.stocktake import stocktake_open
 from tests.billing.conftest import post_scan, stocked_item
-from tests.factories import DepartmentFactory
+from tests.factories import ConsumableFactory, DepartmentFactory, gtin14, insurance_code
 
 ANONYMOUS = "anonymous"
 NURSE_OTHER_WARD = "nurse_other_ward"
@@ -74,7 +79,9 @@ def build_world(hospital) -> dict:
         encounter_no="ZY001",
         quantity=1,
     )
+    master = _master_data(users, consumable)
     return {
+        **master,
         "users": users,
         "ward": ward,
         "store": store,
@@ -89,6 +96,49 @@ def build_world(hospital) -> dict:
         "recall": recall,
         "run_date": day - dt.timedelta(days=0),
         "exception": exception,
+    }
+
+
+def _master_data(users, consumable) -> dict:
+    """What the procurement, pricing office and supplier pages name: a staged import and
+    row, a mapping change and a price proposal awaiting review, a supplier's submission."""
+    buyer, pricer = users[roles.PROCUREMENT], users[roles.PRICING_OFFICE]
+    batch = StagingImport.objects.create(source="hrp", file_name="HRP物资.csv", imported_by=buyer)
+    row = StagingRow.objects.create(
+        batch=batch, source="hrp", line=2, material_code=consumable.material_code
+    )
+    change = mapping_change_propose(
+        consumable=consumable,
+        codes={"order_code": "YZ-NEW-1"},
+        reason="HIS 医嘱编码调整",
+        proposed_by=buyer,
+    )
+    proposal = price_version_propose(
+        consumable=consumable,
+        purchase_price="25.5",
+        charge_price="25.5",
+        effective_from=timezone.now() + dt.timedelta(days=1),
+        reason="新价格",
+        proposed_by=pricer,
+    )
+    Supplier.objects.get(code="GYS01").users.add(users[roles.SUPPLIER])
+    supplied = ConsumableFactory(insurance_code=None)
+    supplier_product_assign(supplier_code="GYS01", consumable=supplied, user=buyer)
+    submission = submission_create(
+        user=users[roles.SUPPLIER],
+        consumable_id=supplied.pk,
+        insurance_code=insurance_code(901),
+        registration_no="国械注准20243140001",
+        dis=[{"udi_di": gtin14(901), "units_per_package": 1, "package_level": "最小销售单元"}],
+    )
+    return {
+        "staging_import": batch,
+        "staging_row": row,
+        "conflict_kind": next(iter(CONFLICT_KINDS)),
+        "mapping_change": change,
+        "price_proposal": proposal,
+        "supplied": supplied,
+        "submission": submission,
     }
 
 
