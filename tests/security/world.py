@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from billing.models import ChargeLine, ExceptionRow, ReconciliationRun
 from config import roles
-from consumables.models import Consumable
 from consumables.mappings.services import mapping_change_propose
+from consumables.models import Consumable
 from consumables.services import price_version_propose
 from consumables.staging.conflicts import KINDS as CONFLICT_KINDS
 from consumables.staging.models import StagingImport, StagingRow
