@@ -32,21 +32,26 @@ class Kind:
 
 
 def _multi(key: str, other: str) -> str:
+    # COUNT(DISTINCT) over distinct pairs: the same answer as COUNT(DISTINCT other) per key,
+    # but both steps can hash instead of sorting every group.
     return (
-        f"SELECT {key} AS k, COUNT(DISTINCT {other}) AS n FROM links "
-        f"WHERE {key} IS NOT NULL AND {other} IS NOT NULL "
-        f"GROUP BY {key} HAVING COUNT(DISTINCT {other}) > 1"
+        f"SELECT {key} AS k, COUNT(*) AS n FROM (SELECT DISTINCT {key}, {other} FROM links "
+        f"WHERE {key} IS NOT NULL AND {other} IS NOT NULL) pairs "
+        f"GROUP BY {key} HAVING COUNT(*) > 1"
     )
 
 
+NOT_CHARGEABLE = "SUM(CASE WHEN chargeable = FALSE THEN 1 ELSE 0 END) = 0"
+
+
 def _missing(code: str, chargeable_only: bool) -> str:
-    having = f"COUNT(l.{code}) = 0"
+    # Materials of the HRP list (hrp > 0) with no ``code`` anywhere in the links.
+    having = f"SUM(hrp) > 0 AND COUNT({code}) = 0"
     if chargeable_only:
-        having += " AND SUM(CASE WHEN l.chargeable = FALSE THEN 1 ELSE 0 END) = 0"
+        having += f" AND {NOT_CHARGEABLE}"
     return (
-        "SELECT l.material_code AS k, COUNT(*) AS n FROM links l "
-        "JOIN materials m ON m.material_code = l.material_code "
-        f"GROUP BY l.material_code HAVING {having}"
+        "SELECT material_code AS k, COUNT(*) AS n FROM links WHERE material_code IS NOT NULL "
+        f"GROUP BY material_code HAVING {having}"
     )
 
 
@@ -79,11 +84,12 @@ KINDS: dict[str, Kind] = {
         Kind("MISSING_CHARGE_CODE", "缺计费编码 / no charge code", "material_code", False,
              _missing("charge_code", chargeable_only=True)),
         Kind("MISSING_ORDER_CODE", "缺医嘱编码 / no order code", "material_code", False,
-             "SELECT mc.material_code AS k, COUNT(*) AS n FROM material_charges mc "
-             "LEFT JOIN charge_orders co ON co.charge_code = mc.charge_code "
-             "WHERE mc.material_code NOT IN (SELECT material_code FROM direct_orders) "
-             "AND mc.material_code NOT IN (SELECT material_code FROM not_chargeable) "
-             "GROUP BY mc.material_code HAVING COUNT(co.charge_code) = 0"),
+             # No order code of its own, and none of its charge codes has one.
+             "SELECT material_code AS k, COUNT(*) AS n FROM links "
+             "WHERE material_code IS NOT NULL GROUP BY material_code "
+             "HAVING SUM(hrp) > 0 AND COUNT(order_code) = 0 AND COUNT(charge_code) > 0 "
+             f"AND {NOT_CHARGEABLE} AND SUM(CASE WHEN charge_code IN "
+             "(SELECT charge_code FROM charge_orders) THEN 1 ELSE 0 END) = 0"),
         Kind("MISSING_INSURANCE_CODE", "缺医保编码 / no insurance code", "material_code", False,
              _missing("insurance_code", chargeable_only=True)),
         Kind("MISSING_UDI_DI", "缺 UDI-DI / no UDI-DI", "material_code", False,
@@ -92,12 +98,27 @@ KINDS: dict[str, Kind] = {
 }  # fmt: skip
 
 
+def kind_table(code: str) -> str:
+    """The CTE holding the conflicts (k, n) of one kind."""
+    return f"kind_{code.lower()}"
+
+
 def cte_sql() -> str:
+    """The WITH clause every report statement starts with.
+
+    Joins between these CTEs are avoided on purpose: PostgreSQL estimates a CTE's rows
+    poorly and may then choose a nested loop over two 30,000-row sets. Each kind is a
+    GROUP BY over ``links``; membership tests are ``IN (subquery)`` inside an OR or a CASE,
+    which PostgreSQL runs as hashed subplans whatever its estimates.
+    """
     staging = StagingRow._meta.db_table
     consumable = Consumable._meta.db_table
     di = DeviceIdentifier._meta.db_table
     # MATERIALIZED: each CTE is read many times in one statement; PostgreSQL and SQLite
     # then compute it once instead of once per reference.
+    kinds = ",\n    ".join(
+        f"{kind_table(code)} AS MATERIALIZED ({kind.sql})" for code, kind in KINDS.items()
+    )
     return f"""
     WITH pending AS MATERIALIZED (
         SELECT source, material_code, charge_code, order_code, insurance_code, udi_di,
@@ -105,13 +126,14 @@ def cte_sql() -> str:
         FROM {staging} WHERE status = 'pending'
     ),
     links AS MATERIALIZED (
-        SELECT material_code, charge_code, order_code, insurance_code, udi_di, chargeable
+        SELECT material_code, charge_code, order_code, insurance_code, udi_di, chargeable,
+               CASE WHEN source = 'hrp' THEN 1 ELSE 0 END AS hrp
         FROM pending
         UNION ALL
-        SELECT material_code, charge_code, order_code, insurance_code, NULL, chargeable
+        SELECT material_code, charge_code, order_code, insurance_code, NULL, chargeable, 0
         FROM {consumable} WHERE is_active = TRUE
         UNION ALL
-        SELECT c.material_code, NULL, NULL, NULL, d.udi_di, NULL
+        SELECT c.material_code, NULL, NULL, NULL, d.udi_di, NULL, 0
         FROM {di} d JOIN {consumable} c ON c.id = d.consumable_id
         WHERE d.is_active = TRUE AND c.is_active = TRUE
     ),
@@ -119,23 +141,11 @@ def cte_sql() -> str:
         SELECT DISTINCT material_code FROM pending
         WHERE source = 'hrp' AND material_code IS NOT NULL
     ),
-    not_chargeable AS MATERIALIZED (
-        SELECT DISTINCT material_code FROM links
-        WHERE chargeable = FALSE AND material_code IS NOT NULL
-    ),
-    material_charges AS MATERIALIZED (
-        SELECT DISTINCT l.material_code, l.charge_code FROM links l
-        JOIN materials m ON m.material_code = l.material_code
-        WHERE l.charge_code IS NOT NULL
-    ),
     charge_orders AS MATERIALIZED (
         SELECT DISTINCT charge_code FROM links
         WHERE charge_code IS NOT NULL AND order_code IS NOT NULL
     ),
-    direct_orders AS MATERIALIZED (
-        SELECT DISTINCT material_code FROM links
-        WHERE material_code IS NOT NULL AND order_code IS NOT NULL
-    ),
+    {kinds},
     blocked AS MATERIALIZED (
         {_blocked_sql()}
     )
@@ -145,22 +155,20 @@ def cte_sql() -> str:
 def _blocked_sql() -> str:
     """Material codes touched by a blocking conflict: directly, or through one of their
     charge codes, insurance codes, DIs, or an order code of one of their charge codes."""
-    k = KINDS
-    bad_charge = (
-        f"SELECT k FROM ({k['CHARGE_MULTI_MATERIAL'].sql}) a "
-        f"UNION SELECT k FROM ({k['CHARGE_MULTI_ORDER'].sql}) b "
-        f"UNION SELECT l.charge_code FROM links l JOIN ({k['ORDER_MULTI_CHARGE'].sql}) o "
-        "ON o.k = l.order_code WHERE l.charge_code IS NOT NULL"
+    k = {code: f"SELECT k FROM {kind_table(code)}" for code in KINDS}
+    order_charges = (
+        "SELECT charge_code FROM links WHERE charge_code IS NOT NULL AND "
+        f"CASE WHEN order_code IN ({k['ORDER_MULTI_CHARGE']}) THEN 1 ELSE 0 END = 1"
     )
     return (
-        f"SELECT k AS material_code FROM ({k['MATERIAL_MULTI_CHARGE'].sql}) mc "
-        f"UNION SELECT k FROM ({k['MATERIAL_MULTI_INSURANCE'].sql}) mi "
-        f"UNION SELECT l.material_code FROM links l JOIN ({bad_charge}) bc "
-        "ON bc.k = l.charge_code "
-        f"UNION SELECT l.material_code FROM links l JOIN ({k['INSURANCE_MULTI_MATERIAL'].sql}) "
-        "ii ON ii.k = l.insurance_code "
-        f"UNION SELECT l.material_code FROM links l JOIN ({k['DI_MULTI_MATERIAL'].sql}) dd "
-        "ON dd.k = l.udi_di "
+        "SELECT material_code FROM links WHERE material_code IS NOT NULL AND ("
+        f"material_code IN ({k['MATERIAL_MULTI_CHARGE']}) "
+        f"OR material_code IN ({k['MATERIAL_MULTI_INSURANCE']}) "
+        f"OR charge_code IN ({k['CHARGE_MULTI_MATERIAL']}) "
+        f"OR charge_code IN ({k['CHARGE_MULTI_ORDER']}) "
+        f"OR charge_code IN ({order_charges}) "
+        f"OR insurance_code IN ({k['INSURANCE_MULTI_MATERIAL']}) "
+        f"OR udi_di IN ({k['DI_MULTI_MATERIAL']})) "
         "UNION SELECT material_code FROM pending WHERE problems <> '' "
         "AND material_code IS NOT NULL"
     )
@@ -183,8 +191,7 @@ class Summary:
 
 def conflict_summary() -> Summary:
     """Every count of the report in one SQL statement."""
-    parts = [f"SELECT '{code}' AS kind, COUNT(*) FROM ({kind.sql}) q{i}"
-             for i, (code, kind) in enumerate(KINDS.items())]
+    parts = [f"SELECT '{code}' AS kind, COUNT(*) FROM {kind_table(code)}" for code in KINDS]
     parts.append("SELECT '_pending', COUNT(*) FROM materials")
     parts.append(
         "SELECT '_clean', COUNT(*) FROM materials "
@@ -203,7 +210,7 @@ def conflict_summary() -> Summary:
 
 def conflict_keys(kind: str, *, limit: int = 100, offset: int = 0) -> list[tuple[str, int]]:
     """One page of the conflicts of ``kind``: (key, number of distinct values or rows)."""
-    sql = f"{cte_sql()} SELECT k, n FROM ({KINDS[kind].sql}) q ORDER BY k LIMIT %s OFFSET %s"
+    sql = f"{cte_sql()} SELECT k, n FROM {kind_table(kind)} ORDER BY k LIMIT %s OFFSET %s"
     with connection.cursor() as cursor:
         cursor.execute(sql, [limit, offset])
         return [(k, n) for k, n in cursor.fetchall()]

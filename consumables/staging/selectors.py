@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Consumable, DeviceIdentifier
-from .conflicts import KINDS, conflict_keys, cte_sql
+from .conflicts import KINDS, conflict_keys, cte_sql, kind_table
 from .models import ConflictSnapshot, StagingImport, StagingRow
 
 ROW_KEY_FIELDS = ("material_code", "charge_code", "order_code")
@@ -94,7 +94,7 @@ def export_rows(kind: str):
     sql = (
         f"{cte_sql()} SELECT q.k, q.n, b.file_name, s.line, s.source, s.material_code, "
         "s.charge_code, s.order_code, s.insurance_code, s.udi_di, s.name, s.problems "
-        f"FROM ({KINDS[kind].sql}) q "
+        f"FROM {kind_table(kind)} q "
         f"LEFT JOIN {staging} s ON {on} AND s.status = 'pending' "
         f"LEFT JOIN {batch} b ON b.id = s.batch_id ORDER BY q.k, s.source, s.line"
     )
