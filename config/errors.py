@@ -6,7 +6,9 @@ Services raise ``DomainError``; views and the API turn it into
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -53,6 +55,16 @@ def error_body(code: str, message: str, message_en: str, detail: dict | None = N
 def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response(exc.as_body(), status=exc.http_status)
+    if isinstance(exc, RequestDataTooBig):  # over DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            error_body(
+                "VALIDATION_ERROR",
+                "请求数据过大",
+                "The request body is too large",
+                {"reason": "TOO_LARGE", "max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+            ),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, exceptions.ValidationError):
         return Response(
             error_body("VALIDATION_ERROR", "请求数据有误", "The request is invalid", exc.detail),

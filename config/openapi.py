@@ -12,11 +12,12 @@ STANDARD_ERRORS = {
     403: "PERMISSION_DENIED: the role or department may not do this",
     404: "NOT_FOUND, UNKNOWN_CODE, UNKNOWN_ENCOUNTER, UNKNOWN_DEPARTMENT...",
     409: "a refusal of the current state: EXPIRED, RECALLED, NOT_IN_STOCK, EVENT_ID_REUSED...",
+    413: "VALIDATION_ERROR (detail.reason TOO_LARGE): the body or upload is too large",
     415: "UNSUPPORTED_MEDIA_TYPE: send JSON (or multipart where an upload is asked for)",
     422: "a business rule refuses it (the code says which)",
     429: "THROTTLED: too many requests; retry after the Retry-After header's seconds",
 }
-WRITE_ERRORS = (400, 401, 403, 404, 409, 415, 422)
+WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
 READ_ERRORS = (401, 403)
 
 
