@@ -140,7 +140,7 @@ def departments_by_variance(period: Period) -> list[dict]:
         variance_rows(period)
         .order_by()
         .values("department_id", "department__code", "department__name", "department__kind")
-        .annotate(**_SUMS, items=Count("consumable_id", distinct=True))
+        .annotate(**_SUMS)
         .order_by("-gross_amount", "-gross_qty", "department__code")
     )
     return [_figures(dict(row)) for row in rows]
@@ -214,7 +214,7 @@ def department_items(period: Period, department: Department) -> list[dict]:
             "consumable__unit",
             "consumable__value_class",
         )
-        .annotate(**_SUMS, days=Count("run_id", distinct=True))
+        .annotate(**_SUMS)
         .order_by("-gross_amount", "-gross_qty", "consumable__material_code")
     )
     findings = dict(
@@ -252,7 +252,6 @@ def _items_without_variance(codes: list[str], findings: dict) -> list[dict]:
                 "consumable__spec": row["spec"],
                 "consumable__unit": row["unit"],
                 "consumable__value_class": row["value_class"],
-                "days": 0,
                 "findings": findings[row["material_code"]],
             }
         )

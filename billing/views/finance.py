@@ -58,7 +58,6 @@ def _variance_table(period: Period, filename: str) -> Table:
             Col("department__code", "科室编码", "department", "code", link="href"),
             Col("department__name", "科室", "name"),
             Col("kind", "类型", "kind"),
-            Col("items", "品种数", "items", "int"),
             Col("used", "净使用", "used", "int"),
             Col("billed", "净计费", "billed", "int"),
             Col("gross_qty", "差异数量（绝对值）", "gross variance", "int"),
