@@ -107,11 +107,12 @@ def variance_chart(days, target: Decimal, *, title: str) -> Chart:
         last = i == len(days) - 1 and i % label_every >= label_every / 2
         if i % label_every == 0 or last:
             chart.x_ticks.append((round(x + (slot - gap) / 2, 1), day.date.strftime("%m-%d")))
-        if day.gross_pct is None:
+        if day.gross_pct is None and not day.over:
             if not day.has_result:
                 chart.missing.append((x, f"{day.date:%Y-%m-%d} 无对账结果 / no result"))
             continue
-        value = min(day.gross_pct, top)
+        # Charged with nothing used has no rate: drawn to the top, as far over as it gets.
+        value = top if day.gross_pct is None else min(day.gross_pct, top)
         y = y_of(value)
         if day.over:
             over_days.append(day.date.strftime("%m-%d"))
@@ -123,14 +124,15 @@ def variance_chart(days, target: Decimal, *, title: str) -> Chart:
                 height=round(max(chart.bottom - y, 0), 1),
                 over=day.over,
                 title=(
-                    f"{day.date:%Y-%m-%d} 差异率 {day.gross_pct}%（使用 {day.used}，"
-                    f"计费 {day.billed}）"
+                    f"{day.date:%Y-%m-%d} 差异率 "
+                    f"{'—' if day.gross_pct is None else f'{day.gross_pct}%'}"
+                    f"（使用 {day.used}，计费 {day.billed}）"
                 ),
             )
         )
     chart.target_y = y_of(target)
     chart.target_label = f"目标 {target:g}% / target"
-    shown = [d for d in days if d.gross_pct is not None]
+    shown = [d for d in days if d.gross_pct is not None or d.over]
     chart.description = (
         f"{days[0].date:%Y-%m-%d} 至 {days[-1].date:%Y-%m-%d}，共 {len(days)} 天，"
         f"{len(shown)} 天有数据，{len(over_days)} 天超过 {target:g}% 目标"
