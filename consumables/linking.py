@@ -42,14 +42,6 @@ class PackageDI:
         }
 
 
-def required_reason(reason: str, zh: str = "请填写原因", en: str = "a reason is required"):
-    """``reason`` stripped; an empty one is refused (every decision says why)."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("VALIDATION_ERROR", zh, en, http_status=400)
-    return reason[:500]
-
-
 def _invalid(errors) -> DomainError:
     first = errors[0]
     return DomainError(

@@ -18,9 +18,9 @@ from ..linking import (
     conflict_error,
     link_apply,
     link_conflicts,
-    required_reason,
 )
 from ..models import Consumable, DeviceIdentifier
+from ..reviews import pending_locked, required_reason, second_person
 from ..staging.conflicts import take_snapshot
 from ..staging.models import ConflictSnapshot
 from .models import MappingChange
@@ -132,26 +132,18 @@ def mapping_change_propose_from_staging(
 
 
 def _pending_locked(change_id: int) -> MappingChange:
-    change = MappingChange.objects.select_for_update().get(pk=change_id)
-    if change.status != MappingChange.Status.PROPOSED:
-        raise DomainError(
-            "MAPPING_CHANGE_NOT_PENDING",
-            "该对码变更已处理",
-            "this mapping change has already been decided",
-            detail={"status": change.status},
-            http_status=409,
-        )
-    return change
+    return pending_locked(
+        MappingChange, change_id, pending=MappingChange.Status.PROPOSED,
+        code="MAPPING_CHANGE_NOT_PENDING", zh="该对码变更已处理",
+        en="this mapping change has already been decided",
+    )  # fmt: skip
 
 
 def _second_person(change: MappingChange, user) -> None:
-    if change.proposed_by_id == user.pk:
-        raise DomainError(
-            "SELF_APPROVAL",
-            "对码变更须由申请人以外的第二人审核",
-            "a mapping change must be decided by someone other than its proposer",
-            http_status=403,
-        )
+    second_person(
+        change.proposed_by_id, user, zh="对码变更须由申请人以外的第二人审核",
+        en="a mapping change must be decided by someone other than its proposer",
+    )  # fmt: skip
 
 
 @transaction.atomic

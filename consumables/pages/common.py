@@ -19,6 +19,10 @@ from ..importing.tables import CSV_SUFFIXES, XLSX_SUFFIXES
 EXPORT_LIMIT = 100_000
 
 
+def person_name(user) -> str:
+    return (user.get_full_name() or user.username) if user else ""
+
+
 def refused(request, error: DomainError) -> None:
     """A domain error as a message: Chinese, the English, and the stable code."""
     text = error.message

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.http import urlencode
 
 from config import roles
 from config.errors import DomainError
@@ -21,7 +22,7 @@ from ..mappings.services import (
     mapping_change_reject,
 )
 from ..models import Consumable, DeviceIdentifier
-from .common import download, refused, wants_export
+from .common import download, person_name, refused, wants_export
 
 PROCUREMENT = (roles.PROCUREMENT, roles.ADMINISTRATOR)
 CODE_LABELS = {
@@ -47,10 +48,6 @@ COLUMNS = [
 ]
 
 
-def _person(user) -> str:
-    return (user.get_full_name() or user.username) if user else ""
-
-
 def describe_changes(change: MappingChange) -> str:
     return "；".join(
         f"{CODE_LABELS[name].split(' / ')[0]} {c['from'] or '—'} → {c['to'] or '（清空）'}"
@@ -69,9 +66,9 @@ def _row(change: MappingChange) -> dict:
         "reason": change.reason,
         "origin": change.get_origin_display(),
         "status": change.get_status_display(),
-        "proposed_by": _person(change.proposed_by),
+        "proposed_by": person_name(change.proposed_by),
         "proposed_at": change.proposed_at,
-        "decided_by": _person(change.decided_by),
+        "decided_by": person_name(change.decided_by),
         "decided_at": change.decided_at,
         "decision_note": change.decision_note,
     }
@@ -93,7 +90,8 @@ def mapping_list(request):
         request,
         "consumables/mappings/list.html",
         {"page": page, "status": status, "statuses": MappingChange.Status.choices,
-         "rows": [(c, describe_changes(c)) for c in page]},
+         "rows": [(c, describe_changes(c)) for c in page],
+         "pager_query": urlencode({"status": status})},
     )  # fmt: skip
 
 

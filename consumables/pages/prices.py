@@ -17,7 +17,6 @@ from config.errors import DomainError
 from config.permissions import role_required
 
 from ..importing import ImportFileError, midnight
-from ..linking import required_reason
 from ..models import Consumable, ExternalPrice, PriceVersion
 from ..price_review import (
     decided_proposals,
@@ -26,8 +25,9 @@ from ..price_review import (
     proposal_checks,
 )
 from ..pricelists import price_list_import
+from ..reviews import required_reason
 from ..services import price_version_approve, price_version_propose, price_version_reject
-from .common import download, refused, uploaded_file, wants_export
+from .common import download, person_name, refused, uploaded_file, wants_export
 
 PRICING = (roles.PRICING_OFFICE, roles.ADMINISTRATOR)
 PAGE_LIMIT = 200
@@ -80,10 +80,6 @@ EXTERNAL_COLUMNS = [
 ]
 
 
-def _person(user) -> str:
-    return (user.get_full_name() or user.username) if user else ""
-
-
 def _check_row(c) -> dict:
     v = c.version
     return {
@@ -92,7 +88,7 @@ def _check_row(c) -> dict:
         "current_purchase": c.current_purchase, "current_charge": c.current_charge,
         "platform": c.platform, "vbp": c.vbp, "takes_effect": c.takes_effect,
         "check": "；".join(x.message for x in c.violations) or "符合 / aligned",
-        "reason": v.reason, "proposed_by": _person(v.proposed_by),
+        "reason": v.reason, "proposed_by": person_name(v.proposed_by),
     }  # fmt: skip
 
 
@@ -101,8 +97,8 @@ def _decided_row(v: PriceVersion) -> dict:
         "id": v.pk, "material_code": v.consumable.material_code, "name": v.consumable.name,
         "purchase_price": v.purchase_price, "charge_price": v.charge_price,
         "effective_from": v.effective_from, "status": v.get_status_display(),
-        "reason": v.reason, "proposed_by": _person(v.proposed_by),
-        "decided_by": _person(v.decided_by), "decided_at": v.decided_at,
+        "reason": v.reason, "proposed_by": person_name(v.proposed_by),
+        "decided_by": person_name(v.decided_by), "decided_at": v.decided_at,
         "decision_note": v.decision_note,
     }  # fmt: skip
 

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from config import roles
@@ -209,7 +209,8 @@ def rows_page(request):
         request,
         "consumables/staging/rows.html",
         {"page": page, "status": status, "source": source, "q": q,
-         "statuses": StagingRow.Status.choices, "sources": StagingSource.choices},
+         "statuses": StagingRow.Status.choices, "sources": StagingSource.choices,
+         "pager_query": urlencode({"status": status, "source": source or "", "q": q})},
     )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.http import urlencode
 
 from config import roles
 from config.errors import DomainError
@@ -27,7 +28,7 @@ from ..submissions.services import (
     supplier_product_assign,
 )
 from ..submissions.suppliers import supplier_codes_for, supplier_names
-from .common import download, refused, wants_export
+from .common import download, person_name, refused, wants_export
 
 SUPPLIERS = (roles.SUPPLIER,)
 REVIEWERS = (roles.PROCUREMENT, roles.ADMINISTRATOR)
@@ -62,10 +63,6 @@ PRODUCT_COLUMNS = [
 ]
 
 
-def _person(user) -> str:
-    return (user.get_full_name() or user.username) if user else ""
-
-
 def _submission_row(s: SupplierSubmission) -> dict:
     return {
         "id": s.pk,
@@ -78,9 +75,9 @@ def _submission_row(s: SupplierSubmission) -> dict:
         "dis": "；".join(f"{d.udi_di}×{d.units_per_package} {d.package_level}".strip()
                         for d in s.dis.all()),
         "status": s.get_status_display(),
-        "submitted_by": _person(s.submitted_by),
+        "submitted_by": person_name(s.submitted_by),
         "submitted_at": s.submitted_at,
-        "reviewed_by": _person(s.reviewed_by),
+        "reviewed_by": person_name(s.reviewed_by),
         "reviewed_at": s.reviewed_at,
         "decision_reason": s.decision_reason,
     }
@@ -228,7 +225,8 @@ def review_list(request):
         request,
         "consumables/submissions/review_list.html",
         {"page": page, "status": status, "statuses": SupplierSubmission.Status.choices,
-         "names": supplier_names({s.supplier_code for s in page})},
+         "names": supplier_names({s.supplier_code for s in page}),
+         "pager_query": urlencode({"status": status})},
     )  # fmt: skip
 
 
@@ -332,7 +330,8 @@ def supplier_products(request):
         request,
         "consumables/submissions/supplier_products.html",
         {"form": form, "page": page, "supplier": supplier,
-         "names": supplier_names({p.supplier_code for p in page})},
+         "names": supplier_names({p.supplier_code for p in page}),
+         "pager_query": urlencode({"supplier": supplier})},
     )  # fmt: skip
 
 

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from config.errors import DomainError
 
-from ..linking import required_reason
+from ..reviews import required_reason
 from .conflicts import take_snapshot
 from .loading import EDITABLE, restaged
 from .models import ConflictSnapshot, StagingRow

@@ -20,9 +20,9 @@ from ..linking import (
     conflict_error,
     link_apply,
     link_conflicts,
-    required_reason,
 )
 from ..models import Consumable
+from ..reviews import pending_locked, required_reason, second_person
 from ..staging.conflicts import take_snapshot
 from ..staging.models import ConflictSnapshot
 from .models import SubmissionDI, SupplierProduct, SupplierSubmission
@@ -170,26 +170,18 @@ def submission_create(
 
 
 def _pending_locked(submission_id: int) -> SupplierSubmission:
-    submission = SupplierSubmission.objects.select_for_update().get(pk=submission_id)
-    if submission.status != SupplierSubmission.Status.SUBMITTED:
-        raise DomainError(
-            "SUBMISSION_NOT_PENDING",
-            "该提交已审核",
-            "this submission has already been reviewed",
-            detail={"status": submission.status},
-            http_status=409,
-        )
-    return submission
+    return pending_locked(
+        SupplierSubmission, submission_id, pending=SupplierSubmission.Status.SUBMITTED,
+        code="SUBMISSION_NOT_PENDING", zh="该提交已审核",
+        en="this submission has already been reviewed",
+    )  # fmt: skip
 
 
 def _not_own(submission: SupplierSubmission, reviewer) -> None:
-    if submission.submitted_by_id == reviewer.pk:
-        raise DomainError(
-            "SELF_APPROVAL",
-            "不能审核自己的提交",
-            "you cannot review your own submission",
-            http_status=403,
-        )
+    second_person(
+        submission.submitted_by_id, reviewer, zh="不能审核自己的提交",
+        en="you cannot review your own submission",
+    )  # fmt: skip
 
 
 @transaction.atomic

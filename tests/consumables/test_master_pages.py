@@ -215,3 +215,13 @@ def test_a_mapping_change_added_in_the_admin_is_only_a_proposal(admin_client):
     assert (change.status, change.changes["charge_code"]["to"]) == ("proposed", "JF8-NEW")
     item.refresh_from_db()
     assert item.charge_code == "JF8"
+
+
+def test_the_rows_list_pages_keep_their_filters(buyers):
+    body = "material_code,name,charge_code\n" + "".join(f"M{i},n,C{i}\n" for i in range(150))
+    upload(buyers[0], body, name="big.csv")
+    html = buyers[0].get("/master/conflicts/rows/", {"source": "hrp"}).content.decode()
+    assert html.count("big.csv:") == 100
+    assert "?status=pending&amp;source=hrp&amp;q=&amp;page=2" in html
+    second = buyers[0].get("/master/conflicts/rows/", {"source": "hrp", "page": 2})
+    assert second.content.decode().count("big.csv:") == 50

@@ -8,10 +8,8 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -21,6 +19,7 @@ from consumables.models import ExternalPrice, PriceVersion
 from consumables.price_review import misaligned_in_force, pending_proposals, proposal_checks
 from consumables.pricelists import price_list_import
 from consumables.services import price_version_propose
+from tests.consumables.test_master_pages import person
 from tests.factories import (
     ConsumableFactory,
     DeviceIdentifierFactory,
@@ -30,16 +29,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "pw-123456!"
-
-
-def person(username, role):
-    user = User.objects.create_user(username, password=PASSWORD, first_name=username)
-    user.groups.add(Group.objects.get_or_create(name=role)[0])
-    client = Client()
-    client.force_login(user)
-    client.user = user
-    return client
 
 
 @pytest.fixture
