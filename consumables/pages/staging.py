@@ -158,7 +158,7 @@ def row_action(request, pk: int):
             staging_row_restore(row=row, user=request.user)
             messages.success(request, f"已恢复 {row.where} / restored")
         else:
-            raise Http404("unknown action")
+            messages.error(request, "未知操作 / unknown action")
     except DomainError as error:
         refused(request, error)
     return _back(request, row)
@@ -167,8 +167,12 @@ def row_action(request, pk: int):
 @require_POST
 @role_required(*PROCUREMENT)
 def promote(request):
-    codes = [c for c in request.POST.getlist("material_code") if c] or None
-    result = staging_promote(user=request.user, material_codes=codes)
+    # Promoting writes the live master: it must be asked for (all clean, or named ones).
+    codes = [c for c in request.POST.getlist("material_code") if c]
+    if not codes and request.POST.get("scope") != "all":
+        messages.error(request, "请选择要入主数据的物资 / choose what to promote")
+        return redirect("master:staging")
+    result = staging_promote(user=request.user, material_codes=codes or None)
     messages.success(
         request,
         f"已入主数据 {len(result.promoted)} 种，{len(result.refused)} 种未入，"

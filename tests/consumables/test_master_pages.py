@@ -100,7 +100,9 @@ def test_fix_on_the_page_then_promote(buyers):
         {"action": "exclude", "note": "HRP 旧对照", "next": "/master/conflicts/"},
     )
     assert response["Location"] == "/master/conflicts/"
-    buyers[0].post("/master/conflicts/promote/")
+    buyers[0].post("/master/conflicts/promote/")  # nothing asked for: nothing promoted
+    assert not Consumable.objects.exists()
+    buyers[0].post("/master/conflicts/promote/", {"scope": "all"})
     assert sorted(Consumable.objects.values_list("material_code", flat=True)) == ["WZ1", "WZ2"]
     assert Consumable.objects.get(material_code="WZ1").charge_code == "JF1"
 
