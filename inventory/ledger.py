@@ -33,6 +33,11 @@ def virtual_location(usage: str) -> Location:
 
 
 def department_location(department: Department) -> Location:
+    try:
+        # No query when the department was loaded with select_related("location").
+        return department.location
+    except Location.DoesNotExist:
+        pass
     location, _ = Location.objects.get_or_create(
         department=department,
         defaults={
@@ -59,19 +64,77 @@ class NewMove:
     note: str = ""
 
 
-def _locked_balances(keys: set[tuple[int, int, int]]) -> dict[tuple[int, int, int], StockBalance]:
-    """Create missing balance rows, then lock all of them in a fixed order (no deadlocks)."""
-    StockBalance.objects.bulk_create(
-        [StockBalance(location_id=loc, consumable_id=item, lot_id=lot) for loc, item, lot in keys],
-        ignore_conflicts=True,
-    )
-    balances = {}
-    for loc, item, lot in sorted(keys):
-        balance = StockBalance.objects.select_for_update().get(
-            location_id=loc, consumable_id=item, lot_id=lot
-        )
-        balances[(loc, item, lot)] = balance
-    return balances
+Key = tuple[int, int, int]  # (location, consumable, lot)
+
+# One statement per balance row, which also takes its row lock: a decrease only where the
+# row holds enough (``need``: the least on hand for every move of this call to pass in
+# order), an increase creating the row if missing.
+_TAKE = (
+    "UPDATE inventory_stockbalance SET quantity = quantity + %s "
+    "WHERE location_id = %s AND consumable_id = %s AND lot_id = %s AND quantity >= %s "
+    "RETURNING quantity"
+)
+_ADD = (
+    "INSERT INTO inventory_stockbalance (location_id, consumable_id, lot_id, quantity) "
+    "VALUES (%s, %s, %s, %s) ON CONFLICT (location_id, consumable_id, lot_id) "
+    "DO UPDATE SET quantity = inventory_stockbalance.quantity + EXCLUDED.quantity"
+)
+
+
+def _steps(moves: list[NewMove]) -> dict[Key, list[tuple[NewMove, int]]]:
+    """Signed quantity changes per real-location balance, in the order of the moves."""
+    steps: dict[Key, list[tuple[NewMove, int]]] = {}
+    for move in moves:
+        item, lot = move.lot.consumable_id, move.lot.pk
+        if move.from_location.is_real:
+            steps.setdefault((move.from_location.pk, item, lot), []).append((move, -move.quantity))
+        if move.to_location.is_real:
+            steps.setdefault((move.to_location.pk, item, lot), []).append((move, move.quantity))
+    return steps
+
+
+def _not_in_stock(key: Key, changes: list[tuple[NewMove, int]]) -> DomainError:
+    """The refusal for the first move that the balance ``key`` cannot cover."""
+    row = StockBalance.objects.filter(
+        location_id=key[0], consumable_id=key[1], lot_id=key[2]
+    ).values_list("quantity", flat=True)
+    on_hand = next(iter(row), 0)
+    for move, change in changes:
+        if change < 0 and on_hand < -change:
+            return DomainError(
+                "NOT_IN_STOCK",
+                f"{move.from_location.name} 库存不足：现有 {on_hand}，需要 {move.quantity}",
+                f"Not enough stock at {move.from_location.code}: "
+                f"{on_hand} on hand, {move.quantity} needed",
+                detail={
+                    "location": move.from_location.code,
+                    "on_hand": on_hand,
+                    "requested": move.quantity,
+                    "lot": move.lot.lot_no,
+                },
+                http_status=409,
+            )
+        on_hand += change
+    raise AssertionError(f"balance {key} was expected to be short")  # pragma: no cover
+
+
+def _apply_to_balances(moves: list[NewMove]) -> None:
+    """Update every real-location balance the moves touch, one statement each, in a fixed
+    key order (concurrent posts lock rows in the same order: no deadlocks)."""
+    steps = _steps(moves)
+    with connection.cursor() as cursor:
+        for key in sorted(steps):
+            changes = steps[key]
+            running, need = 0, 0
+            for _, change in changes:
+                running += change
+                need = max(need, -running)
+            if need == 0:
+                cursor.execute(_ADD, [*key, running])
+                continue
+            cursor.execute(_TAKE, [running, *key, need])
+            if cursor.fetchone() is None:
+                raise _not_in_stock(key, changes)
 
 
 def post_moves(moves: list[NewMove]) -> list[StockMove]:
@@ -83,38 +146,10 @@ def post_moves(moves: list[NewMove]) -> list[StockMove]:
     """
     if not connection.in_atomic_block:
         raise RuntimeError("post_moves must be called inside transaction.atomic()")
-    keys: set[tuple[int, int, int]] = set()
     for move in moves:
         if move.quantity <= 0:
             raise ValueError("move quantity must be positive")
-        for location in (move.from_location, move.to_location):
-            if location.is_real:
-                keys.add((location.pk, move.lot.consumable_id, move.lot.pk))
-    balances = _locked_balances(keys)
-    for move in moves:
-        item, lot = move.lot.consumable_id, move.lot.pk
-        if move.from_location.is_real:
-            balance = balances[(move.from_location.pk, item, lot)]
-            if balance.quantity < move.quantity:
-                raise DomainError(
-                    "NOT_IN_STOCK",
-                    f"{move.from_location.name} 库存不足：现有 {balance.quantity}，"
-                    f"需要 {move.quantity}",
-                    f"Not enough stock at {move.from_location.code}: "
-                    f"{balance.quantity} on hand, {move.quantity} needed",
-                    detail={
-                        "location": move.from_location.code,
-                        "on_hand": balance.quantity,
-                        "requested": move.quantity,
-                        "lot": move.lot.lot_no,
-                    },
-                    http_status=409,
-                )
-            balance.quantity -= move.quantity
-        if move.to_location.is_real:
-            balances[(move.to_location.pk, item, lot)].quantity += move.quantity
-    for balance in balances.values():
-        balance.save(update_fields=["quantity"])
+    _apply_to_balances(moves)
     return StockMove.objects.bulk_create(
         [
             StockMove(

@@ -69,7 +69,7 @@ def charge_for_use(*, use: Use, version: PriceVersion, udi_di: str | None) -> Ch
         price_version=version,
         self_pay=is_self_pay(encounter, consumable),
         source=ChargeLine.Source.SCAN,
-        order=use.order,
+        order_id=use.order_id,
         department=use.department,
         charged_at=use.occurred_at,
         user=use.user,

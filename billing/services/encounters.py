@@ -13,9 +13,12 @@ from .. import errors
 from ..models import DoctorOrder, Encounter, Patient
 
 
-def encounter_for_write(visit_no: str | None, *, lock: bool = False) -> Encounter:
-    """The open encounter ``visit_no`` (UNKNOWN_ENCOUNTER / ENCOUNTER_CLOSED otherwise)."""
-    encounters = Encounter.objects.select_related("patient")
+def encounter_for_write(
+    visit_no: str | None, *, lock: bool = False, annotate: dict | None = None
+) -> Encounter:
+    """The open encounter ``visit_no`` (UNKNOWN_ENCOUNTER / ENCOUNTER_CLOSED otherwise),
+    with the caller's ``annotate`` expressions read in the same query."""
+    encounters = Encounter.objects.select_related("patient").annotate(**(annotate or {}))
     if lock:
         encounters = encounters.select_for_update()
     encounter = encounters.filter(visit_no=visit_no).first() if visit_no else None

@@ -9,6 +9,7 @@ bedside path touches only the database: no Redis, no Celery (invariant 7).
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef, Subquery
 
 from config.errors import DomainError
 from consumables.models import Consumable
@@ -36,29 +37,41 @@ def _bedside_department(context: ScanContext):
     return context.department
 
 
-def _order_for(context: ScanContext, encounter, consumable) -> DoctorOrder | None:
-    orders = DoctorOrder.objects.filter(encounter=encounter)
+SELF_PAY_CLASSES = (Consumable.InsuranceClass.SELF_PAY, Consumable.InsuranceClass.RESTRICTED)
+
+
+def _open_encounter(context: ScanContext, consumable):
+    """The encounter of a use, read with what the use needs of it in the same query: the
+    doctor order it fulfils (``order_pk``) and, for a self-pay item, the consent."""
+    orders = DoctorOrder.objects.filter(encounter=OuterRef("pk"))
     if context.request.order:
-        return orders.filter(order_id=context.request.order).first()
-    if consumable.order_code:
-        order = orders.filter(order_code=consumable.order_code).order_by("ordered_at").first()
-        if order is not None:
-            return order
+        orders = orders.filter(order_id=context.request.order)
+    elif consumable.order_code:
+        orders = orders.filter(order_code=consumable.order_code).order_by("ordered_at", "pk")
+    else:
+        orders = orders.none()
+    annotations = {"order_pk": Subquery(orders.values("pk")[:1])}
+    if consumable.insurance_class in SELF_PAY_CLASSES:
+        consents = Consent.objects.filter(encounter=OuterRef("pk"), consumable=consumable)
+        annotations["consented"] = Exists(consents)
+    return encounter_for_write(context.request.encounter, annotate=annotations)
+
+
+def _order_id_for(context: ScanContext, encounter, consumable) -> int | None:
+    if encounter.order_pk is not None or context.request.order:
+        return encounter.order_pk
     # A component of an order kit (医嘱套包) is covered by the kit's order: kits are split,
     # each component charged on its own when used.
-    return kit_order_for_use(encounter=encounter, consumable=consumable)
+    order = kit_order_for_use(encounter=encounter, consumable=consumable)
+    return order.pk if order else None
 
 
 def _refuse_without_consent(encounter, consumable) -> None:
     needs = (
-        consumable.insurance_class
-        in (
-            Consumable.InsuranceClass.SELF_PAY,
-            Consumable.InsuranceClass.RESTRICTED,
-        )
+        consumable.insurance_class in SELF_PAY_CLASSES
         and encounter.insurance_type != encounter.InsuranceType.SELF_PAY
     )
-    if needs and not Consent.objects.filter(encounter=encounter, consumable=consumable).exists():
+    if needs and not encounter.consented:
         raise DomainError(
             "CONSENT_REQUIRED",
             "该耗材为自费/限定支付项目，使用前须签署自费知情同意书",
@@ -90,7 +103,7 @@ def _refuse_if_already_used(context: ScanContext) -> None:
 def use(context: ScanContext) -> dict:
     consumable = context.consumable
     ward = _bedside_department(context)
-    encounter = encounter_for_write(context.request.encounter)
+    encounter = _open_encounter(context, consumable)
     if consumable.chargeable and not consumable.charge_code:
         raise billing_errors.no_charge_mapping(consumable.material_code)
     scan_billed = consumable.chargeable and consumable.billed_by == Consumable.BilledBy.SCAN
@@ -101,8 +114,8 @@ def use(context: ScanContext) -> dict:
     context.warnings += high_value_use_check(
         encounter=encounter, consumable=consumable, at=context.occurred_at, version=version
     )
-    order = _order_for(context, encounter, consumable)
-    if order is None:
+    order_id = _order_id_for(context, encounter, consumable)
+    if order_id is None:
         if getattr(settings, "BILLING_REFUSE_USE_WITHOUT_ORDER", False):
             raise DomainError(
                 "NO_ORDER",
@@ -132,7 +145,7 @@ def use(context: ScanContext) -> dict:
             tracked_unit=moved.unit,
             active_unit=moved.unit,
             quantity=quantity,
-            order=order,
+            order_id=order_id,
             occurred_at=context.occurred_at,
             user=context.user,
             warnings=sorted(set(context.warnings)),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Exists, OuterRef, Q
+
 from consumables.api import consumable_payload
 from consumables.models import Consumable
 
 from .. import errors
-from ..models import Location, Lot, TrackedUnit
+from ..models import Location, Lot, Recall, TrackedUnit
 from .scans import ScanContext
 
 
@@ -32,17 +34,29 @@ def requested_quantity(context: ScanContext) -> int:
 
 
 def tracked_unit_of(context: ScanContext, *, lock: bool = True) -> TrackedUnit | None:
-    """The unit a scan names (DI + serial, or in-hospital label), locked for update."""
+    """The unit a scan names (DI + serial, or in-hospital label), locked for update.
+
+    Read once per scan: the locked row is kept on the context for the later steps. It
+    carries ``recalled``: whether a recall covers its lot.
+    """
+    if "unit" in context.memo:
+        return context.memo["unit"]
     resolution = context.resolution
-    units = TrackedUnit.objects.select_related("lot")
+    recalls = Recall.objects.filter(
+        Q(lot_no="") | Q(lot_no=OuterRef("lot__lot_no")), consumable=OuterRef("consumable")
+    )
+    units = TrackedUnit.objects.select_related("lot").annotate(recalled=Exists(recalls))
     if lock:
-        units = units.select_for_update()
+        units = units.select_for_update(of=("self",))
     if resolution.hospital_label is not None:
-        return units.filter(hospital_label=resolution.hospital_label).first()
-    serial = resolution.parsed.serial
-    if not serial:
-        return None
-    return units.filter(consumable=context.consumable, serial=serial).first()
+        unit = units.filter(hospital_label=resolution.hospital_label).first()
+    elif resolution.parsed.serial:
+        unit = units.filter(consumable=context.consumable, serial=resolution.parsed.serial).first()
+    else:
+        unit = None
+    if lock:
+        context.memo["unit"] = unit
+    return unit
 
 
 def unit_required(context: ScanContext, location: Location) -> TrackedUnit:

@@ -14,11 +14,20 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from config.errors import DomainError
 
 from ..models import ScanEvent
+
+_CLAIM_FIELDS = ("event_id", "action", "fingerprint", "response", "user", "created_at")
+_CLAIM_SQL = (
+    f"INSERT INTO {ScanEvent._meta.db_table} "
+    f"({', '.join(ScanEvent._meta.get_field(n).column for n in _CLAIM_FIELDS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_CLAIM_FIELDS))}) "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING id"
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,32 @@ def _replay(event: ScanEvent, action: str, digest: str) -> WriteOutcome:
     return WriteOutcome(200, event.response)
 
 
+def _claim(*, event_id: uuid.UUID, action: str, digest: str, user) -> ScanEvent | None:
+    """Insert the event's row, or return None when ``event_id`` is already recorded.
+
+    One statement: a concurrent first write with the same id holds the unique index, so this
+    waits for it; if it commits, nothing is inserted (the caller replays), if it rolls back
+    (a refusal), this row goes in and the write is done here.
+    """
+    event = ScanEvent(
+        event_id=event_id,
+        action=action,
+        fingerprint=digest,
+        user=user if getattr(user, "pk", None) else None,
+        created_at=timezone.now(),
+    )
+    fields = [ScanEvent._meta.get_field(name) for name in _CLAIM_FIELDS]
+    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    event.pk = row[0]
+    event._state.adding = False
+    return event
+
+
 def run_once(
     *,
     event_id: uuid.UUID,
@@ -53,21 +88,13 @@ def run_once(
     work: Callable[[ScanEvent], dict],
 ) -> WriteOutcome:
     """Run ``work`` once per ``event_id``; replays get the first answer back."""
-    existing = ScanEvent.objects.filter(event_id=event_id).first()
-    if existing is not None:
-        return _replay(existing, action, digest)
     try:
         with transaction.atomic():
-            event = ScanEvent.objects.create(
-                event_id=event_id,
-                action=action,
-                fingerprint=digest,
-                user=user if getattr(user, "pk", None) else None,
-            )
-            body = work(event)
-            event.response = body
-            event.save(update_fields=["response"])
-            return WriteOutcome(201, body)
+            event = _claim(event_id=event_id, action=action, digest=digest, user=user)
+            if event is not None:
+                body = work(event)
+                ScanEvent.objects.filter(pk=event.pk).update(response=body)
+                return WriteOutcome(201, body)
     except IntegrityError as error:
         existing = ScanEvent.objects.filter(event_id=event_id).first()
         if existing is not None:
@@ -80,3 +107,4 @@ def run_once(
             detail={"reason": str(error).splitlines()[0][:200]},
             http_status=409,
         ) from error
+    return _replay(ScanEvent.objects.get(event_id=event_id), action, digest)

@@ -15,6 +15,7 @@ from .common import requested_quantity, scan_body, unit_required
 from .scans import (
     ScanContext,
     department_by_code,
+    recall_exists,
     refuse_if_expired,
     refuse_if_recalled,
     register,
@@ -69,7 +70,8 @@ def move_scanned_stock(
         unit = unit_required(context, source)
         if not allow_unusable:
             refuse_if_expired(unit.lot.expiry, on, unit.lot.lot_no)
-            refuse_if_recalled(consumable, unit.lot.lot_no)
+            if unit.recalled:
+                refuse_if_recalled(consumable, unit.lot.lot_no)
         plan = [(unit.lot, 1)]
         unit.location = target if target.is_real else None
         unit.save(update_fields=["location"])
@@ -77,12 +79,18 @@ def move_scanned_stock(
         quantity = requested_quantity(context)
         unit = None
         if resolution.lot or consumable.tracking == Consumable.Tracking.NONE:
-            lot = Lot.objects.filter(consumable=consumable, lot_no=resolution.lot or "").first()
+            lot_no = resolution.lot or ""
+            lot = (
+                Lot.objects.filter(consumable=consumable, lot_no=lot_no)
+                .annotate(recalled=recall_exists(consumable, lot_no))
+                .first()
+            )
             if lot is None:
                 raise errors.not_in_stock(source.name, lot=resolution.lot)
             if not allow_unusable:
                 refuse_if_expired(lot.expiry or resolution.expiry, on, lot.lot_no)
-                refuse_if_recalled(consumable, lot.lot_no)
+                if lot.recalled:  # the recall itself is read only to explain the refusal
+                    refuse_if_recalled(consumable, lot.lot_no)
             plan = [(lot, quantity)]
         else:
             plan = fefo_allocation(source, consumable.pk, quantity, on)

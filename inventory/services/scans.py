@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
+from django.db.models import Exists
 from django.utils import timezone
 
 from config.errors import DomainError
@@ -59,6 +60,7 @@ class ScanContext:
     occurred_at: dt.datetime
     user: object | None
     warnings: list[str] = field(default_factory=list)
+    memo: dict = field(default_factory=dict)  # rows read once per scan (the locked unit)
 
     @property
     def consumable(self):
@@ -78,7 +80,8 @@ def register(action: str, handler: Handler) -> None:
 
 
 def department_by_code(code: str | None, field: str = "department") -> Department:
-    department = Department.objects.filter(code=code, is_active=True).first() if code else None
+    departments = Department.objects.select_related("location").filter(code=code, is_active=True)
+    department = departments.first() if code else None
     if department is None:
         raise errors.unknown_department(code or "", field)
     return department
@@ -115,12 +118,17 @@ def resolve_consumable(code: str) -> Resolution:
     return resolution
 
 
+def _recalls(consumable, lot_no: str | None):
+    return Recall.objects.filter(consumable=consumable, lot_no__in=["", lot_no or ""])
+
+
+def recall_exists(consumable, lot_no: str | None) -> Exists:
+    """Whether a recall covers the lot, as an annotation (saves a query per scan)."""
+    return Exists(_recalls(consumable, lot_no))
+
+
 def refuse_if_recalled(consumable, lot_no: str | None) -> None:
-    recall = (
-        Recall.objects.filter(consumable=consumable, lot_no__in=["", lot_no or ""])
-        .order_by("pk")
-        .first()
-    )
+    recall = _recalls(consumable, lot_no).order_by("pk").first()
     if recall is not None:
         raise errors.recalled(recall)
 
