@@ -53,6 +53,8 @@ class RowForm(forms.Form):
 @role_required(*PROCUREMENT)
 def workspace(request):
     fmt = wants_export(request)
+    if fmt and request.GET.get("list") == "imports":
+        return download(selectors.import_rows(), selectors.IMPORT_COLUMNS, "对码导入记录", fmt)
     if fmt:
         return download(selectors.snapshot_rows(), selectors.SNAPSHOT_COLUMNS, "冲突统计", fmt)
     form = ImportForm(request.POST or None, request.FILES or None)

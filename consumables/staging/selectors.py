@@ -137,3 +137,32 @@ def snapshot_rows(limit: int = 10_000):
             "materials_clean": s.materials_clean,
             **{code: s.counts.get(code, 0) for code in KINDS},
         }
+
+
+IMPORT_COLUMNS = [
+    ("id", "导入号 / no."),
+    ("source", "来源 / source"),
+    ("file_name", "文件 / file"),
+    ("rows_read", "读取行数 / rows read"),
+    ("rows_loaded", "载入行数 / rows staged"),
+    ("rows_refused", "未载入行数 / rows refused"),
+    ("rows_superseded", "被替换行数 / rows superseded"),
+    ("imported_by", "导入人 / imported by"),
+    ("imported_at", "导入时间 / imported at"),
+]
+
+
+def import_rows(limit: int = 10_000):
+    for b in StagingImport.objects.select_related("imported_by")[:limit]:
+        user = b.imported_by
+        yield {
+            "id": b.pk,
+            "source": b.get_source_display(),
+            "file_name": b.file_name,
+            "rows_read": b.rows_read,
+            "rows_loaded": b.rows_loaded,
+            "rows_refused": len(b.errors),
+            "rows_superseded": b.rows_superseded,
+            "imported_by": (user.get_full_name() or user.username) if user else "",
+            "imported_at": b.imported_at,
+        }

@@ -206,6 +206,14 @@ def test_summary_counts_every_kind_and_the_clean_materials(tmp_path):
     assert (summary.materials_clean, clean_material_codes()) == (2, ["WZ2", "WZ3"])
 
 
+def test_a_material_is_blocked_through_its_charge_codes_order_code(tmp_path):
+    # YZ1 names both JF1 and JF2: promoting WZ1 or WZ2 would give them one order code.
+    hrp(tmp_path, [clean_row(1), clean_row(2), clean_row(3)])
+    orders(tmp_path, [["YZ1", "", "JF1"], ["YZ1", "", "JF2"], ["YZ3", "", "JF3"]])
+    assert keys("ORDER_MULTI_CHARGE") == ["YZ1"]
+    assert clean_material_codes() == ["WZ3"]
+
+
 def test_the_report_costs_the_same_queries_for_ten_rows_or_four_hundred(tmp_path):
     def cost(n):
         StagingRow.objects.all().update(status="superseded")

@@ -138,6 +138,7 @@ def test_every_list_exports(buyers):
     client = buyers[0]
     for url in [
         "/master/conflicts/?export=csv",
+        "/master/conflicts/?list=imports&export=csv",
         "/master/conflicts/kinds/MATERIAL_MULTI_CHARGE/?export=csv",
         "/master/conflicts/rows/?export=csv",
         f"/master/conflicts/imports/{StagingRow.objects.first().batch_id}/?export=csv",
