@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone
 
 from config.errors import DomainError
 from consumables.models import Consumable
@@ -93,7 +94,8 @@ def _refuse_if_already_used(context: ScanContext) -> None:
         if use is not None:
             raise DomainError(
                 "ALREADY_USED",
-                f"该单件已于 {use.occurred_at:%Y-%m-%d %H:%M} 使用，不能重复使用/计费",
+                f"该单件已于 {timezone.localtime(use.occurred_at):%Y-%m-%d %H:%M} 使用，"
+                "不能重复使用/计费",
                 "This unit has already been used",
                 detail={"serial": unit.serial, "used_at": use.occurred_at.isoformat()},
                 http_status=409,
