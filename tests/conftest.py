@@ -55,7 +55,7 @@ def auth_client(api_client, user):
 
     from config import roles
 
-    user.groups.add(Group.objects.get(name=roles.NURSE))
+    user.groups.add(Group.objects.get_or_create(name=roles.NURSE)[0])
     api_client.force_authenticate(user)
     return api_client
 

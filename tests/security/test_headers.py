@@ -17,7 +17,7 @@ ROOT = Path(settings.BASE_DIR)
 @pytest.fixture
 def keeper_client(db):
     user = User.objects.create_user("store01", password="pw-123456!")
-    user.groups.add(Group.objects.get(name=roles.STOREKEEPER))
+    user.groups.add(Group.objects.get_or_create(name=roles.STOREKEEPER)[0])
     store = Department.objects.create(code="CK01", name="中心库房", kind=Department.Kind.STORE)
     store.members.add(user)
     client = Client()

@@ -20,7 +20,7 @@ PAGE = "/inventory/stock/"  # any page behind a role check
 @pytest.fixture
 def nurse(db):
     user = User.objects.create_user("nurse01", password=PASSWORD)
-    user.groups.add(Group.objects.get(name=roles.NURSE))
+    user.groups.add(Group.objects.get_or_create(name=roles.NURSE)[0])
     return user
 
 

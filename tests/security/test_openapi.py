@@ -72,7 +72,7 @@ def test_scan_documents_its_rate_limit(spec):
 def test_schema_and_docs_are_served_to_accounts_only(db):
     assert APIClient().get("/api/schema/").status_code == 401
     user = User.objects.create_user("nurse01", password="pw-123456!")
-    user.groups.add(Group.objects.get(name=roles.NURSE))
+    user.groups.add(Group.objects.get_or_create(name=roles.NURSE)[0])
     client = Client()
     client.force_login(user)
     schema = client.get("/api/schema/", {"format": "json"})

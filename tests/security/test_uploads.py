@@ -15,7 +15,7 @@ from consumables.staging.models import StagingImport
 
 def logged_in(role: str) -> Client:
     user = User.objects.create_user(f"{role}-up", password="pw-123456!")
-    user.groups.add(Group.objects.get(name=role))
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
     client = Client()
     client.force_login(user)
     return client

@@ -32,7 +32,7 @@ NOT_STAFF = {roles.NURSE, roles.SUPPLIER, roles.INTEGRATION}
 
 def make_user(username: str, role: str, *departments) -> User:
     user = User.objects.create_user(username, password="pw-123456!", is_staff=role not in NOT_STAFF)
-    user.groups.add(Group.objects.get(name=role))
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
     for department in departments:
         department.members.add(user)
     return user

@@ -34,7 +34,7 @@ def integration_token_issue(*, name: str, rotate: bool = False) -> tuple[str, bo
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    user.groups.add(Group.objects.get(name=roles.INTEGRATION))
+    user.groups.add(Group.objects.get_or_create(name=roles.INTEGRATION)[0])
     if rotate:
         Token.objects.filter(user=user).delete()
     token, token_created = Token.objects.get_or_create(user=user)
