@@ -228,3 +228,11 @@ def test_the_rows_list_pages_keep_their_filters(buyers):
     assert "?status=pending&amp;source=hrp&amp;q=&amp;page=2" in html
     second = buyers[0].get("/master/conflicts/rows/", {"source": "hrp", "page": 2})
     assert second.content.decode().count("big.csv:") == 50
+
+
+def test_pages_show_an_import_made_without_a_user(buyers, tmp_path):
+    from .test_conflict_report import clean_row, hrp
+
+    batch = hrp(tmp_path, [clean_row(1)])  # as a script or the admin's command would
+    assert buyers[0].get("/master/conflicts/").status_code == 200
+    assert buyers[0].get(f"/master/conflicts/imports/{batch.pk}/").status_code == 200
