@@ -1,5 +1,6 @@
 """REST API of the inventory app: POST /api/v1/scans (CONTRACT.md)."""
 
+from django.db.models import Exists, OuterRef
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
@@ -30,9 +31,15 @@ def refuse_unless_allowed(user, data: dict) -> None:
     where = data.get("from_department") if data["action"] == "issue" else data["department"]
     if not where or has_role(user, roles.ADMINISTRATOR):
         return
-    # An unknown department is answered by the service (UNKNOWN_DEPARTMENT).
-    known = Department.objects.filter(code=where, is_active=True).exists()
-    if known and not visible_departments(user).filter(code=where).exists():
+    # An unknown department is answered by the service (UNKNOWN_DEPARTMENT). One query:
+    # [] unknown, [True] one of the user's, [False] someone else's.
+    mine = visible_departments(user).filter(pk=OuterRef("pk"))
+    found = list(
+        Department.objects.filter(code=where, is_active=True)
+        .annotate(mine=Exists(mine))
+        .values_list("mine", flat=True)
+    )
+    if found and not found[0]:
         raise PermissionDenied("只能在本人所属科室操作 / Only in your own departments")
 
 
