@@ -21,7 +21,7 @@ from ..staging import selectors
 from ..staging.conflicts import KINDS, conflict_summary
 from ..staging.fixes import staging_row_exclude, staging_row_fix, staging_row_restore
 from ..staging.loading import EDITABLE, staging_import
-from ..staging.models import StagingImport, StagingRow, StagingSource
+from ..staging.models import ConflictSnapshot, StagingImport, StagingRow, StagingSource
 from ..staging.promotion import staging_promote
 from .common import download, refused, uploaded_file, wants_export
 
@@ -89,6 +89,7 @@ def workspace(request):
             "summary": summary,
             "kinds": [(code, kind, summary.counts[code]) for code, kind in KINDS.items()],
             "series": [(s, round(100 * s.total / peak)) for s in series],
+            "recent": ConflictSnapshot.objects.select_related("user", "batch")[:10],
             "imports": StagingImport.objects.select_related("imported_by")[:20],
         },
     )

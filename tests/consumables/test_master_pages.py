@@ -2,6 +2,7 @@
 changes, with their exports, roles and a bounded number of queries."""
 
 import io
+import re
 
 import openpyxl
 import pytest
@@ -236,3 +237,15 @@ def test_pages_show_an_import_made_without_a_user(buyers, tmp_path):
     batch = hrp(tmp_path, [clean_row(1)])  # as a script or the admin's command would
     assert buyers[0].get("/master/conflicts/").status_code == 200
     assert buyers[0].get(f"/master/conflicts/imports/{batch.pk}/").status_code == 200
+
+
+def test_the_workspace_lists_the_latest_snapshots_with_the_count_going_down(buyers):
+    upload(buyers[0])
+    fixed = HRP.replace("WZ1,留置针,JF9", "WZ1,留置针,JF1")
+    upload(buyers[0], fixed, name="HRP物资-修正.csv")
+    html = buyers[0].get("/master/conflicts/").content.decode()
+    recent = html[html.index("data-recent"):html.index("</table>", html.index("data-recent"))]
+    rows = re.findall(r"<tr><td>.*?</tr>", recent, re.S)
+    assert "HRP物资-修正.csv" in rows[0] and "HRP物资.csv" in rows[1]  # newest first
+    blocking = [re.findall(r'<td class="num">(\d+)</td>', row)[1] for row in rows]
+    assert blocking == ["0", "1"]
