@@ -1,7 +1,7 @@
 """HIS feed (CONTRACT.md): encounters, discharge, doctor orders, charges and refunds."""
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -72,6 +72,20 @@ class EncounterApi(HisFeedApi):
     @extend_schema(
         summary="HIS：就诊登记或更新 / HIS: register or update an encounter",
         request=EncounterInputSerializer,
+        examples=[
+            OpenApiExample(
+                "入院 / admission",
+                request_only=True,
+                value={
+                    "visit_no": "ZY20260301",
+                    "patient_id": "P0301",
+                    "patient_name": "张三",
+                    "insurance_type": "职工医保",
+                    "department": "XNK",
+                    "admitted_at": "2026-03-01T08:30:00+08:00",
+                },
+            )
+        ],
         responses={
             201: OpenApiResponse(EncounterFeedOutputSerializer, description="created"),
             200: OpenApiResponse(EncounterFeedOutputSerializer, description="updated"),
@@ -122,6 +136,20 @@ class OrderApi(HisFeedApi):
     @extend_schema(
         summary="HIS：医嘱 / HIS: doctor order",
         request=OrderInputSerializer,
+        examples=[
+            OpenApiExample(
+                "耗材医嘱 / an order for a consumable",
+                request_only=True,
+                value={
+                    "order_id": "YZ20260301001",
+                    "encounter": "ZY001",
+                    "order_code": "YZ00000001",
+                    "quantity": 1,
+                    "ordered_at": "2026-03-01T09:00:00+08:00",
+                    "doctor": "李医生",
+                },
+            )
+        ],
         responses={
             201: OpenApiResponse(OrderFeedOutputSerializer, description="created"),
             200: OpenApiResponse(OrderFeedOutputSerializer, description="updated"),
