@@ -125,7 +125,21 @@ class Use(models.Model):
                 name="use_returned_not_above_used",
             ),
         ]
-        indexes = [models.Index(fields=["encounter", "consumable"], name="use_enc_item")]
+        indexes = [
+            # The reconciliation reads the uses of the encounters touched on a day by range
+            # scans of this index alone (index-only: it carries what it sums).
+            models.Index(
+                fields=["encounter", "consumable", "occurred_at"],
+                include=["quantity"],
+                name="use_enc_item_time",
+            ),
+            # The few uses with a return: where timed returns must be looked up at all.
+            models.Index(
+                fields=["encounter"],
+                condition=models.Q(returned_quantity__gt=0),
+                name="use_with_return",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.encounter_id} {self.consumable_id} ×{self.quantity}"
@@ -197,7 +211,18 @@ class ChargeLine(models.Model):
                 name="charge_refund_not_above_charged",
             ),
         ]
-        indexes = [models.Index(fields=["encounter", "consumable"], name="charge_enc_item")]
+        indexes = [
+            models.Index(
+                fields=["encounter", "consumable", "charged_at"],
+                include=["quantity"],
+                name="charge_enc_item_time",
+            ),
+            models.Index(
+                fields=["encounter"],
+                condition=models.Q(refunded_quantity__gt=0),
+                name="charge_with_refund",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.charge_code} ×{self.quantity} @{self.unit_price}"

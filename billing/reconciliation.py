@@ -2,343 +2,518 @@
 
 Invariant 8: the result of a day is a pure function of that day's ledger and charges (and,
 for the per-encounter matching, of the events of the encounters touched that day up to its
-end). Everything is computed with SQL aggregates over the day's rows; Python only merges
-the aggregated rows. The rows of a day are replaced in one transaction, only when the whole
-computation succeeded.
+end), so a rerun gives the same rows. The day is computed with SQL aggregates over the
+day's rows (``occurred_at``/``charged_at``/``refunded_at``/``received_at`` ranges) and index
+range scans of the encounters touched that day, never by walking history in Python: the
+variance rows go from one ``INSERT ... SELECT`` straight into their table; the exceptions
+come from a handful of set-based queries (``billing.rules`` for the encounters, the receipt
+lines, the four-price audit, the variance rows just written) and are written in bulk. The
+stored result of a day is replaced in one transaction, only when the whole computation
+succeeded.
 
-Definitions (CONTRACT.md), per department and consumable, by business day (Asia/Shanghai)
+Variance rows (CONTRACT.md), per department and consumable, by business day (Asia/Shanghai)
 of the event:
-- received: stock received from suppliers into the department;
-- issued: stock issued from the department (a store) or to it (a ward or theatre);
-- used: uses at the department minus returns from patients to it;
-- billed: charged minus refunded, by the charge's department;
-- variance_qty = used - billed; variance_amount = used x charge price in force at the end
-  of the day - net billed amount; variance_pct = variance_qty / used x 100.
+- ``received``: moves of kind receive into the department (from a supplier);
+- ``issued``: moves of kind issue out of the department (a store) or into it (a ward or a
+  theatre);
+- ``used``: uses out of the department to a patient minus returns from a patient into it
+  (the return moves that carry a visit number; returns up the chain carry none);
+- ``billed``: charged minus refunded, by the charge line's department (the encounter's ward
+  when a line has none);
+- ``variance_qty`` = used - billed; ``variance_pct`` = variance_qty / used x 100 (null
+  unless used > 0); ``variance_amount`` = what the net use should have billed minus the net
+  billed amount, each use (and each return, at the time of the use it undoes) valued at the
+  approved charge price in force at that moment and rounded to the cent as a charge line is;
+  a non-chargeable item should bill nothing.
+
+Exceptions: the kinds of ``billing.rules`` (UNBILLED_USE, CHARGE_WITHOUT_USE,
+DUPLICATE_CHARGE, PRICE_MISMATCH, CHARGE_WITHOUT_ORDER) and
+- ``PURCHASE_PRICE_MISMATCH``: a receipt line of the day whose unit cost is not the approved
+  purchase price in force when it was received (``ref`` ``receipt_line:<id>``);
+- ``FOUR_PRICE_MISALIGNED``: a live consumable whose prices in force at some moment of the
+  day break the four-price rule (checked at the start of the day and at every price change
+  during it; ``detail`` has the last misaligned prices of the day and the rule's codes from
+  ``consumables.prices.four_price_violations``). This is the nightly four-price audit of all
+  consumables in force: it runs as part of every day (``ref`` ``consumable:<material_code>``);
+- ``VARIANCE_OVER_THRESHOLD``: a variance row of a chargeable item with used > 0 and
+  abs(used - billed) / used above ``RECONCILIATION_VARIANCE_THRESHOLD_PCT`` (default 5);
+  non-chargeable items are never billed, so their variance is no exception
+  (``ref`` ``variance:<department>:<material_code>``).
+
+Runs (``ReconciliationRun``): one per day; ``status`` queued -> running -> succeeded |
+failed. On PostgreSQL a run holds a session advisory lock on its day while it works, so
+two runs of one day never overlap (the second waits, then recomputes), and a run whose
+process died (SIGKILL, a lost worker) is recognised by its lock being gone: PostgreSQL
+rolls back its transaction, the previous rows stay, and ``recover_stale_run`` marks it
+failed (the run endpoint calls it before answering; the next run takes over anyway).
+Elsewhere (SQLite, the quick start, one process) a run left running for longer than
+``RECONCILIATION_STALE_SECONDS`` (default an hour) counts as interrupted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from dataclasses import dataclass, field
+from collections import Counter
+from contextlib import contextmanager, suppress
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Sum
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from consumables.models import Consumable
-from consumables.prices import FourPrices, four_price_violations, with_prices_in_force
-from inventory.models import Department, Location, ReceiptLine, StockMove
+from consumables.prices import FourPrices, four_price_violations
 
-from .models import ChargeLine, ChargeRefund, ExceptionRow, ReconciliationRun, VarianceRow
+from . import rules
+from .models import ExceptionRow, ReconciliationRun, VarianceRow
+from .rules import PRICE_SPANS, as_instant, as_price, business_day_bounds, fetch, in_span
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHANGHAI = rules.SHANGHAI
 CENT = Decimal("0.01")
+LOCK_SPACE = 0x5243  # the first key of the runs' advisory locks ("RC"); the second is the day
+Status = ReconciliationRun.Status
 
-
-def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(day, dt.time.min, tzinfo=SHANGHAI)
-    return start, start + dt.timedelta(days=1)
+UNBILLED_USE = rules.UNBILLED_USE
+CHARGE_WITHOUT_USE = rules.CHARGE_WITHOUT_USE
+DUPLICATE_CHARGE = rules.DUPLICATE_CHARGE
+PRICE_MISMATCH = rules.PRICE_MISMATCH
+CHARGE_WITHOUT_ORDER = rules.CHARGE_WITHOUT_ORDER
+PURCHASE_PRICE_MISMATCH = "PURCHASE_PRICE_MISMATCH"
+FOUR_PRICE_MISALIGNED = "FOUR_PRICE_MISALIGNED"
+VARIANCE_OVER_THRESHOLD = "VARIANCE_OVER_THRESHOLD"
+EXCEPTION_KINDS = (
+    UNBILLED_USE,
+    CHARGE_WITHOUT_USE,
+    DUPLICATE_CHARGE,
+    PRICE_MISMATCH,
+    CHARGE_WITHOUT_ORDER,
+    PURCHASE_PRICE_MISMATCH,
+    FOUR_PRICE_MISALIGNED,
+    VARIANCE_OVER_THRESHOLD,
+)
 
 
 def threshold_pct() -> Decimal:
     return Decimal(str(getattr(settings, "RECONCILIATION_VARIANCE_THRESHOLD_PCT", "5")))
 
 
-@dataclass
-class Tally:
-    received: int = 0
-    issued: int = 0
-    used: int = 0
-    billed: int = 0
-    billed_amount: Decimal = field(default_factory=lambda: Decimal("0"))
+def previous_business_day(now: dt.datetime | None = None) -> dt.date:
+    return (now or timezone.now()).astimezone(SHANGHAI).date() - dt.timedelta(days=1)
 
 
-def _move_totals(start, end):
-    """(department_id, consumable_id, kind, side) -> quantity, two aggregate queries."""
-    window = StockMove.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
-    incoming = (
-        window.filter(to_location__usage=Location.Usage.INTERNAL)
-        .values_list("to_location__department_id", "consumable_id", "kind")
-        .annotate(total=Sum("quantity"))
-    )
-    outgoing = (
-        window.filter(from_location__usage=Location.Usage.INTERNAL)
-        .values_list("from_location__department_id", "consumable_id", "kind")
-        .annotate(total=Sum("quantity"))
-    )
-    return incoming, outgoing
+def _params(**values) -> dict:
+    return rules.sql_params(**values)
 
 
-def compute_variances(day: dt.date) -> dict[tuple[int, int], Tally]:
-    start, end = day_bounds(day)
-    tallies: dict[tuple[int, int], Tally] = defaultdict(Tally)
-    incoming, outgoing = _move_totals(start, end)
-    for department, item, kind, total in incoming:
-        tally = tallies[(department, item)]
-        if kind == StockMove.Kind.RECEIVE:
-            tally.received += total
-        elif kind == StockMove.Kind.ISSUE:
-            tally.issued += total
-    for department, item, kind, total in outgoing:
-        tally = tallies[(department, item)]
-        if kind == StockMove.Kind.ISSUE:
-            tally.issued += total
-        elif kind == StockMove.Kind.USE:
-            tally.used += total
-    # Returns from patients come back into the department: PATIENT -> internal.
-    returns = (
-        StockMove.objects.filter(
-            occurred_at__gte=start,
-            occurred_at__lt=end,
-            kind=StockMove.Kind.RETURN,
-            from_location__usage=Location.Usage.PATIENT,
-        )
-        .values_list("to_location__department_id", "consumable_id")
-        .annotate(total=Sum("quantity"))
-    )
-    for department, item, total in returns:
-        tallies[(department, item)].used -= total
-    charged = (
-        ChargeLine.objects.filter(charged_at__gte=start, charged_at__lt=end)
-        .values_list("department_id", "consumable_id")
-        .annotate(quantity=Sum("quantity"), amount=Sum("amount"))
-    )
-    for department, item, quantity, amount in charged:
-        tally = tallies[(department, item)]
-        tally.billed += quantity
-        tally.billed_amount += amount
-    refunded = (
-        ChargeRefund.objects.filter(refunded_at__gte=start, refunded_at__lt=end)
-        .values_list("charge__department_id", "charge__consumable_id")
-        .annotate(quantity=Sum("quantity"), amount=Sum("amount"))
-    )
-    for department, item, quantity, amount in refunded:
-        tally = tallies[(department, item)]
-        tally.billed -= quantity
-        tally.billed_amount -= amount
-    return {key: t for key, t in tallies.items() if key[0] is not None}
+# -- variance rows ------------------------------------------------------------------------------
+
+DAY = "{t}.{col} >= %(since)s AND {t}.{col} < %(until)s"
+MOVES_OF_DAY = DAY.format(t="m", col="occurred_at")
+
+VARIANCE_SQL = f"""
+WITH {PRICE_SPANS.format(consumables="").strip()},
+stock AS (
+    SELECT tl.department_id AS dept, m.consumable_id,
+           CASE WHEN m.kind = 'receive' THEN m.quantity ELSE 0 END AS received,
+           CASE WHEN m.kind = 'issue' THEN m.quantity ELSE 0 END AS issued
+    FROM inventory_stockmove m JOIN inventory_location tl ON tl.id = m.to_location_id
+    WHERE {MOVES_OF_DAY} AND m.kind IN ('receive', 'issue')
+    UNION ALL
+    SELECT fl.department_id, m.consumable_id, 0, m.quantity
+    FROM inventory_stockmove m JOIN inventory_location fl ON fl.id = m.from_location_id
+    WHERE {MOVES_OF_DAY} AND m.kind = 'issue'
+),
+bedside AS (
+    SELECT fl.department_id AS dept, m.consumable_id, m.quantity, m.occurred_at AS priced_at
+    FROM inventory_stockmove m JOIN inventory_location fl ON fl.id = m.from_location_id
+    WHERE {MOVES_OF_DAY} AND m.kind = 'use'
+    UNION ALL
+    SELECT tl.department_id, m.consumable_id, -m.quantity,
+           COALESCE((SELECT u.occurred_at FROM inventory_stockmove u WHERE u.id = m.reverses_id),
+                    m.occurred_at)
+    FROM inventory_stockmove m JOIN inventory_location tl ON tl.id = m.to_location_id
+    WHERE {MOVES_OF_DAY} AND m.kind = 'return' AND m.encounter_no <> ''
+),
+flows AS (
+    SELECT dept, consumable_id, received, issued, 0 AS used, 0 AS billed, 0 AS due,
+           0 AS billed_amount
+    FROM stock
+    UNION ALL
+    SELECT b.dept, b.consumable_id, 0, 0, b.quantity, 0,
+           CASE WHEN k.chargeable THEN COALESCE(ROUND(b.quantity * s.charge_price, 2), 0)
+                ELSE 0 END,
+           0
+    FROM bedside b
+    JOIN consumables_consumable k ON k.id = b.consumable_id
+    LEFT JOIN price_spans s ON s.consumable_id = b.consumable_id AND {in_span("s", "b.priced_at")}
+    UNION ALL
+    SELECT COALESCE(c.department_id,
+                    (SELECT e.department_id FROM billing_encounter e WHERE e.id = c.encounter_id)),
+           c.consumable_id, 0, 0, 0, c.quantity, 0, c.amount
+    FROM billing_chargeline c
+    WHERE {DAY.format(t="c", col="charged_at")}
+    UNION ALL
+    SELECT COALESCE(c.department_id,
+                    (SELECT e.department_id FROM billing_encounter e WHERE e.id = c.encounter_id)),
+           c.consumable_id, 0, 0, 0, -f.quantity, 0, -f.amount
+    FROM billing_chargerefund f JOIN billing_chargeline c ON c.id = f.charge_id
+    WHERE {DAY.format(t="f", col="refunded_at")}
+),
+totals AS (
+    SELECT dept, consumable_id, SUM(received) AS received, SUM(issued) AS issued,
+           SUM(used) AS used, SUM(billed) AS billed, SUM(due) AS due,
+           SUM(billed_amount) AS billed_amount
+    FROM flows WHERE dept IS NOT NULL
+    GROUP BY dept, consumable_id
+)
+INSERT INTO billing_variancerow (run_id, department_id, consumable_id, department_code,
+    material_code, received, issued, used, billed, variance_qty, variance_amount, variance_pct)
+SELECT %(run)s, t.dept, t.consumable_id, d.code, k.material_code, t.received, t.issued,
+       t.used, t.billed, t.used - t.billed, ROUND(t.due - t.billed_amount, 2),
+       CASE WHEN t.used > 0 THEN ROUND((t.used - t.billed) * 100.0 / t.used, 2) END
+FROM totals t
+JOIN inventory_department d ON d.id = t.dept
+JOIN consumables_consumable k ON k.id = t.consumable_id
+WHERE t.received <> 0 OR t.issued <> 0 OR t.used <> 0 OR t.billed <> 0
+"""
 
 
-def _variance_rows(run, day, tallies) -> list[VarianceRow]:
-    _, end = day_bounds(day)
-    item_ids = {item for _, item in tallies}
-    departments = dict(
-        Department.objects.filter(pk__in={d for d, _ in tallies}).values_list("pk", "code")
-    )
-    prices = {
-        row["pk"]: row
-        for row in with_prices_in_force(Consumable.objects.filter(pk__in=item_ids), end).values(
-            "pk", "material_code", "charge_price"
-        )
-    }
-    rows = []
-    for (department, item), tally in sorted(tallies.items()):
-        if not any((tally.received, tally.issued, tally.used, tally.billed)):
-            continue
-        price = prices[item]["charge_price"] or Decimal("0")
-        variance = tally.used - tally.billed
-        rows.append(
-            VarianceRow(
-                run=run,
-                department_id=department,
-                consumable_id=item,
-                department_code=departments[department],
-                material_code=prices[item]["material_code"],
-                received=tally.received,
-                issued=tally.issued,
-                used=tally.used,
-                billed=tally.billed,
-                variance_qty=variance,
-                variance_amount=(price * tally.used - tally.billed_amount).quantize(CENT),
-                variance_pct=(
-                    (Decimal(variance) * 100 / tally.used).quantize(CENT) if tally.used else None
-                ),
-            )
-        )
-    return rows
+def store_variances(run: ReconciliationRun, start: dt.datetime, end: dt.datetime) -> int:
+    """Write the day's variance rows of ``run`` (one statement); return how many."""
+    with connection.cursor() as cursor:
+        cursor.execute(VARIANCE_SQL, _params(run=run.pk, since=start, until=end))
+        return cursor.rowcount
 
 
-def _exception(run, kind, **fields) -> ExceptionRow:
-    return ExceptionRow(run=run, kind=kind, **fields)
+VARIANCE_EXCEPTIONS_SQL = """
+SELECT v.department_code, v.material_code, v.used, v.billed, v.variance_qty, v.variance_pct
+FROM billing_variancerow v JOIN consumables_consumable k ON k.id = v.consumable_id
+WHERE v.run_id = %(run)s AND k.chargeable AND v.used > 0
+  AND ABS(v.used - v.billed) * 10000 > %(limit)s * v.used
+"""
 
 
-def variance_exceptions(run, rows: list[VarianceRow], limit: Decimal) -> list[ExceptionRow]:
+def variance_exceptions(run: ReconciliationRun, limit: Decimal) -> list[ExceptionRow]:
+    """VARIANCE_OVER_THRESHOLD from the variance rows just stored (one query)."""
+    hundredths = int((limit * 100).to_integral_value())  # exact: the setting has 2 places
+    rows = fetch(VARIANCE_EXCEPTIONS_SQL, {"run": run.pk, "limit": hundredths})
     return [
-        _exception(
-            run,
-            "VARIANCE_OVER_THRESHOLD",
-            department_code=row.department_code,
-            material_code=row.material_code,
-            quantity=row.variance_qty,
-            ref=f"variance:{row.department_code}:{row.material_code}",
+        ExceptionRow(
+            run=run,
+            kind=VARIANCE_OVER_THRESHOLD,
+            department_code=row["department_code"],
+            material_code=row["material_code"],
+            quantity=row["variance_qty"],
+            ref=f"variance:{row['department_code']}:{row['material_code']}",
             detail={
-                "used": row.used,
-                "billed": row.billed,
-                "variance_pct": str(row.variance_pct),
+                "used": row["used"],
+                "billed": row["billed"],
+                "variance_pct": str(Decimal(str(row["variance_pct"])).quantize(CENT)),
                 "threshold_pct": str(limit),
             },
         )
         for row in rows
-        if row.used > 0 and abs(row.used - row.billed) * 100 > limit * row.used
     ]
 
 
-def purchase_price_exceptions(run, day) -> list[ExceptionRow]:
-    start, end = day_bounds(day)
-    lines = ReceiptLine.objects.filter(
-        received_at__gte=start, received_at__lt=end, price_mismatch=True
-    ).values_list(
-        "pk",
-        "receipt__department__code",
-        "consumable__material_code",
-        "quantity",
-        "unit_cost",
-        "purchase_price",
-        "receipt__supplier__code",
-        "receipt__invoice_no",
-    )
+# -- receipts and prices ----------------------------------------------------------------------
+
+PURCHASE_SQL = """
+WITH {spans}
+SELECT rl.id, rl.quantity, rl.unit_cost, rl.received_at, s.purchase_price,
+       d.code AS department, k.material_code, sp.code AS supplier, r.invoice_no
+FROM inventory_receiptline rl
+JOIN price_spans s ON s.consumable_id = rl.consumable_id AND {in_span}
+JOIN inventory_receipt r ON r.id = rl.receipt_id
+JOIN inventory_department d ON d.id = r.department_id
+JOIN inventory_supplier sp ON sp.id = r.supplier_id
+JOIN consumables_consumable k ON k.id = rl.consumable_id
+WHERE rl.received_at >= %(since)s AND rl.received_at < %(until)s
+  AND rl.unit_cost <> s.purchase_price
+""".format(
+    spans=PRICE_SPANS.format(
+        consumables="AND pv.consumable_id IN (SELECT consumable_id FROM inventory_receiptline "
+        "WHERE received_at >= %(since)s AND received_at < %(until)s)"
+    ).strip(),
+    in_span=in_span("s", "rl.received_at"),
+)
+
+
+def purchase_price_exceptions(run, start: dt.datetime, end: dt.datetime) -> list[ExceptionRow]:
+    """Receipt lines of the day at a cost other than the purchase price then in force."""
     return [
-        _exception(
-            run,
-            "PURCHASE_PRICE_MISMATCH",
-            department_code=dept,
-            material_code=material,
-            quantity=quantity,
-            ref=f"receipt_line:{pk}",
+        ExceptionRow(
+            run=run,
+            kind=PURCHASE_PRICE_MISMATCH,
+            department_code=row["department"],
+            material_code=row["material_code"],
+            quantity=row["quantity"],
+            ref=f"receipt_line:{row['id']}",
             detail={
-                "unit_cost": str(cost),
-                "purchase_price": str(price),
-                "supplier": supplier,
-                "invoice_no": invoice,
+                "unit_cost": str(as_price(row["unit_cost"])),
+                "purchase_price": str(as_price(row["purchase_price"])),
+                "supplier": row["supplier"],
+                "invoice_no": row["invoice_no"],
+                "received_at": as_instant(row["received_at"]).isoformat(),
             },
         )
-        for pk, dept, material, quantity, cost, price, supplier, invoice in lines
+        for row in fetch(PURCHASE_SQL, _params(since=start, until=end))
     ]
 
 
-def four_price_exceptions(run, day) -> list[ExceptionRow]:
-    """Every live consumable whose prices in force at the end of the day break the rule."""
-    _, end = day_bounds(day)
+# Prices in force at the start of the day and at every change during it: the hospital's
+# approved version, the platform price and the VBP price (a VBP row without a price ends the
+# programme). Only the misaligned moments are returned, the latest one per consumable.
+FOUR_PRICE_SQL = """
+WITH {spans},
+external_spans AS (
+    SELECT consumable_id, kind, price, effective_from AS valid_from,
+           LEAD(effective_from) OVER (
+               PARTITION BY consumable_id, kind ORDER BY effective_from
+           ) AS valid_to
+    FROM consumables_externalprice WHERE effective_from < %(until)s
+),
+instants AS (
+    SELECT consumable_id, %(since)s AS at FROM price_spans
+    WHERE valid_from <= %(since)s AND (valid_to IS NULL OR valid_to > %(since)s)
+    UNION
+    SELECT consumable_id, valid_from FROM price_spans WHERE valid_from > %(since)s
+    UNION
+    SELECT consumable_id, valid_from FROM external_spans WHERE valid_from > %(since)s
+),
+misaligned AS (
+    SELECT i.consumable_id, i.at, h.purchase_price, h.charge_price,
+           p.price AS platform_price, v.price AS vbp_price,
+           ROW_NUMBER() OVER (PARTITION BY i.consumable_id ORDER BY i.at DESC) AS rank
+    FROM instants i
+    JOIN price_spans h ON h.consumable_id = i.consumable_id AND {in_h}
+    LEFT JOIN external_spans p ON p.consumable_id = i.consumable_id AND p.kind = 'platform'
+         AND {in_p}
+    LEFT JOIN external_spans v ON v.consumable_id = i.consumable_id AND v.kind = 'vbp'
+         AND {in_v}
+    WHERE h.charge_price <> h.purchase_price
+       OR (v.price IS NOT NULL AND h.purchase_price <> v.price)
+       OR (p.price IS NOT NULL AND h.purchase_price > p.price)
+)
+SELECT k.material_code, m.at, m.platform_price, m.vbp_price, m.purchase_price, m.charge_price
+FROM misaligned m JOIN consumables_consumable k ON k.id = m.consumable_id
+WHERE m.rank = 1 AND k.is_active
+""".format(
+    spans=PRICE_SPANS.format(consumables="").strip(),
+    in_h=in_span("h", "i.at"),
+    in_p=in_span("p", "i.at"),
+    in_v=in_span("v", "i.at"),
+)
+
+
+def four_price_exceptions(run, start: dt.datetime, end: dt.datetime) -> list[ExceptionRow]:
+    """The four-price audit of every live consumable over the day (one query); SQL finds
+    the misaligned moments, ``four_price_violations`` names what is wrong."""
     found = []
-    rows = with_prices_in_force(Consumable.objects.filter(is_active=True), end).values(
-        "material_code", "platform_price", "vbp_price", "purchase_price", "charge_price"
-    )
-    for row in rows.iterator(chunk_size=5000):
-        if row["purchase_price"] is None:
-            continue  # never priced: nothing in force to misalign (caught at receipt)
-        prices = FourPrices(
-            row["platform_price"], row["vbp_price"], row["purchase_price"], row["charge_price"]
-        )
-        violations = four_price_violations(prices)
-        if violations:
-            found.append(
-                _exception(
-                    run,
-                    "FOUR_PRICE_MISALIGNED",
-                    material_code=row["material_code"],
-                    ref=f"consumable:{row['material_code']}",
-                    detail={
-                        "violations": [v.code for v in violations],
-                        **{
-                            k: None if v is None else str(v)
-                            for k, v in row.items()
-                            if k.endswith("_price")
-                        },
-                    },
-                )
+    for row in fetch(FOUR_PRICE_SQL, _params(since=start, until=end)):
+        prices = {k: as_price(row[k]) for k in row if k.endswith("_price")}
+        violations = four_price_violations(
+            FourPrices(
+                prices["platform_price"],
+                prices["vbp_price"],
+                prices["purchase_price"],
+                prices["charge_price"],
             )
+        )
+        if not violations:
+            continue
+        found.append(
+            ExceptionRow(
+                run=run,
+                kind=FOUR_PRICE_MISALIGNED,
+                material_code=row["material_code"],
+                ref=f"consumable:{row['material_code']}",
+                detail={
+                    "violations": [v.code for v in violations],
+                    **{k: None if v is None else str(v) for k, v in prices.items()},
+                    "in_force_at": as_instant(row["at"]).isoformat(),
+                },
+            )
+        )
     return found
 
 
-def encounter_exceptions(run, day) -> list[ExceptionRow]:
-    """The per-encounter matching (billing.rules), for the encounter/item pairs that had a use
-    or a charge on the day, counting every event up to the end of the day."""
-    from . import rules
-
-    start, end = day_bounds(day)
+def encounter_exceptions(run, start: dt.datetime, end: dt.datetime) -> list[ExceptionRow]:
+    """The per-encounter matching and the charge-line checks (``billing.rules``)."""
     return [
-        _exception(
-            run,
-            finding.kind,
+        ExceptionRow(
+            run=run,
+            kind=finding.kind,
             department_code=finding.department or "",
             material_code=finding.material_code or "",
             encounter_no=finding.encounter or "",
             quantity=finding.quantity,
-            ref=finding.ref or "",
-            detail=finding.detail or {},
+            ref=finding.ref,
+            detail=finding.detail,
         )
         for finding in rules.findings_for_day(start=start, end=end)
     ]
 
 
-def compute_day(run: ReconciliationRun, day: dt.date) -> tuple[list, list]:
-    limit = threshold_pct()
-    variances = _variance_rows(run, day, compute_variances(day))
-    exceptions = (
-        encounter_exceptions(run, day)
-        + purchase_price_exceptions(run, day)
-        + four_price_exceptions(run, day)
-        + variance_exceptions(run, variances, limit)
-    )
-    return variances, exceptions
+# -- a run --------------------------------------------------------------------------------------
+
+TOTALS_SQL = """
+SELECT COUNT(*) AS rows, COALESCE(SUM(received), 0) AS received,
+       COALESCE(SUM(issued), 0) AS issued, COALESCE(SUM(used), 0) AS used,
+       COALESCE(SUM(billed), 0) AS billed, COALESCE(SUM(variance_amount), 0) AS amount
+FROM billing_variancerow WHERE run_id = %(run)s
+"""
 
 
-def reconciliation_run(*, day: dt.date) -> ReconciliationRun:
-    """Compute ``day`` and replace its stored result atomically; on failure the previous
-    result stays and the run is marked failed (the exception propagates for retries)."""
-    run, _ = ReconciliationRun.objects.get_or_create(date=day)
-    ReconciliationRun.objects.filter(pk=run.pk).update(
-        status=ReconciliationRun.Status.RUNNING,
-        started_at=timezone.now(),
-        attempts=run.attempts + 1,
-        error="",
-    )
-    try:
-        with transaction.atomic():
-            locked = ReconciliationRun.objects.select_for_update().get(pk=run.pk)
-            variances, exceptions = compute_day(locked, day)
-            VarianceRow.objects.filter(run=locked).delete()
-            ExceptionRow.objects.filter(run=locked).delete()
-            VarianceRow.objects.bulk_create(variances, batch_size=2000)
-            ExceptionRow.objects.bulk_create(exceptions, batch_size=2000)
-            locked.status = ReconciliationRun.Status.SUCCEEDED
-            locked.finished_at = locked.computed_at = timezone.now()
-            locked.threshold_pct = threshold_pct()
-            locked.totals = _totals(variances, exceptions)
-            locked.save()
-            return locked
-    except Exception as error:
-        ReconciliationRun.objects.filter(pk=run.pk).update(
-            status=ReconciliationRun.Status.FAILED,
-            finished_at=timezone.now(),
-            error=f"{type(error).__name__}: {error}"[:2000],
-        )
-        raise
-
-
-def _totals(variances: list[VarianceRow], exceptions: list[ExceptionRow]) -> dict:
-    used = sum(v.used for v in variances)
-    billed = sum(v.billed for v in variances)
-    by_kind: dict[str, int] = defaultdict(int)
-    for row in exceptions:
-        by_kind[row.kind] += 1
+def _totals(run: ReconciliationRun, exceptions: list[ExceptionRow]) -> dict:
+    (row,) = fetch(TOTALS_SQL, {"run": run.pk})
+    used, billed = row["used"], row["billed"]
+    by_kind = Counter(e.kind for e in exceptions)
     return {
-        "rows": len(variances),
-        "received": sum(v.received for v in variances),
-        "issued": sum(v.issued for v in variances),
+        "rows": row["rows"],
+        "received": row["received"],
+        "issued": row["issued"],
         "used": used,
         "billed": billed,
         "variance_qty": used - billed,
-        "variance_amount": str(sum((v.variance_amount for v in variances), Decimal("0"))),
-        "variance_pct": str((Decimal(used - billed) * 100 / used).quantize(CENT)) if used else None,
+        "variance_amount": str(Decimal(str(row["amount"])).quantize(CENT)),
+        "variance_pct": (
+            str((Decimal(used - billed) * 100 / used).quantize(CENT)) if used > 0 else None
+        ),
         "exceptions": len(exceptions),
         "exceptions_by_kind": dict(sorted(by_kind.items())),
     }
 
 
-def previous_business_day(now: dt.datetime | None = None) -> dt.date:
-    return (now or timezone.now()).astimezone(SHANGHAI).date() - dt.timedelta(days=1)
+def compute_and_store(run: ReconciliationRun, day: dt.date) -> ReconciliationRun:
+    """Replace the stored rows of ``run`` with ``day`` computed afresh; the caller holds the
+    transaction, so a failure anywhere leaves the previous rows."""
+    start, end = business_day_bounds(day)
+    limit = threshold_pct()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # A worker killed in the middle of a statement: the server notices the closed
+            # connection within a second and rolls back, instead of finishing the query.
+            cursor.execute("SET LOCAL client_connection_check_interval = '1s'")
+            # The day's aggregates hash tens of thousands of groups: in memory, not on disk.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            # A few big statements whose estimated cost crosses the JIT thresholds but
+            # which run in tens of milliseconds: compiling them costs seconds.
+            cursor.execute("SET LOCAL jit = off")
+    VarianceRow.objects.filter(run=run).delete()
+    ExceptionRow.objects.filter(run=run).delete()
+    store_variances(run, start, end)
+    exceptions = (
+        encounter_exceptions(run, start, end)
+        + purchase_price_exceptions(run, start, end)
+        + four_price_exceptions(run, start, end)
+        + variance_exceptions(run, limit)
+    )
+    ExceptionRow.objects.bulk_create(exceptions, batch_size=2000)
+    run.status = Status.SUCCEEDED
+    run.finished_at = run.computed_at = timezone.now()
+    run.threshold_pct = limit
+    run.totals = _totals(run, exceptions)
+    run.error = ""
+    run.save(
+        update_fields=["status", "finished_at", "computed_at", "threshold_pct", "totals", "error"]
+    )
+    return run
+
+
+@contextmanager
+def day_lock(day: dt.date):
+    """Hold the day's advisory lock for the block (PostgreSQL; elsewhere nothing)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_SPACE, day.toordinal()])
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_SPACE, day.toordinal()])
+        except DatabaseError:
+            pass  # the connection is gone, and the session's lock went with it
+
+
+def reconciliation_run(*, day: dt.date) -> ReconciliationRun:
+    """Compute ``day`` and replace its stored result atomically; on failure the previous
+    result stays, the run is marked failed and the exception propagates (for retries)."""
+    with day_lock(day):
+        run, _ = ReconciliationRun.objects.get_or_create(date=day)
+        ReconciliationRun.objects.filter(pk=run.pk).update(
+            status=Status.RUNNING, started_at=timezone.now(), attempts=run.attempts + 1, error=""
+        )
+        run.refresh_from_db()
+        try:
+            with transaction.atomic():
+                return compute_and_store(run, day)
+        except Exception as error:
+            mark_failed(day, error)
+            raise
+
+
+def mark_failed(day: dt.date, error: BaseException) -> None:
+    # If the database is what failed this may fail too: the run is then recovered as stale.
+    with suppress(DatabaseError):
+        ReconciliationRun.objects.filter(date=day).update(
+            status=Status.FAILED,
+            finished_at=timezone.now(),
+            error=f"{type(error).__name__}: {error}"[:2000],
+        )
+
+
+def mark_retrying(day: dt.date, error: BaseException, countdown: int) -> None:
+    """A transient failure: the task runs again in ``countdown`` seconds."""
+    with suppress(DatabaseError):
+        ReconciliationRun.objects.filter(date=day).update(
+            status=Status.QUEUED,
+            error=f"retrying in {countdown}s after {type(error).__name__}: {error}"[:2000],
+        )
+
+
+def request_run(day: dt.date) -> ReconciliationRun:
+    """The run of ``day``, marked queued unless one is running (for the API before queueing)."""
+    run, _ = ReconciliationRun.objects.get_or_create(date=day)
+    recover_stale_run(run)
+    ReconciliationRun.objects.filter(pk=run.pk).exclude(status=Status.RUNNING).update(
+        status=Status.QUEUED
+    )
+    run.refresh_from_db()
+    return run
+
+
+INTERRUPTED = "interrupted: the run's process ended before it finished; the previous result stands"
+
+
+def run_in_progress(day: dt.date) -> bool:
+    """Someone holds the day's lock (PostgreSQL), i.e. a run of it is working now."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND classid = %s AND objid = %s AND objsubid = 2",
+            [LOCK_SPACE, day.toordinal()],
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def recover_stale_run(run: ReconciliationRun) -> ReconciliationRun:
+    """A run that says running but whose process is gone is marked failed (the rows it was
+    writing were rolled back with its transaction, the previous ones stand)."""
+    if run.status != Status.RUNNING:
+        return run
+    if connection.vendor == "postgresql":
+        stale = not run_in_progress(run.date)
+    else:
+        limit = int(getattr(settings, "RECONCILIATION_STALE_SECONDS", 3600))
+        stale = run.started_at is None or timezone.now() - run.started_at > dt.timedelta(
+            seconds=limit
+        )
+    if stale:
+        ReconciliationRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(
+            status=Status.FAILED, finished_at=timezone.now(), error=INTERRUPTED
+        )
+        run.refresh_from_db()
+    return run

@@ -14,8 +14,8 @@ from config import roles
 from config.errors import DomainError
 from config.permissions import HasRole
 
+from . import reconciliation, tasks
 from . import reconciliation_schema as doc
-from . import tasks
 from .models import ExceptionRow, ReconciliationRun, VarianceRow
 
 
@@ -24,11 +24,20 @@ class ReconciliationApi(APIView):
     allowed_roles = (roles.FINANCE, roles.INSURANCE_OFFICE)
 
 
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
 def run_payload(run: ReconciliationRun) -> dict:
+    """``status`` is the latest attempt's; ``computed_at``, ``totals`` and the rows are the
+    stored result's, which a failed or interrupted attempt leaves as they were."""
     return {
         "date": run.date.isoformat(),
         "status": run.status,
-        "computed_at": run.computed_at.isoformat() if run.computed_at else None,
+        "requested_at": _iso(run.requested_at),
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "computed_at": _iso(run.computed_at),
         "attempts": run.attempts,
         "error": run.error or None,
         "threshold_pct": None if run.threshold_pct is None else str(run.threshold_pct),
@@ -45,15 +54,24 @@ class RunCreateApi(ReconciliationApi):
         serializer = self.RunInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         day: dt.date = serializer.validated_data["date"]
-        run, _ = ReconciliationRun.objects.get_or_create(date=day)
         if settings.CELERY_TASK_ALWAYS_EAGER:
-            tasks.reconcile_day.delay(day.isoformat())
-            run.refresh_from_db()
-            return Response(run_payload(run), status=status.HTTP_201_CREATED)
-        if run.status != ReconciliationRun.Status.RUNNING:
-            ReconciliationRun.objects.filter(pk=run.pk).update(
-                status=ReconciliationRun.Status.QUEUED
+            # No broker (the quick start): the run happens here, in this request.
+            try:
+                tasks.reconcile_day.delay(day.isoformat())
+            except Exception as error:
+                run = ReconciliationRun.objects.get(date=day)
+                raise DomainError(
+                    "RECONCILIATION_FAILED",
+                    "对账失败，原有结果保留不变",
+                    "The reconciliation failed; the previous result stands",
+                    detail=run_payload(run),
+                    http_status=500,
+                ) from error
+            return Response(
+                run_payload(ReconciliationRun.objects.get(date=day)),
+                status=status.HTTP_201_CREATED,
             )
+        run = reconciliation.request_run(day)
         try:
             tasks.reconcile_day.delay(day.isoformat())
         except BrokerError as error:
@@ -70,7 +88,9 @@ class RunCreateApi(ReconciliationApi):
 class RunDetailApi(ReconciliationApi):
     @extend_schema(responses=doc.RUN_DETAIL)
     def get(self, request, date):
-        return Response(run_payload(get_object_or_404(ReconciliationRun, date=date)))
+        run = get_object_or_404(ReconciliationRun, date=date)
+        # A run whose worker died says "running" until someone looks: look before answering.
+        return Response(run_payload(reconciliation.recover_stale_run(run)))
 
 
 class VarianceListApi(ReconciliationApi):

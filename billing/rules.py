@@ -19,18 +19,29 @@ exactly what finance will see. Kinds and definitions are CONTRACT.md's "Reconcil
 "Scan-billed" is tracked by unit or ``billed_by`` scan (the item's master data now).
 
 The cut-off. Every event strictly before ``until`` counts, nothing after it (half-open,
-like the business day: the nightly run passes the next day's midnight). Running counters
-(``Use.returned_quantity``, ``ChargeLine.refunded_quantity``) carry no time, so they are
-not read: returns are the ledger's return moves from the PATIENT location carrying the
-encounter's visit number (``StockMove.encounter_no``, ``occurred_at``), refunds are the
-``ChargeRefund`` rows (``refunded_at``). A cut-off in the past therefore sees the encounter
-as it stood then. A charge line fully refunded before the cut-off has no effect left and
-raises no line finding (refunding and re-charging is how a ward fixes a wrong price).
+like the business day: the nightly run passes the next day's midnight). The running
+counters (``Use.returned_quantity``, ``ChargeLine.refunded_quantity``) carry no time, so
+they only say whether a return or refund exists at all (they only grow); the figures come
+from the timed rows: returns are the ledger's return moves reversing one of the pair's use
+moves (``StockMove.reverses``, ``occurred_at``), refunds the ``ChargeRefund`` rows
+(``refunded_at``). A cut-off in the past therefore sees the encounter as it stood then. A
+charge line fully refunded before the cut-off has no effect left and raises no line finding
+(refunding and re-charging is how a ward fixes a wrong price).
 
-Set-based. The figures of every encounter and item are SQL aggregates and correlated
-subqueries (``Sum``, ``Subquery``/``OuterRef``, ``Exists``) and the finding's kind is a SQL
-``CASE``; Python only turns the returned rows into ``Finding`` objects. ``findings`` issues
-four queries whatever the number of encounters.
+Which pairs and lines. The audit looks at every pair and standing line of its encounters.
+The nightly run (``findings_for_day``) reports, as CONTRACT.md says, a pair "on each day
+the encounter had a use or charge of that item" (a return or a refund is a negative use or
+charge, so it counts too), matched on all its events before the day's end; a line finding
+is reported on the day the line was charged (it is a fact about that line, so a period
+report counts it once).
+
+Set-based. Two SQL statements whatever the number of encounters: the matching aggregates
+the uses, returns, charges and refunds of the encounters concerned with ``GROUP BY`` (index
+range scans per encounter, never the whole history) and decides the kind with ``CASE``; the
+line check reads the lines with their refunds, the price in force (``PRICE_SPANS``, a
+window over the approved versions, joined by range) and an ``EXISTS`` on the orders.
+Python only turns the returned rows into ``Finding`` objects. The SQL is plain SQL that
+PostgreSQL and SQLite (the quick start) both run.
 
 Department of a finding: for a line finding the charge line's department; for a matching
 finding the department of the latest use of the item in the encounter, else of its latest
@@ -38,13 +49,10 @@ charge, else the encounter's ward. ``ref``: ``use:<id>`` (the latest use, for UN
 or ``charge:<id>`` (the line, or the pair's latest line).
 
 Entry points:
-- ``findings(encounters, until=..., active_since=None)``: every kind for a queryset of
-  encounters or an iterable of ids/encounters; the audit calls it with ``[encounter.pk]``
-  and ``until=timezone.now()``.
-- ``findings_for_day(start=, end=)``: the nightly run. CONTRACT.md reports a pair "on each
-  day the encounter had a use or charge of that item": the pairs with a use, charge,
-  return or refund (returns and refunds are negative uses and charges) in [start, end),
-  matched on all their events before ``end``; line findings follow the same pair rule.
+- ``findings(encounters, until=...)``: every kind for a queryset of encounters or an
+  iterable of ids/encounters; the audit calls it with ``[encounter.pk]`` and
+  ``until=timezone.now()``.
+- ``findings_for_day(start=, end=)``: the nightly run's findings for [start, end).
 - ``KINDS``/``Finding.explanation``/``Finding.action``: the Chinese explanation and what to
   do (补计费 / 退费 / 补医嘱 / 核对价格), for pages of both.
 """
@@ -57,30 +65,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import (
-    BigIntegerField,
-    Case,
-    CharField,
-    Exists,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
+from django.db import connection
+from django.db.models import IntegerField, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from consumables.models import Consumable, PriceVersion
-from consumables.prices import PRICE_FIELD, PRICE_PLACES
+from consumables.prices import PRICE_PLACES
 from inventory.models import Location, StockMove
 
-from .models import ChargeLine, ChargeRefund, DoctorOrder, Encounter, Use
+from .models import ChargeLine, ChargeRefund, Encounter, Use
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+CENT = Decimal("0.01")
 
 UNBILLED_USE = "UNBILLED_USE"
 CHARGE_WITHOUT_USE = "CHARGE_WITHOUT_USE"
@@ -215,7 +212,354 @@ def business_day(at: dt.datetime) -> dt.date:
     return at.astimezone(SHANGHAI).date()
 
 
-# -- figures as correlated subqueries ----------------------------------------------------
+# -- reading raw rows on both databases -------------------------------------------------------
+
+
+def sql_params(**values) -> dict:
+    """Parameters for the raw SQL here: instants as the database stores them."""
+    adapt = connection.ops.adapt_datetimefield_value
+    return {k: adapt(v) if isinstance(v, dt.datetime) else v for k, v in values.items()}
+
+
+def fetch(sql: str, params: dict) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def as_instant(value) -> dt.datetime:
+    """PostgreSQL returns aware datetimes; SQLite the stored UTC text."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
+
+
+def as_price(value) -> Decimal | None:
+    """SQLite hands decimals back as floats: back to four places."""
+    return None if value is None else Decimal(str(value)).quantize(PRICE_PLACES)
+
+
+def encounter_ids(encounters) -> list[int]:
+    if isinstance(encounters, QuerySet):
+        return list(encounters.values_list("pk", flat=True))
+    return [getattr(e, "pk", e) for e in encounters]
+
+
+def id_list(name: str, ids: list[int]) -> tuple[str, dict]:
+    """``IN (...)`` of named parameters (``(NULL)`` when empty)."""
+    if not ids:
+        return "(NULL)", {}
+    names = {f"{name}{i}": value for i, value in enumerate(ids)}
+    return "(" + ", ".join(f"%({n})s" for n in names) + ")", names
+
+
+# -- the price in force ---------------------------------------------------------------------
+
+# The approved hospital prices as spans [valid_from, valid_to) per consumable, for versions
+# effective before %(until)s: the rule of ``consumables.prices`` (latest effective_from, then
+# latest decision, then latest id; NULLS FIRST is what PostgreSQL does with the ORM's
+# ``-decided_at``), made joinable by range so that many rows find their price in one hash
+# join instead of one lookup each. ``{consumables}`` may narrow the versions read.
+PRICE_SPANS = """
+price_steps AS (
+    SELECT pv.id, pv.consumable_id, pv.purchase_price, pv.charge_price, pv.effective_from,
+           ROW_NUMBER() OVER (
+               PARTITION BY pv.consumable_id, pv.effective_from
+               ORDER BY pv.decided_at DESC NULLS FIRST, pv.id DESC
+           ) AS rank
+    FROM consumables_priceversion pv
+    WHERE pv.status = 'approved' AND pv.effective_from < %(until)s {consumables}
+),
+price_spans AS (
+    SELECT id AS version_id, consumable_id, purchase_price, charge_price,
+           effective_from AS valid_from,
+           LEAD(effective_from) OVER (
+               PARTITION BY consumable_id ORDER BY effective_from
+           ) AS valid_to
+    FROM price_steps WHERE rank = 1
+)"""
+
+
+def in_span(span: str, at: str) -> str:
+    """SQL: the instant ``at`` lies in the price span ``span``."""
+    return f"{span}.valid_from <= {at} AND ({span}.valid_to IS NULL OR {at} < {span}.valid_to)"
+
+
+# -- matching per encounter and item ----------------------------------------------------------
+
+_PAIR = "{a}.encounter_id = {b}.encounter_id AND {a}.consumable_id = {b}.consumable_id"
+
+# One row per event of the encounters concerned before the cut-off, signed into its column,
+# then one GROUP BY per encounter and item: no join between the four kinds of event. The
+# uses and charges are read by range scans of (encounter, consumable, time) indexes; only
+# the few uses and lines that ever had a return or a refund (partial indexes) are looked up
+# for timed returns and refunds.
+MATCHING_SQL = """
+WITH enc AS MATERIALIZED ({encounters}),
+returned_uses AS MATERIALIZED (
+    SELECT u.encounter_id, u.consumable_id, u.move_id FROM billing_use u
+    WHERE u.encounter_id IN (SELECT encounter_id FROM enc) AND u.returned_quantity > 0
+),
+refunded_lines AS MATERIALIZED (
+    SELECT c.encounter_id, c.consumable_id, c.id FROM billing_chargeline c
+    WHERE c.encounter_id IN (SELECT encounter_id FROM enc) AND c.refunded_quantity > 0
+),
+events AS (
+    SELECT u.encounter_id, u.consumable_id, u.quantity AS used, 0 AS returned,
+           0 AS charged, 0 AS refunded, u.occurred_at AS at
+    FROM billing_use u
+    WHERE u.encounter_id IN (SELECT encounter_id FROM enc) AND u.occurred_at < %(until)s
+    UNION ALL
+    SELECT ru.encounter_id, ru.consumable_id, 0, r.quantity, 0, 0, r.occurred_at
+    FROM returned_uses ru JOIN inventory_stockmove r ON r.reverses_id = ru.move_id
+    WHERE r.kind = 'return' AND r.occurred_at < %(until)s
+    UNION ALL
+    SELECT c.encounter_id, c.consumable_id, 0, 0, c.quantity, 0, c.charged_at
+    FROM billing_chargeline c
+    WHERE c.encounter_id IN (SELECT encounter_id FROM enc) AND c.charged_at < %(until)s
+    UNION ALL
+    SELECT rl.encounter_id, rl.consumable_id, 0, 0, 0, f.quantity, f.refunded_at
+    FROM refunded_lines rl JOIN billing_chargerefund f ON f.charge_id = rl.id
+    WHERE f.refunded_at < %(until)s
+),
+figures AS (
+    SELECT encounter_id, consumable_id, SUM(used) AS used, SUM(returned) AS returned,
+           SUM(charged) AS charged, SUM(refunded) AS refunded
+    FROM events
+    GROUP BY encounter_id, consumable_id
+    HAVING {active}
+),
+judged AS MATERIALIZED (
+    SELECT * FROM (
+        SELECT x.*, k.material_code, k.name, k.unit,
+               CASE
+                   WHEN k.chargeable AND x.used - x.returned > x.charged - x.refunded
+                       THEN 'UNBILLED_USE'
+                   WHEN (k.tracking = 'unit' OR k.billed_by = 'scan')
+                        AND x.used - x.returned > 0
+                        AND x.charged - x.refunded > x.used - x.returned
+                       THEN 'DUPLICATE_CHARGE'
+                   WHEN (k.tracking = 'unit' OR k.billed_by = 'scan') AND x.used = x.returned
+                        AND x.charged - x.refunded > 0
+                       THEN 'CHARGE_WITHOUT_USE'
+               END AS kind
+        FROM figures x JOIN consumables_consumable k ON k.id = x.consumable_id
+    ) t
+    WHERE kind IS NOT NULL
+)
+SELECT j.kind, j.material_code, j.name, j.unit, j.used, j.returned, j.charged, j.refunded,
+       (SELECT e.visit_no FROM billing_encounter e WHERE e.id = j.encounter_id) AS visit_no,
+       (SELECT w.code FROM billing_encounter e
+        JOIN inventory_department w ON w.id = e.department_id
+        WHERE e.id = j.encounter_id) AS ward,
+       (SELECT u.id FROM billing_use u WHERE {uj} AND u.occurred_at < %(until)s
+        ORDER BY u.occurred_at DESC, u.id DESC LIMIT 1) AS last_use,
+       (SELECT d.code FROM billing_use u JOIN inventory_department d ON d.id = u.department_id
+        WHERE {uj} AND u.occurred_at < %(until)s
+        ORDER BY u.occurred_at DESC, u.id DESC LIMIT 1) AS use_department,
+       (SELECT c.id FROM billing_chargeline c WHERE {cj} AND c.charged_at < %(until)s
+        ORDER BY c.charged_at DESC, c.id DESC LIMIT 1) AS last_charge,
+       (SELECT d.code FROM billing_chargeline c
+        JOIN inventory_department d ON d.id = c.department_id
+        WHERE {cj} AND c.charged_at < %(until)s
+        ORDER BY c.charged_at DESC, c.id DESC LIMIT 1) AS charge_department
+FROM judged j
+""".format(
+    encounters="{encounters}",
+    active="{active}",
+    uj=_PAIR.format(a="u", b="j"),
+    cj=_PAIR.format(a="c", b="j"),
+)
+
+# A pair counts on a day when one of its events falls in [since, until): its latest one.
+ACTIVE_SINCE = "MAX(at) >= %(since)s"
+
+# The encounters with a use, charge, refund or return from the patient in [since, until).
+DAY_ENCOUNTERS = """
+    SELECT encounter_id FROM billing_use
+    WHERE occurred_at >= %(since)s AND occurred_at < %(until)s
+    UNION
+    SELECT encounter_id FROM billing_chargeline
+    WHERE charged_at >= %(since)s AND charged_at < %(until)s
+    UNION
+    SELECT c.encounter_id FROM billing_chargerefund f
+    JOIN billing_chargeline c ON c.id = f.charge_id
+    WHERE f.refunded_at >= %(since)s AND f.refunded_at < %(until)s
+    UNION
+    SELECT u.encounter_id FROM inventory_stockmove r
+    JOIN billing_use u ON u.move_id = r.reverses_id
+    WHERE r.kind = 'return' AND r.occurred_at >= %(since)s AND r.occurred_at < %(until)s
+"""
+
+
+def _matching(rows: list[dict]) -> list[Finding]:
+    found = []
+    for row in rows:
+        net_used = row["used"] - row["returned"]
+        net_charged = row["charged"] - row["refunded"]
+        unbilled = row["kind"] == UNBILLED_USE
+        found.append(
+            Finding(
+                kind=row["kind"],
+                encounter=row["visit_no"],
+                department=row["use_department"] or row["charge_department"] or row["ward"],
+                material_code=row["material_code"],
+                quantity=abs(net_used - net_charged),
+                ref=f"use:{row['last_use']}" if unbilled else f"charge:{row['last_charge']}",
+                detail={
+                    "name": row["name"],
+                    "unit": row["unit"],
+                    "used": row["used"],
+                    "returned": row["returned"],
+                    "charged": row["charged"],
+                    "refunded": row["refunded"],
+                    "net_used": net_used,
+                    "net_charged": net_charged,
+                },
+            )
+        )
+    return found
+
+
+def matching_findings(encounters, *, until: dt.datetime) -> list[Finding]:
+    """UNBILLED_USE, DUPLICATE_CHARGE and CHARGE_WITHOUT_USE of ``encounters`` (one query)."""
+    ids, params = id_list("e", encounter_ids(encounters))
+    sql = MATCHING_SQL.format(
+        encounters=f"SELECT id AS encounter_id FROM billing_encounter WHERE id IN {ids}",
+        active="COUNT(*) > 0",
+    )
+    return _matching(fetch(sql, sql_params(until=until, **params)))
+
+
+# -- charge lines ----------------------------------------------------------------------------
+
+LINES_SQL = """
+WITH lines AS MATERIALIZED (
+    SELECT c.id, c.encounter_id, c.consumable_id, c.department_id, c.charge_code,
+           c.order_code, c.order_id, c.source, c.quantity, c.unit_price, c.charged_at,
+           CASE WHEN c.refunded_quantity > 0 THEN COALESCE(
+               (SELECT SUM(f.quantity) FROM billing_chargerefund f
+                WHERE f.charge_id = c.id AND f.refunded_at < %(until)s), 0)
+           ELSE 0 END AS refunded
+    FROM billing_chargeline c
+    WHERE {scope} AND c.charged_at < %(until)s
+),
+{spans},
+checked AS (
+    SELECT l.*, s.charge_price, s.version_id,
+           CASE WHEN s.charge_price IS NULL OR s.charge_price <> l.unit_price
+                THEN 1 ELSE 0 END AS price_mismatch,
+           CASE WHEN l.order_id IS NULL AND NOT EXISTS (
+                    SELECT 1 FROM billing_doctororder o
+                    WHERE o.encounter_id = l.encounter_id AND o.order_code = l.order_code
+                      AND o.ordered_at < %(until)s)
+                THEN 1 ELSE 0 END AS without_order
+    FROM lines l LEFT JOIN price_spans s ON s.consumable_id = l.consumable_id
+         AND {in_span}
+    WHERE l.quantity > l.refunded
+)
+SELECT ch.id, ch.charge_code, ch.order_code, ch.source, ch.quantity, ch.refunded,
+       ch.unit_price, ch.charged_at, ch.charge_price, ch.version_id, ch.price_mismatch,
+       ch.without_order, e.visit_no, COALESCE(d.code, w.code) AS department,
+       k.material_code, k.name, k.unit
+FROM checked ch
+JOIN billing_encounter e ON e.id = ch.encounter_id
+JOIN inventory_department w ON w.id = e.department_id
+LEFT JOIN inventory_department d ON d.id = ch.department_id
+JOIN consumables_consumable k ON k.id = ch.consumable_id
+WHERE ch.price_mismatch = 1 OR ch.without_order = 1
+""".format(
+    scope="{scope}",
+    spans=PRICE_SPANS.format(
+        consumables="AND pv.consumable_id IN (SELECT consumable_id FROM lines)"
+    ).strip(),
+    in_span=in_span("s", "l.charged_at"),
+)
+
+
+def _line_findings(rows: list[dict]) -> list[Finding]:
+    found = []
+    for row in rows:
+        net = row["quantity"] - row["refunded"]
+        unit_price = as_price(row["unit_price"])
+        common = {
+            "kind": None,
+            "encounter": row["visit_no"],
+            "department": row["department"] or "",
+            "material_code": row["material_code"],
+            "quantity": net,
+            "ref": f"charge:{row['id']}",
+        }
+        detail = {
+            "name": row["name"],
+            "unit": row["unit"],
+            "charge_code": row["charge_code"],
+            "source": row["source"],
+            "charged": row["quantity"],
+            "refunded": row["refunded"],
+            "unit_price": str(unit_price),
+            "charged_at": as_instant(row["charged_at"]).isoformat(),
+        }
+        if row["price_mismatch"]:
+            price = as_price(row["charge_price"])
+            difference = None if price is None else ((unit_price - price) * net).quantize(CENT)
+            common["kind"] = PRICE_MISMATCH
+            found.append(
+                Finding(
+                    **common,
+                    detail={
+                        **detail,
+                        "charge_price": None if price is None else str(price),
+                        "price_version": row["version_id"],
+                        "amount_difference": None if difference is None else str(difference),
+                    },
+                )
+            )
+        if row["without_order"]:
+            common["kind"] = CHARGE_WITHOUT_ORDER
+            found.append(Finding(**common, detail={**detail, "order_code": row["order_code"]}))
+    return found
+
+
+def line_findings(encounters, *, until: dt.datetime) -> list[Finding]:
+    """PRICE_MISMATCH and CHARGE_WITHOUT_ORDER of the standing lines of ``encounters``."""
+    ids, params = id_list("e", encounter_ids(encounters))
+    sql = LINES_SQL.format(scope=f"c.encounter_id IN {ids}")
+    return _line_findings(fetch(sql, sql_params(until=until, **params)))
+
+
+# -- entry points ------------------------------------------------------------------------------
+
+
+def _sort_key(finding: Finding):
+    return (finding.encounter, finding.kind, finding.material_code, finding.ref)
+
+
+def findings(encounters: QuerySet[Encounter] | Iterable, *, until: dt.datetime) -> list[Finding]:
+    """Every finding of ``encounters`` (a queryset, or ids) counting events before ``until``.
+
+    Two queries whatever the number of encounters (three for a queryset, read for its
+    ids). Sorted by encounter, kind, item, ref.
+    """
+    ids = encounter_ids(encounters)
+    found = matching_findings(ids, until=until) + line_findings(ids, until=until)
+    return sorted(found, key=_sort_key)
+
+
+def findings_for_day(*, start: dt.datetime, end: dt.datetime) -> list[Finding]:
+    """The nightly run's findings for [start, end): every encounter/item pair that had a
+    use, charge, return or refund in the day, matched on all its events before ``end``, and
+    the line findings of the lines charged in the day and standing at ``end``. Two queries.
+    """
+    params = sql_params(since=start, until=end)
+    matching = MATCHING_SQL.format(encounters=DAY_ENCOUNTERS, active=ACTIVE_SINCE)
+    lines = LINES_SQL.format(scope="c.charged_at >= %(since)s")
+    found = _matching(fetch(matching, params)) + _line_findings(fetch(lines, params))
+    return sorted(found, key=_sort_key)
+
+
+# -- figures as correlated subqueries (the audit page's item table) ---------------------------
 
 
 def subquery_sum(queryset: QuerySet, group: str, field: str = "quantity", output_field=None):
@@ -230,401 +574,33 @@ def subquery_sum(queryset: QuerySet, group: str, field: str = "quantity", output
     )
 
 
-def _uses(encounter, item, until):
-    return Use.objects.filter(encounter_id=encounter, consumable_id=item, occurred_at__lt=until)
-
-
-def _returns(visit_no, item, until):
-    return StockMove.objects.filter(
+def pair_figures(*, encounter, visit_no, item, until: dt.datetime) -> dict:
+    """``used``, ``returned``, ``charged``, ``refunded`` of one encounter and item up to
+    ``until``, as subqueries. ``encounter``/``visit_no``/``item`` are values or ``OuterRef``s.
+    """
+    returns = StockMove.objects.filter(
         kind=StockMove.Kind.RETURN,
         from_location__usage=Location.Usage.PATIENT,
         encounter_no=visit_no,
         consumable_id=item,
         occurred_at__lt=until,
     )
-
-
-def _charges(encounter, item, until):
-    return ChargeLine.objects.filter(
-        encounter_id=encounter, consumable_id=item, charged_at__lt=until
-    )
-
-
-def _refunds(encounter, item, until):
-    return ChargeRefund.objects.filter(
-        charge__encounter_id=encounter, charge__consumable_id=item, refunded_at__lt=until
-    )
-
-
-def pair_figures(*, encounter, visit_no, item, until: dt.datetime) -> dict:
-    """``used``, ``returned``, ``charged``, ``refunded`` of one encounter and item up to
-    ``until``, as subqueries. ``encounter``/``visit_no``/``item`` are values or ``OuterRef``s."""
     return {
-        "used": subquery_sum(_uses(encounter, item, until), "consumable_id"),
-        "returned": subquery_sum(_returns(visit_no, item, until), "consumable_id"),
-        "charged": subquery_sum(_charges(encounter, item, until), "consumable_id"),
-        "refunded": subquery_sum(_refunds(encounter, item, until), "charge__consumable_id"),
-    }
-
-
-def _scope(encounters, field: str = "encounter") -> Q:
-    """A filter on ``field`` for a queryset of encounters (kept as a subquery) or ids."""
-    if isinstance(encounters, QuerySet):
-        return Q(**{f"{field}__in": encounters.values("pk")})
-    return Q(**{f"{field}__in": [getattr(e, "pk", e) for e in encounters]})
-
-
-def _active(start: dt.datetime, end: dt.datetime, *, encounter, visit_no, item) -> Q:
-    """The encounter and item had a use or charge (or a return or refund) in [start, end)."""
-    return (
-        Q(Exists(_uses(encounter, item, end).filter(occurred_at__gte=start)))
-        | Q(Exists(_charges(encounter, item, end).filter(charged_at__gte=start)))
-        | Q(Exists(_returns(visit_no, item, end).filter(occurred_at__gte=start)))
-        | Q(Exists(_refunds(encounter, item, end).filter(refunded_at__gte=start)))
-    )
-
-
-def _scan_billed() -> Q:
-    return Q(consumable__tracking=Consumable.Tracking.UNIT) | Q(
-        consumable__billed_by=Consumable.BilledBy.SCAN
-    )
-
-
-def _later_row_of_pair(queryset: QuerySet, time_field: str) -> Exists:
-    """A later row of the same encounter and item in ``queryset`` (ties broken by pk)."""
-    return Exists(
-        queryset.filter(
-            encounter_id=OuterRef("encounter_id"), consumable_id=OuterRef("consumable_id")
-        ).filter(
-            Q(**{f"{time_field}__gt": OuterRef(time_field)})
-            | Q(**{time_field: OuterRef(time_field), "pk__gt": OuterRef("pk")})
-        )
-    )
-
-
-PAIR = {"encounter": OuterRef("encounter_id"), "item": OuterRef("consumable_id")}
-VISIT = OuterRef("encounter__visit_no")
-
-
-# -- matching per encounter and item ---------------------------------------------------------
-#
-# One row stands for each encounter/item pair: its latest use (or, for pairs never used,
-# its latest charge line), so there is no GROUP BY and every figure is a correlated
-# subquery evaluated once per pair, on the (encounter, consumable) indexes.
-
-_PAIR_FIELDS = (
-    "pk",
-    "encounter__visit_no",
-    "encounter__department__code",
-    "consumable__material_code",
-    "consumable__name",
-    "consumable__unit",
-)
-
-
-def _matching_rows_from_uses(encounters, until, active_since) -> QuerySet:
-    """Pairs with a use before ``until``: every matching kind, computed in SQL."""
-    uses = Use.objects.filter(occurred_at__lt=until)
-    rows = uses.filter(_scope(encounters)).exclude(_later_row_of_pair(uses, "occurred_at"))
-    if active_since is not None:
-        rows = rows.filter(_active(active_since, until, visit_no=VISIT, **PAIR))
-    return (
-        rows.annotate(**pair_figures(visit_no=VISIT, until=until, **PAIR))
-        .annotate(
-            net_used=F("used") - F("returned"),
-            net_charged=F("charged") - F("refunded"),
-            scan_billed=Case(When(_scan_billed(), then=Value(True)), default=Value(False)),
-            charge_ref=Subquery(
-                _charges(until=until, **PAIR).order_by("-charged_at", "-pk").values("pk")[:1],
-                output_field=BigIntegerField(),
+        "used": subquery_sum(
+            Use.objects.filter(encounter_id=encounter, consumable_id=item, occurred_at__lt=until),
+            "consumable_id",
+        ),
+        "returned": subquery_sum(returns, "consumable_id"),
+        "charged": subquery_sum(
+            ChargeLine.objects.filter(
+                encounter_id=encounter, consumable_id=item, charged_at__lt=until
             ),
-        )
-        .annotate(
-            kind=Case(
-                When(
-                    Q(consumable__chargeable=True, net_used__gt=F("net_charged")),
-                    then=Value(UNBILLED_USE),
-                ),
-                When(
-                    Q(scan_billed=True, net_used__gt=0, net_charged__gt=F("net_used")),
-                    then=Value(DUPLICATE_CHARGE),
-                ),
-                When(
-                    Q(scan_billed=True, net_used=0, net_charged__gt=0),
-                    then=Value(CHARGE_WITHOUT_USE),
-                ),
-                default=Value(None),
-                output_field=CharField(),
-            )
-        )
-        .filter(kind__isnull=False)
-        .values(
-            *_PAIR_FIELDS,
-            "department__code",
-            "used",
-            "returned",
-            "charged",
-            "refunded",
-            "net_used",
-            "net_charged",
-            "charge_ref",
-            "kind",
-        )
-    )
-
-
-def _matching_rows_from_charges(encounters, until, active_since) -> QuerySet:
-    """Scan-billed items charged before ``until`` and never used before it."""
-    charges = ChargeLine.objects.filter(charged_at__lt=until)
-    rows = (
-        charges.filter(_scope(encounters), _scan_billed())
-        .exclude(_later_row_of_pair(charges, "charged_at"))
-        .exclude(Exists(_uses(until=until, **PAIR)))
-    )
-    if active_since is not None:
-        rows = rows.filter(_active(active_since, until, visit_no=VISIT, **PAIR))
-    return (
-        rows.annotate(
-            charged=subquery_sum(_charges(until=until, **PAIR), "consumable_id"),
-            refunded=subquery_sum(_refunds(until=until, **PAIR), "charge__consumable_id"),
-        )
-        .annotate(net_charged=F("charged") - F("refunded"))
-        .filter(net_charged__gt=0)
-        .values(*_PAIR_FIELDS, "department__code", "charged", "refunded", "net_charged")
-    )
-
-
-def _figures(row: dict) -> dict:
-    return {
-        "name": row["consumable__name"],
-        "unit": row["consumable__unit"],
-        "used": row.get("used", 0),
-        "returned": row.get("returned", 0),
-        "charged": row["charged"],
-        "refunded": row["refunded"],
-        "net_used": row.get("net_used", 0),
-        "net_charged": row["net_charged"],
+            "consumable_id",
+        ),
+        "refunded": subquery_sum(
+            ChargeRefund.objects.filter(
+                charge__encounter_id=encounter, charge__consumable_id=item, refunded_at__lt=until
+            ),
+            "charge__consumable_id",
+        ),
     }
-
-
-def matching_findings(
-    encounters, *, until: dt.datetime, active_since: dt.datetime | None = None
-) -> list[Finding]:
-    """UNBILLED_USE, DUPLICATE_CHARGE and CHARGE_WITHOUT_USE of ``encounters`` (two queries).
-
-    ``ref`` is the pair's latest use (UNBILLED_USE) or latest charge line. With
-    ``active_since``, only the pairs that had a use, charge, return or refund in
-    [active_since, until) (the nightly run reports a pair on each such day).
-    """
-    found = []
-    for row in _matching_rows_from_uses(encounters, until, active_since):
-        kind = row["kind"]
-        unbilled = kind == UNBILLED_USE
-        found.append(
-            Finding(
-                kind=kind,
-                encounter=row["encounter__visit_no"],
-                department=row["department__code"],
-                material_code=row["consumable__material_code"],
-                quantity=abs(row["net_used"] - row["net_charged"]),
-                ref=f"use:{row['pk']}" if unbilled else f"charge:{row['charge_ref']}",
-                detail=_figures(row),
-            )
-        )
-    for row in _matching_rows_from_charges(encounters, until, active_since):
-        found.append(
-            Finding(
-                kind=CHARGE_WITHOUT_USE,
-                encounter=row["encounter__visit_no"],
-                department=row["department__code"] or row["encounter__department__code"],
-                material_code=row["consumable__material_code"],
-                quantity=row["net_charged"],
-                ref=f"charge:{row['pk']}",
-                detail=_figures(row),
-            )
-        )
-    return found
-
-
-# -- charge lines --------------------------------------------------------------------------
-
-
-def _standing_charge_lines(encounters, until, active_since) -> QuerySet:
-    """Charge lines before ``until`` with some quantity not refunded by then."""
-    rows = ChargeLine.objects.filter(_scope(encounters), charged_at__lt=until)
-    if active_since is not None:
-        rows = rows.filter(_active(active_since, until, visit_no=VISIT, **PAIR))
-    refunded = ChargeRefund.objects.filter(charge=OuterRef("pk"), refunded_at__lt=until)
-    return (
-        rows.annotate(refunded=subquery_sum(refunded, "charge_id"))
-        .annotate(net_quantity=F("quantity") - F("refunded"))
-        .filter(net_quantity__gt=0)
-        .annotate(department_code=Coalesce(F("department__code"), F("encounter__department__code")))
-        .order_by("encounter__visit_no", "consumable__material_code", "pk")
-    )
-
-
-def _line_values(rows: QuerySet, *extra: str):
-    return rows.values(
-        "pk",
-        "encounter__visit_no",
-        "department_code",
-        "consumable__material_code",
-        "consumable__name",
-        "consumable__unit",
-        "charge_code",
-        "order_code",
-        "source",
-        "quantity",
-        "refunded",
-        "net_quantity",
-        "unit_price",
-        "charged_at",
-        *extra,
-    )
-
-
-def _line_finding(kind: str, row: dict, **detail) -> Finding:
-    return Finding(
-        kind=kind,
-        encounter=row["encounter__visit_no"],
-        department=row["department_code"] or "",
-        material_code=row["consumable__material_code"],
-        quantity=row["net_quantity"],
-        ref=f"charge:{row['pk']}",
-        detail={
-            "name": row["consumable__name"],
-            "unit": row["consumable__unit"],
-            "charge_code": row["charge_code"],
-            "source": row["source"],
-            "charged": row["quantity"],
-            "refunded": row["refunded"],
-            "unit_price": str(row["unit_price"]),
-            "charged_at": row["charged_at"].isoformat(),
-            **detail,
-        },
-    )
-
-
-def price_mismatches(
-    encounters, *, until: dt.datetime, active_since: dt.datetime | None = None
-) -> list[Finding]:
-    """PRICE_MISMATCH: the price in force at each line's ``charged_at`` is a correlated
-    subquery (the rule of ``consumables.prices``), one query for all lines."""
-    in_force = PriceVersion.objects.filter(
-        consumable_id=OuterRef("consumable_id"),
-        status=PriceVersion.Status.APPROVED,
-        effective_from__lte=OuterRef("charged_at"),
-    ).order_by("-effective_from", "-decided_at", "-pk")
-    rows = (
-        _standing_charge_lines(encounters, until, active_since)
-        .annotate(
-            charge_price=Subquery(in_force.values("charge_price")[:1], output_field=PRICE_FIELD),
-            version_in_force=Subquery(in_force.values("pk")[:1], output_field=BigIntegerField()),
-        )
-        .filter(
-            Q(charge_price__isnull=True)
-            | Q(charge_price__lt=F("unit_price"))
-            | Q(charge_price__gt=F("unit_price"))
-        )
-    )
-    found = []
-    for row in _line_values(rows, "charge_price", "version_in_force"):
-        # SQLite hands a subquery's decimal back without its scale: quantize to 4 places.
-        price = None if row["charge_price"] is None else row["charge_price"].quantize(PRICE_PLACES)
-        difference = (
-            None
-            if price is None
-            else ((row["unit_price"] - price) * row["net_quantity"]).quantize(Decimal("0.01"))
-        )
-        found.append(
-            _line_finding(
-                PRICE_MISMATCH,
-                row,
-                charge_price=None if price is None else str(price),
-                price_version=row["version_in_force"],
-                amount_difference=None if difference is None else str(difference),
-            )
-        )
-    return found
-
-
-def charges_without_order(
-    encounters, *, until: dt.datetime, active_since: dt.datetime | None = None
-) -> list[Finding]:
-    """CHARGE_WITHOUT_ORDER: lines with no linked order and no order of their order code in
-    the encounter (``Exists``), one query for all lines."""
-    orders = DoctorOrder.objects.filter(
-        encounter_id=OuterRef("encounter_id"),
-        order_code=OuterRef("order_code"),
-        ordered_at__lt=until,
-    )
-    rows = (
-        _standing_charge_lines(encounters, until, active_since)
-        .filter(order__isnull=True)
-        .exclude(Exists(orders))
-    )
-    return [
-        _line_finding(CHARGE_WITHOUT_ORDER, row, order_code=row["order_code"])
-        for row in _line_values(rows)
-    ]
-
-
-# -- entry points ------------------------------------------------------------------------------
-
-
-def _sort_key(finding: Finding):
-    return (finding.encounter, finding.kind, finding.material_code, finding.ref)
-
-
-def findings(
-    encounters: QuerySet[Encounter] | Iterable,
-    *,
-    until: dt.datetime,
-    active_since: dt.datetime | None = None,
-) -> list[Finding]:
-    """Every finding of ``encounters`` (a queryset, or ids) counting events before ``until``.
-
-    Four queries whatever the number of encounters. Sorted by encounter, kind, item, ref.
-    """
-    found = (
-        matching_findings(encounters, until=until, active_since=active_since)
-        + price_mismatches(encounters, until=until, active_since=active_since)
-        + charges_without_order(encounters, until=until, active_since=active_since)
-    )
-    return sorted(found, key=_sort_key)
-
-
-def encounters_active_between(start: dt.datetime, end: dt.datetime) -> QuerySet[Encounter]:
-    """Encounters with a use, charge, return or refund in [start, end) (one lazy query)."""
-    return Encounter.objects.filter(
-        Q(
-            pk__in=Use.objects.filter(occurred_at__gte=start, occurred_at__lt=end).values(
-                "encounter_id"
-            )
-        )
-        | Q(
-            pk__in=ChargeLine.objects.filter(charged_at__gte=start, charged_at__lt=end).values(
-                "encounter_id"
-            )
-        )
-        | Q(
-            pk__in=ChargeRefund.objects.filter(refunded_at__gte=start, refunded_at__lt=end).values(
-                "charge__encounter_id"
-            )
-        )
-        | Q(
-            visit_no__in=StockMove.objects.filter(
-                kind=StockMove.Kind.RETURN,
-                from_location__usage=Location.Usage.PATIENT,
-                occurred_at__gte=start,
-                occurred_at__lt=end,
-            ).values("encounter_no")
-        )
-    )
-
-
-def findings_for_day(*, start: dt.datetime, end: dt.datetime) -> list[Finding]:
-    """The nightly run's findings: every encounter/item pair that had a use or charge (or a
-    return or refund) in [start, end), matched on all its events before ``end``."""
-    return findings(encounters_active_between(start, end), until=end, active_since=start)

@@ -3,25 +3,42 @@
 import datetime as dt
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 
 from . import reconciliation
 
+# A lost connection, a deadlock or a serialization failure: worth another try. Anything
+# else (a bug, bad data) fails the run at once, with its error on the run endpoint.
+TRANSIENT = (OperationalError, InterfaceError)
+MAX_RETRIES = 5
 
-@shared_task(
-    bind=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_kwargs={"max_retries": 5},
-    acks_late=True,
-)
+
+def backoff(retries: int) -> int:
+    return min(600, 15 * 2**retries)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def reconcile_day(self, day: str) -> dict:
-    """Reconcile one business day (``YYYY-MM-DD``); rerunning gives the same rows."""
-    run = reconciliation.reconciliation_run(day=dt.date.fromisoformat(day))
+    """Reconcile one business day (``YYYY-MM-DD``); rerunning gives the same rows, and two
+    deliveries of the same day run one after the other (the day's lock)."""
+    date = dt.date.fromisoformat(day)
+    try:
+        run = reconciliation.reconciliation_run(day=date)
+    except TRANSIENT as error:
+        if self.request.retries >= MAX_RETRIES:
+            raise
+        if not connection.in_atomic_block:
+            connection.close()  # the connection may be what broke: the retry opens another
+        countdown = backoff(self.request.retries)
+        reconciliation.mark_retrying(date, error, countdown)
+        raise self.retry(exc=error, countdown=countdown) from error
     return {"date": day, "status": run.status, "totals": run.totals}
 
 
 @shared_task
-def reconcile_previous_day() -> dict:
-    """Beat, 00:30 Asia/Shanghai: the business day that just ended."""
-    return reconcile_day.run(reconciliation.previous_business_day().isoformat())
+def reconcile_previous_day() -> str:
+    """Beat, 00:30 Asia/Shanghai: queue the business day that just ended (its run also
+    holds the day's four-price audit of every consumable in force)."""
+    day = reconciliation.previous_business_day().isoformat()
+    reconcile_day.delay(day)
+    return day
