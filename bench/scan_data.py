@@ -355,20 +355,35 @@ JOIN wards ON wards.rn = (m.t / 7) %% (SELECT count(*) FROM wards)
 ORDER BY m.i
 """
 
+# A batch may take from a balance an earlier batch filled (its net change is negative), and
+# PostgreSQL checks a proposed INSERT row against balance_never_negative before ON CONFLICT:
+# so existing rows are updated, and only missing ones inserted.
 _GROW_BALANCES = """
+WITH changes AS (
+    SELECT location_id, consumable_id, lot_id, sum(delta) AS delta FROM (
+        SELECT m.to_location_id AS location_id, m.consumable_id, m.lot_id, m.quantity AS delta
+        FROM inventory_stockmove m JOIN inventory_location loc ON loc.id = m.to_location_id
+        WHERE m.id > %(after)s AND loc.usage = 'internal'
+        UNION ALL
+        SELECT m.from_location_id, m.consumable_id, m.lot_id, -m.quantity
+        FROM inventory_stockmove m JOIN inventory_location loc ON loc.id = m.from_location_id
+        WHERE m.id > %(after)s AND loc.usage = 'internal'
+    ) AS moved
+    GROUP BY location_id, consumable_id, lot_id
+), updated AS (
+    UPDATE inventory_stockbalance b SET quantity = b.quantity + c.delta
+    FROM changes c
+    WHERE b.location_id = c.location_id AND b.consumable_id = c.consumable_id
+        AND b.lot_id = c.lot_id
+    RETURNING b.location_id, b.consumable_id, b.lot_id
+)
 INSERT INTO inventory_stockbalance (location_id, consumable_id, lot_id, quantity)
-SELECT location_id, consumable_id, lot_id, sum(delta) FROM (
-    SELECT m.to_location_id AS location_id, m.consumable_id, m.lot_id, m.quantity AS delta
-    FROM inventory_stockmove m JOIN inventory_location loc ON loc.id = m.to_location_id
-    WHERE m.id > %(after)s AND loc.usage = 'internal'
-    UNION ALL
-    SELECT m.from_location_id, m.consumable_id, m.lot_id, -m.quantity
-    FROM inventory_stockmove m JOIN inventory_location loc ON loc.id = m.from_location_id
-    WHERE m.id > %(after)s AND loc.usage = 'internal'
-) AS changes
-GROUP BY location_id, consumable_id, lot_id
-ON CONFLICT (location_id, consumable_id, lot_id)
-DO UPDATE SET quantity = inventory_stockbalance.quantity + EXCLUDED.quantity
+SELECT c.location_id, c.consumable_id, c.lot_id, c.delta FROM changes c
+WHERE NOT EXISTS (
+    SELECT 1 FROM updated u
+    WHERE u.location_id = c.location_id AND u.consumable_id = c.consumable_id
+        AND u.lot_id = c.lot_id
+)
 """
 
 _GROW_USES = """
