@@ -298,11 +298,23 @@ _PAIR = "{a}.encounter_id = {b}.encounter_id AND {a}.consumable_id = {b}.consuma
 MATCHING_SQL = """
 WITH enc AS MATERIALIZED ({encounters}),
 returned_uses AS MATERIALIZED (
-    SELECT u.encounter_id, u.consumable_id, u.move_id FROM billing_use u
+    SELECT u.encounter_id, u.consumable_id,
+           (SELECT SUM(r.quantity) FROM inventory_stockmove r
+            WHERE r.reverses_id = u.move_id AND r.kind = 'return'
+              AND r.occurred_at < %(until)s) AS quantity,
+           (SELECT MAX(r.occurred_at) FROM inventory_stockmove r
+            WHERE r.reverses_id = u.move_id AND r.kind = 'return'
+              AND r.occurred_at < %(until)s) AS at
+    FROM billing_use u
     WHERE u.encounter_id IN (SELECT encounter_id FROM enc) AND u.returned_quantity > 0
 ),
 refunded_lines AS MATERIALIZED (
-    SELECT c.encounter_id, c.consumable_id, c.id FROM billing_chargeline c
+    SELECT c.encounter_id, c.consumable_id,
+           (SELECT SUM(f.quantity) FROM billing_chargerefund f
+            WHERE f.charge_id = c.id AND f.refunded_at < %(until)s) AS quantity,
+           (SELECT MAX(f.refunded_at) FROM billing_chargerefund f
+            WHERE f.charge_id = c.id AND f.refunded_at < %(until)s) AS at
+    FROM billing_chargeline c
     WHERE c.encounter_id IN (SELECT encounter_id FROM enc) AND c.refunded_quantity > 0
 ),
 events AS (
@@ -311,17 +323,15 @@ events AS (
     FROM billing_use u
     WHERE u.encounter_id IN (SELECT encounter_id FROM enc) AND u.occurred_at < %(until)s
     UNION ALL
-    SELECT ru.encounter_id, ru.consumable_id, 0, r.quantity, 0, 0, r.occurred_at
-    FROM returned_uses ru JOIN inventory_stockmove r ON r.reverses_id = ru.move_id
-    WHERE r.kind = 'return' AND r.occurred_at < %(until)s
+    SELECT encounter_id, consumable_id, 0, quantity, 0, 0, at
+    FROM returned_uses WHERE quantity IS NOT NULL
     UNION ALL
     SELECT c.encounter_id, c.consumable_id, 0, 0, c.quantity, 0, c.charged_at
     FROM billing_chargeline c
     WHERE c.encounter_id IN (SELECT encounter_id FROM enc) AND c.charged_at < %(until)s
     UNION ALL
-    SELECT rl.encounter_id, rl.consumable_id, 0, 0, 0, f.quantity, f.refunded_at
-    FROM refunded_lines rl JOIN billing_chargerefund f ON f.charge_id = rl.id
-    WHERE f.refunded_at < %(until)s
+    SELECT encounter_id, consumable_id, 0, 0, 0, quantity, at
+    FROM refunded_lines WHERE quantity IS NOT NULL
 ),
 figures AS (
     SELECT encounter_id, consumable_id, SUM(used) AS used, SUM(returned) AS returned,
@@ -396,8 +406,10 @@ DAY_ENCOUNTERS = """
 def _matching(rows: list[dict]) -> list[Finding]:
     found = []
     for row in rows:
-        net_used = row["used"] - row["returned"]
-        net_charged = row["charged"] - row["refunded"]
+        # SUM over bigint comes back as numeric on PostgreSQL: the figures are integers.
+        figures = {k: int(row[k]) for k in ("used", "returned", "charged", "refunded")}
+        net_used = figures["used"] - figures["returned"]
+        net_charged = figures["charged"] - figures["refunded"]
         unbilled = row["kind"] == UNBILLED_USE
         found.append(
             Finding(
@@ -410,10 +422,7 @@ def _matching(rows: list[dict]) -> list[Finding]:
                 detail={
                     "name": row["name"],
                     "unit": row["unit"],
-                    "used": row["used"],
-                    "returned": row["returned"],
-                    "charged": row["charged"],
-                    "refunded": row["refunded"],
+                    **figures,
                     "net_used": net_used,
                     "net_charged": net_charged,
                 },
@@ -481,7 +490,8 @@ WHERE ch.price_mismatch = 1 OR ch.without_order = 1
 def _line_findings(rows: list[dict]) -> list[Finding]:
     found = []
     for row in rows:
-        net = row["quantity"] - row["refunded"]
+        refunded = int(row["refunded"])
+        net = row["quantity"] - refunded
         unit_price = as_price(row["unit_price"])
         common = {
             "kind": None,
@@ -497,7 +507,7 @@ def _line_findings(rows: list[dict]) -> list[Finding]:
             "charge_code": row["charge_code"],
             "source": row["source"],
             "charged": row["quantity"],
-            "refunded": row["refunded"],
+            "refunded": refunded,
             "unit_price": str(unit_price),
             "charged_at": as_instant(row["charged_at"]).isoformat(),
         }

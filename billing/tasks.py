@@ -25,7 +25,8 @@ def reconcile_day(self, day: str) -> dict:
     try:
         run = reconciliation.reconciliation_run(day=date)
     except TRANSIENT as error:
-        if self.request.retries >= MAX_RETRIES:
+        # In-process (no broker) nothing would come back to retry: the run stays failed.
+        if self.request.is_eager or self.request.retries >= MAX_RETRIES:
             raise
         if not connection.in_atomic_block:
             connection.close()  # the connection may be what broke: the retry opens another

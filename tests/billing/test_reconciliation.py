@@ -1,26 +1,42 @@
-"""Daily reconciliation: variances, exceptions, atomic replacement, the endpoints."""
+"""Daily reconciliation: variances, each exception kind from exactly its anomaly, atomic
+replacement, reruns, stale runs, the endpoints.
+
+Anomalies are made through the real entry points (scans, the HIS feed), on today's
+business day, and each test asserts the complete list of the run's exceptions.
+"""
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from unittest import mock
 
+import psycopg
 import pytest
+from django.db import connection
+from django.test import override_settings
 from django.utils import timezone
 
-from billing import reconciliation
-from billing.models import ReconciliationRun, VarianceRow
+from billing import reconciliation, rules
+from billing.models import ExceptionRow, ReconciliationRun, Use, VarianceRow
 from config import roles
-from consumables.models import ExternalPrice
-from tests.billing.conftest import client_for, post_scan, stocked_item
-from tests.factories import ExternalPriceFactory
+from consumables.models import Consumable, ExternalPrice
+from tests.billing.conftest import client_for, gs1, post_scan, stocked_item
+from tests.factories import DepartmentFactory, ExternalPriceFactory, PriceVersionFactory
 
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
+START, END = rules.business_day_bounds(TODAY)
 
 
 def run_today():
     return reconciliation.reconciliation_run(day=TODAY)
+
+
+def moments(n: int) -> list[dt.datetime]:
+    """``n`` increasing instants of today, all already past."""
+    now = timezone.now()
+    return [START + (now - START) * k / (n + 1) for k in range(1, n + 1)]
 
 
 def rows(run):
@@ -36,13 +52,102 @@ def rows(run):
     }
 
 
-def kinds(run):
-    return sorted(run.exceptions.values_list("kind", flat=True))
+def exceptions(run) -> list[tuple]:
+    return sorted(
+        (e.kind, e.department_code, e.material_code, e.encounter_no, e.quantity)
+        for e in ExceptionRow.objects.filter(run=run)
+    )
+
+
+def stored(run) -> tuple[list, list]:
+    """Everything a run stored, ids and the run aside."""
+    variances = sorted(
+        VarianceRow.objects.filter(run=run).values_list(
+            "department_code",
+            "material_code",
+            "received",
+            "issued",
+            "used",
+            "billed",
+            "variance_qty",
+            "variance_amount",
+            "variance_pct",
+        )
+    )
+    found = sorted(
+        (e.kind, e.department_code, e.material_code, e.encounter_no, e.quantity, e.ref, e.detail)
+        for e in ExceptionRow.objects.filter(run=run)
+    )
+    return variances, [repr(f) for f in found]
 
 
 @pytest.fixture
 def finance(hospital):
     return client_for("finance01", roles.FINANCE)
+
+
+@pytest.fixture
+def his(hospital):
+    return client_for("his", roles.INTEGRATION)
+
+
+def order(his, consumable, encounter="ZY001"):
+    response = his.post(
+        "/api/v1/orders",
+        {
+            "order_id": f"O-{uuid.uuid4().hex[:10]}",
+            "encounter": encounter,
+            "order_code": consumable.order_code,
+            "quantity": 1,
+            "ordered_at": START.isoformat(),
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+
+
+def his_charge(his, consumable, quantity, *, price="25.5", encounter="ZY001", at=None):
+    response = his.post(
+        "/api/v1/charges",
+        {
+            "event_id": str(uuid.uuid4()),
+            "encounter": encounter,
+            "charge_code": consumable.charge_code,
+            "quantity": quantity,
+            "unit_price": price,
+            "charged_at": (at or timezone.now()).isoformat(),
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()["charge"]["id"]
+
+
+def use(hospital, code, quantity=1, *, encounter="ZY001", department="XNK", at=None):
+    extra = {"occurred_at": at.isoformat()} if at else {}
+    response = post_scan(
+        hospital["nurse"], "use", code, department, encounter=encounter, quantity=quantity, **extra
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def inpatient(hospital, visit_no, department=None):
+    from billing.models import Encounter, Patient
+
+    return Encounter.objects.create(
+        visit_no=visit_no,
+        patient=Patient.objects.create(patient_id=f"P-{visit_no}", name="李四"),
+        department=department or hospital["ward"],
+        admitted_at=START - dt.timedelta(days=2),
+    )
+
+
+def his_billed(hospital, body, **fields):
+    return stocked_item(hospital, body, billed_by=Consumable.BilledBy.HIS, **fields)
+
+
+# -- variance rows ------------------------------------------------------------------------------
 
 
 def test_day_counts_received_issued_used_and_billed(hospital):
@@ -56,21 +161,295 @@ def test_day_counts_received_issued_used_and_billed(hospital):
     assert run.totals["used"] == 2
 
 
-def test_rerun_gives_identical_rows(hospital):
-    consumable, _, (code,) = stocked_item(hospital, "690777000002")
-    post_scan(hospital["nurse"], "use", code, "XNK", encounter="ZY001")
+def test_events_of_another_day_are_not_counted(hospital):
+    consumable, _, (code,) = stocked_item(hospital, "690777000004")
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    use(hospital, code, at=yesterday)
+    run = run_today()
+    assert rows(run)[("XNK", consumable.material_code)][2] == 0
+
+
+def test_variance_amount_values_each_use_at_the_price_in_force_then(hospital, his):
+    """The price changes during the day: the uses before are charged at the old price,
+    those after at the new one, and the amount reconciles to the cent."""
+    consumable, _, (code,) = stocked_item(hospital, "690777000020", price="3.1416", quantity=20)
+    order(his, consumable)
+    before, change, after = moments(3)
+    use(hospital, code, 3, at=before)
+    PriceVersionFactory(
+        consumable=consumable,
+        purchase_price=Decimal("4.05"),
+        charge_price=Decimal("4.05"),
+        effective_from=change,
+    )
+    use(hospital, code, 2, at=after)
+    run = run_today()
+    row = VarianceRow.objects.get(run=run, department_code="XNK")
+    assert (row.used, row.billed, row.variance_qty, row.variance_amount) == (5, 5, 0, Decimal("0"))
+
+
+def test_unbilled_amount_is_the_value_of_what_was_not_billed(hospital, his):
+    consumable, _, (code,) = his_billed(hospital, "690777000021", price="12.34")
+    order(his, consumable)
+    use(hospital, code, 3)
+    his_charge(his, consumable, 1, price="12.34")
+    row = VarianceRow.objects.get(run=run_today(), department_code="XNK")
+    assert (row.used, row.billed, row.variance_amount, row.variance_pct) == (
+        3,
+        1,
+        Decimal("24.68"),
+        Decimal("66.67"),
+    )
+
+
+# -- each exception kind from exactly its anomaly ------------------------------------------------
+
+
+def test_one_missed_charge_in_a_busy_ward_is_exactly_unbilled_use(hospital, his):
+    """100 units used and charged on one patient, one unit used and not charged on another:
+    the ward's variance is 1/101 (within 5%), the encounter is one unit short."""
+    consumable, _, (code,) = his_billed(hospital, "690777000030", quantity=120)
+    inpatient(hospital, "ZY002")
+    order(his, consumable, "ZY002")
+    use(hospital, code, 100, encounter="ZY002")
+    his_charge(his, consumable, 100, encounter="ZY002")
+    order(his, consumable)
+    use(hospital, code, 1)
+    assert exceptions(run_today()) == [
+        ("UNBILLED_USE", "XNK", consumable.material_code, "ZY001", 1)
+    ]
+
+
+def test_unbilled_use_alone_in_its_ward_is_also_a_variance(hospital, his):
+    """Inseparable: when the only use of an item on a ward that day goes unbilled, the
+    encounter is short (UNBILLED_USE) and so is the ward's day, 100% > 5%
+    (VARIANCE_OVER_THRESHOLD). CONTRACT.md defines both on the same quantities."""
+    consumable, _, (code,) = his_billed(hospital, "690777000005")
+    order(his, consumable)
+    use(hospital, code, 2)
+    run = run_today()
+    m = consumable.material_code
+    assert exceptions(run) == [
+        ("UNBILLED_USE", "XNK", m, "ZY001", 2),
+        ("VARIANCE_OVER_THRESHOLD", "XNK", m, "", 2),
+    ]
+    use_id = Use.objects.get(consumable=consumable).pk
+    assert run.exceptions.get(kind="UNBILLED_USE").ref == f"use:{use_id}"
+    assert run.exceptions.get(kind="VARIANCE_OVER_THRESHOLD").ref == f"variance:XNK:{m}"
+
+
+def test_his_charge_of_a_scan_billed_item_never_used_is_exactly_charge_without_use(
+    hospital, his
+):
+    consumable, _, _ = stocked_item(hospital, "690777000031")
+    order(his, consumable)
+    charge = his_charge(his, consumable, 2)
+    run = run_today()
+    assert exceptions(run) == [
+        ("CHARGE_WITHOUT_USE", "XNK", consumable.material_code, "ZY001", 2)
+    ]
+    assert run.exceptions.get().ref == f"charge:{charge}"
+
+
+def test_his_charge_on_top_of_a_scanned_use_is_exactly_duplicate_charge(hospital, his):
+    """The ward used 100 units that day, so one unit charged twice is a 1% variance."""
+    consumable, _, (code,) = stocked_item(hospital, "690777000032", quantity=120)
+    inpatient(hospital, "ZY002")
+    order(his, consumable, "ZY002")
+    use(hospital, code, 100, encounter="ZY002")
+    order(his, consumable)
+    use(hospital, code, 1)
+    charge = his_charge(his, consumable, 1)
+    run = run_today()
+    assert exceptions(run) == [
+        ("DUPLICATE_CHARGE", "XNK", consumable.material_code, "ZY001", 1)
+    ]
+    assert run.exceptions.get().ref == f"charge:{charge}"
+
+
+def test_charge_at_another_price_is_exactly_price_mismatch(hospital, his):
+    consumable, _, (code,) = his_billed(hospital, "690777000033", price="25.5")
+    order(his, consumable)
+    use(hospital, code, 2)
+    charge = his_charge(his, consumable, 2, price="30")
+    run = run_today()
+    assert exceptions(run) == [
+        ("PRICE_MISMATCH", "XNK", consumable.material_code, "ZY001", 2)
+    ]
+    mismatch = run.exceptions.get()
+    assert mismatch.ref == f"charge:{charge}"
+    assert (mismatch.detail["charge_price"], mismatch.detail["amount_difference"]) == (
+        "25.5000",
+        "9.00",
+    )
+
+
+def test_charge_without_doctor_order_is_exactly_charge_without_order(hospital):
+    consumable, _, (code,) = stocked_item(hospital, "690777000034")
+    charge = use(hospital, code, 1)["charge"]["id"]
+    run = run_today()
+    assert exceptions(run) == [
+        ("CHARGE_WITHOUT_ORDER", "XNK", consumable.material_code, "ZY001", 1)
+    ]
+    assert run.exceptions.get().ref == f"charge:{charge}"
+
+
+def test_order_entered_the_next_day_does_not_change_the_day(hospital, his):
+    consumable, _, (code,) = stocked_item(hospital, "690777000035")
+    use(hospital, code, 1)
+    his.post(
+        "/api/v1/orders",
+        {
+            "order_id": "O-LATE",
+            "encounter": "ZY001",
+            "order_code": consumable.order_code,
+            "quantity": 1,
+            "ordered_at": END.isoformat(),
+        },
+        format="json",
+    )
+    assert [e[0] for e in exceptions(run_today())] == ["CHARGE_WITHOUT_ORDER"]
+
+
+def test_receipt_above_the_purchase_price_is_exactly_purchase_price_mismatch(hospital):
+    consumable, di, _ = stocked_item(hospital, "690777000006", price="10")
+    response = post_scan(
+        hospital["keeper"],
+        "receive",
+        gs1(di, lot="L9"),
+        "CK01",
+        supplier="GYS01",
+        unit_cost="11",
+        quantity=1,
+    )
+    run = run_today()
+    assert exceptions(run) == [
+        ("PURCHASE_PRICE_MISMATCH", "CK01", consumable.material_code, "", 1)
+    ]
+    mismatch = run.exceptions.get()
+    assert mismatch.ref.startswith("receipt_line:")
+    assert (mismatch.detail["unit_cost"], mismatch.detail["purchase_price"]) == (
+        "11.0000",
+        "10.0000",
+    )
+    assert response.json()["warnings"] == ["PURCHASE_PRICE_MISMATCH"]
+
+
+def test_platform_price_below_purchase_is_exactly_four_price_misaligned(hospital):
+    consumable, _, _ = stocked_item(hospital, "690777000007", price="10")
+    ExternalPriceFactory(
+        consumable=consumable,
+        kind=ExternalPrice.Kind.PLATFORM,
+        price=Decimal("9"),
+        effective_from=timezone.now() - dt.timedelta(days=1),
+    )
+    run = run_today()
+    assert exceptions(run) == [("FOUR_PRICE_MISALIGNED", "", consumable.material_code, "", None)]
+    found = run.exceptions.get()
+    assert found.ref == f"consumable:{consumable.material_code}"
+    assert found.detail["violations"] == ["PURCHASE_ABOVE_PLATFORM"]
+    assert (found.detail["platform_price"], found.detail["purchase_price"]) == (
+        "9.0000",
+        "10.0000",
+    )
+
+
+def test_misalignment_during_part_of_the_day_is_reported(hospital):
+    consumable, _, _ = stocked_item(hospital, "690777000008", price="10")
+    fell, recovered = moments(2)
+    for price, at in (("12", START - dt.timedelta(days=5)), ("9", fell), ("12", recovered)):
+        ExternalPriceFactory(
+            consumable=consumable, kind=ExternalPrice.Kind.PLATFORM, price=price, effective_from=at
+        )
+    run = run_today()
+    (found,) = run.exceptions.all()
+    assert (found.kind, found.detail["platform_price"]) == ("FOUR_PRICE_MISALIGNED", "9.0000")
+    assert dt.datetime.fromisoformat(found.detail["in_force_at"]) == fell
+
+
+def test_misalignment_mended_before_the_day_is_not_reported(hospital):
+    consumable, _, _ = stocked_item(hospital, "690777000009", price="10")
+    for price, days in (("9", 5), ("12", 1)):
+        ExternalPriceFactory(
+            consumable=consumable,
+            kind=ExternalPrice.Kind.PLATFORM,
+            price=price,
+            effective_from=START - dt.timedelta(days=days),
+        )
+    assert exceptions(run_today()) == []
+
+
+def test_use_billed_to_the_patients_own_ward_is_exactly_variance_over_threshold(hospital, his):
+    """A patient of another ward is treated on XNK and HIS bills the item to the patient's
+    own ward: the encounter is square, XNK used what it did not bill (100% > 5%), and the
+    other ward billed what it did not use (used 0: no percentage, no exception)."""
+    consumable, _, (code,) = his_billed(hospital, "690777000036")
+    other = DepartmentFactory(code="WKB", name="外科病区")
+    inpatient(hospital, "ZY002", department=other)
+    order(his, consumable, "ZY002")
+    use(hospital, code, 1, encounter="ZY002")
+    his_charge(his, consumable, 1, encounter="ZY002")
+    run = run_today()
+    m = consumable.material_code
+    assert exceptions(run) == [("VARIANCE_OVER_THRESHOLD", "XNK", m, "", 1)]
+    assert rows(run)[("WKB", m)] == (0, 0, 0, 1, -1)
+    found = run.exceptions.get()
+    assert found.ref == f"variance:XNK:{m}"
+    assert (found.detail["variance_pct"], found.detail["threshold_pct"]) == ("100.00", "5")
+
+
+@override_settings(RECONCILIATION_VARIANCE_THRESHOLD_PCT="60")
+def test_the_threshold_is_a_setting(hospital, his):
+    consumable, _, (code,) = his_billed(hospital, "690777000037")
+    other = DepartmentFactory(code="WKB", name="外科病区")
+    inpatient(hospital, "ZY002", department=other)
+    order(his, consumable, "ZY002")
+    use(hospital, code, 2, encounter="ZY002")
+    his_charge(his, consumable, 1, encounter="ZY002")  # XNK bills 0 of 2, WKB 1
+    order(his, consumable)
+    use(hospital, code, 2)
+    his_charge(his, consumable, 2)
+    run = run_today()
+    # XNK: used 4, billed 2: 50%, under the 60% threshold; ZY002 is one short.
+    assert [e[0] for e in exceptions(run)] == ["UNBILLED_USE"]
+    assert run.threshold_pct == Decimal("60")
+
+
+def test_non_chargeable_item_used_is_no_variance_exception(hospital, his):
+    consumable, _, (code,) = stocked_item(
+        hospital, "690777000038", chargeable=False, billed_by=Consumable.BilledBy.HIS
+    )
+    order(his, consumable)
+    use(hospital, code, 3)
+    run = run_today()
+    assert exceptions(run) == []
+    assert rows(run)[("XNK", consumable.material_code)][2:] == (3, 0, 3)
+
+
+# -- runs ---------------------------------------------------------------------------------------
+
+
+def test_rerun_gives_identical_rows(hospital, his):
+    consumable, _, (code,) = his_billed(hospital, "690777000002")
+    scan_item, _, (scan_code,) = stocked_item(hospital, "690777000039")
+    use(hospital, code, 2)
+    his_charge(his, consumable, 1, price="30")
+    use(hospital, scan_code, 1)
+    his_charge(his, scan_item, 1)
     first = run_today()
-    before = (rows(first), kinds(first))
+    before = stored(first)
+    assert len(before[1]) >= 4
     second = run_today()
-    assert (rows(second), kinds(second)) == before
     assert second.pk == first.pk
+    assert stored(second) == before
+    assert second.attempts == 2
 
 
 def test_failed_run_leaves_the_previous_result(hospital):
     consumable, _, (code,) = stocked_item(hospital, "690777000003")
-    post_scan(hospital["nurse"], "use", code, "XNK", encounter="ZY001")
-    good = rows(run_today())
-    post_scan(hospital["nurse"], "use", code, "XNK", encounter="ZY001")
+    use(hospital, code)
+    good = stored(run_today())
+    use(hospital, code)
     with (
         mock.patch.object(
             reconciliation, "four_price_exceptions", side_effect=RuntimeError("killed half-way")
@@ -81,100 +460,93 @@ def test_failed_run_leaves_the_previous_result(hospital):
     run = ReconciliationRun.objects.get(date=TODAY)
     assert run.status == "failed"
     assert "killed half-way" in run.error
-    assert rows(run) == good
+    assert stored(run) == good
 
 
-def test_events_of_another_day_are_not_counted(hospital):
-    consumable, _, (code,) = stocked_item(hospital, "690777000004")
-    yesterday = timezone.now() - dt.timedelta(days=1)
-    post_scan(
-        hospital["nurse"], "use", code, "XNK", encounter="ZY001", occurred_at=yesterday.isoformat()
+def _hold_day_lock(day: dt.date) -> psycopg.Connection:
+    """Another session holding the day's lock, as a running worker does."""
+    db = connection.settings_dict
+    other = psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        dbname=db["NAME"],
+        autocommit=True,
     )
-    run = run_today()
-    assert rows(run)[("XNK", consumable.material_code)][2] == 0
-
-
-def test_unbilled_use_of_his_billed_item_is_a_variance_over_threshold(hospital):
-    from consumables.models import Consumable
-
-    consumable, _, (code,) = stocked_item(
-        hospital, "690777000005", billed_by=Consumable.BilledBy.HIS
+    other.execute(
+        "SELECT pg_advisory_lock(%s, %s)", [reconciliation.LOCK_SPACE, day.toordinal()]
     )
-    post_scan(hospital["nurse"], "use", code, "XNK", encounter="ZY001", quantity=2)
-    run = run_today()
-    over = run.exceptions.filter(kind="VARIANCE_OVER_THRESHOLD").get()
-    assert (over.department_code, over.material_code, over.quantity) == (
-        "XNK",
-        consumable.material_code,
-        2,
+    return other
+
+
+@pytest.mark.postgres
+def test_running_run_whose_worker_is_gone_is_reported_failed(finance):
+    run = ReconciliationRun.objects.create(
+        date=TODAY, status="running", started_at=timezone.now()
     )
+    body = finance.get(f"/api/v1/reconciliation/runs/{TODAY}").json()
+    assert (body["status"], body["error"]) == ("failed", reconciliation.INTERRUPTED)
+    run.refresh_from_db()
+    assert run.status == "failed"
 
 
-def test_receipt_at_other_than_purchase_price_is_reported(hospital):
-    consumable, _, _ = stocked_item(hospital, "690777000006", price="10")
-    from tests.billing.conftest import gs1
-
-    di = consumable.device_identifiers.get().udi_di
-    post_scan(
-        hospital["keeper"],
-        "receive",
-        gs1(di, lot="L9"),
-        "CK01",
-        supplier="GYS01",
-        unit_cost="11",
-        quantity=1,
-    )
-    run = run_today()
-    exception = run.exceptions.get(kind="PURCHASE_PRICE_MISMATCH")
-    assert exception.material_code == consumable.material_code
-    assert exception.detail["unit_cost"] == "11.0000"
+@pytest.mark.postgres
+def test_running_run_whose_worker_holds_the_day_is_still_running(finance):
+    ReconciliationRun.objects.create(date=TODAY, status="running", started_at=timezone.now())
+    other = _hold_day_lock(TODAY)
+    try:
+        body = finance.get(f"/api/v1/reconciliation/runs/{TODAY}").json()
+        assert body["status"] == "running"
+    finally:
+        other.close()
+    assert finance.get(f"/api/v1/reconciliation/runs/{TODAY}").json()["status"] == "failed"
 
 
-def test_platform_price_below_purchase_is_four_price_misaligned(hospital):
-    consumable, _, _ = stocked_item(hospital, "690777000007", price="10")
-    ExternalPriceFactory(
-        consumable=consumable,
-        kind=ExternalPrice.Kind.PLATFORM,
-        price=Decimal("9"),
-        effective_from=timezone.now(),
-    )
-    run = run_today()
-    exception = run.exceptions.get(kind="FOUR_PRICE_MISALIGNED")
-    assert exception.detail["violations"] == ["PURCHASE_ABOVE_PLATFORM"]
+def test_previous_business_day_is_the_shanghai_calendar_day():
+    at = dt.datetime(2026, 3, 1, 16, 30, tzinfo=dt.UTC)  # 00:30 on 2 March in Shanghai
+    assert reconciliation.previous_business_day(at) == dt.date(2026, 3, 1)
 
 
-def test_run_endpoint_answers_with_contract_fields(hospital, finance):
-    consumable, _, (code,) = stocked_item(hospital, "690777000008")
-    post_scan(hospital["nurse"], "use", code, "XNK", encounter="ZY001")
+# -- the endpoints ------------------------------------------------------------------------------
+
+
+def test_run_endpoint_answers_with_contract_fields(hospital, finance, his):
+    consumable, _, (code,) = his_billed(hospital, "690777000010")
+    order(his, consumable)
+    use(hospital, code, 2)
     created = finance.post(
         "/api/v1/reconciliation/runs", {"date": TODAY.isoformat()}, format="json"
     )
     assert created.status_code == 201, created.json()
     detail = finance.get(f"/api/v1/reconciliation/runs/{TODAY}").json()
     assert detail["status"] == "succeeded"
-    variances = finance.get(f"/api/v1/reconciliation/runs/{TODAY}/variances").json()
-    assert set(variances[0]) == {
-        "department",
-        "material_code",
-        "received",
-        "issued",
-        "used",
-        "billed",
-        "variance_qty",
-        "variance_amount",
-        "variance_pct",
+    assert detail["totals"]["exceptions_by_kind"] == {
+        "UNBILLED_USE": 1,
+        "VARIANCE_OVER_THRESHOLD": 1,
     }
-    exceptions = finance.get(f"/api/v1/reconciliation/runs/{TODAY}/exceptions").json()
-    for row in exceptions:
-        assert set(row) == {
-            "kind",
-            "department",
-            "material_code",
-            "encounter",
-            "quantity",
-            "ref",
-            "detail",
-        }
+    variances = finance.get(f"/api/v1/reconciliation/runs/{TODAY}/variances").json()
+    ward = next(v for v in variances if v["department"] == "XNK")
+    assert ward == {
+        "department": "XNK",
+        "material_code": consumable.material_code,
+        "received": 0,
+        "issued": 10,
+        "used": 2,
+        "billed": 0,
+        "variance_qty": 2,
+        "variance_amount": "51.00",
+        "variance_pct": "100.00",
+    }
+    found = finance.get(f"/api/v1/reconciliation/runs/{TODAY}/exceptions").json()
+    assert {tuple(sorted(row)) for row in found} == {
+        ("department", "detail", "encounter", "kind", "material_code", "quantity", "ref")
+    }
+    only = finance.get(
+        f"/api/v1/reconciliation/runs/{TODAY}/exceptions", {"kind": "UNBILLED_USE"}
+    ).json()
+    assert [(r["kind"], r["encounter"], r["quantity"]) for r in only] == [
+        ("UNBILLED_USE", "ZY001", 2)
+    ]
 
 
 def test_unknown_day_is_404_and_bad_date_is_404(finance):
@@ -187,6 +559,95 @@ def test_nurse_may_not_read_reconciliation(hospital):
     assert response.status_code == 403
 
 
-def test_previous_business_day_is_the_shanghai_calendar_day():
-    at = dt.datetime(2026, 3, 1, 16, 30, tzinfo=dt.UTC)  # 00:30 on 2 March in Shanghai
-    assert reconciliation.previous_business_day(at) == dt.date(2026, 3, 1)
+def test_failed_run_through_the_api_says_so_and_keeps_the_previous_result(hospital, finance):
+    consumable, _, (code,) = stocked_item(hospital, "690777000011")
+    use(hospital, code)
+    finance.post("/api/v1/reconciliation/runs", {"date": TODAY.isoformat()}, format="json")
+    good = stored(ReconciliationRun.objects.get(date=TODAY))
+    use(hospital, code)
+    with mock.patch.object(
+        reconciliation, "purchase_price_exceptions", side_effect=ValueError("bad data")
+    ):
+        response = finance.post(
+            "/api/v1/reconciliation/runs", {"date": TODAY.isoformat()}, format="json"
+        )
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "RECONCILIATION_FAILED"
+    assert (error["detail"]["status"], error["detail"]["error"]) == (
+        "failed",
+        "ValueError: bad data",
+    )
+    assert stored(ReconciliationRun.objects.get(date=TODAY)) == good
+
+
+# -- the Celery tasks and the beat schedule ------------------------------------------------------
+
+
+def test_transient_database_error_queues_a_retry_and_says_so(hospital):
+    from celery.exceptions import Retry
+    from django.db import OperationalError
+
+    from billing import tasks
+
+    ReconciliationRun.objects.create(date=TODAY, status="running")
+    lost = OperationalError("server closed the connection unexpectedly")
+    with (
+        mock.patch.object(reconciliation, "reconciliation_run", side_effect=lost),
+        mock.patch.object(tasks.reconcile_day, "retry", side_effect=Retry()) as retry,
+        pytest.raises(Retry),
+    ):
+        tasks.reconcile_day.run(TODAY.isoformat())
+    assert retry.call_args.kwargs == {"exc": lost, "countdown": 15}
+    run = ReconciliationRun.objects.get(date=TODAY)
+    assert run.status == "queued"
+    assert run.error.startswith("retrying in 15s after OperationalError")
+
+
+def test_without_a_broker_a_transient_error_fails_the_run_at_once(hospital):
+    from django.db import OperationalError
+
+    from billing import tasks
+
+    with (
+        mock.patch.object(reconciliation, "store_variances", side_effect=OperationalError("gone")),
+        pytest.raises(OperationalError),
+    ):
+        tasks.reconcile_day.delay(TODAY.isoformat())
+    run = ReconciliationRun.objects.get(date=TODAY)
+    assert (run.status, run.error) == ("failed", "OperationalError: gone")
+
+
+def test_run_that_fails_on_bad_data_is_not_retried(hospital):
+    from billing import tasks
+
+    with (
+        mock.patch.object(
+            reconciliation, "variance_exceptions", side_effect=ValueError("bad data")
+        ) as broken,
+        pytest.raises(ValueError),
+    ):
+        tasks.reconcile_day.apply(args=[TODAY.isoformat()]).get()
+    assert broken.call_count == 1
+    run = ReconciliationRun.objects.get(date=TODAY)
+    assert (run.status, run.error) == ("failed", "ValueError: bad data")
+
+
+def test_the_nightly_task_runs_the_business_day_that_ended(hospital):
+    from billing import tasks
+
+    yesterday = reconciliation.previous_business_day()
+    assert tasks.reconcile_previous_day.apply().get() == yesterday.isoformat()
+    assert ReconciliationRun.objects.get(date=yesterday).status == "succeeded"
+
+
+def test_beat_runs_the_previous_day_at_half_past_midnight_in_shanghai():
+    from django.conf import settings
+
+    from config.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["reconcile-previous-day"]
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks
+    assert (entry["schedule"].hour, entry["schedule"].minute) == ({0}, {30})
+    assert str(app.conf.timezone) == "Asia/Shanghai"
