@@ -67,7 +67,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "config.i18n.CookieLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -124,6 +124,15 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The switch's choice lives in this cookie for a year (config/i18n.py reads nothing else).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Short date forms per language (zh: 2024-05-01, en: 1 May 2024); see config/formats/.
+FORMAT_MODULE_PATH = ["config.formats"]
+# Off on purpose: grouping would reach ids, clocks and number inputs too. Amounts and
+# counts are grouped by the `money` and `qty` filters (config/templatetags/l10n_extras.py).
+USE_THOUSAND_SEPARATOR = False
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -148,8 +157,8 @@ REST_FRAMEWORK = {
     ],
     # Deny by default: a view without ``allowed_roles`` is open to administrators only.
     "DEFAULT_PERMISSION_CLASSES": ["config.permissions.HasRole"],
-    # Only views with a ``throttle_scope`` are limited; counters in the shared cache.
-    "DEFAULT_THROTTLE_CLASSES": ["config.throttles.FailOpenScopedRateThrottle"],
+    # Only views with a ``throttle_scope`` are limited; counters per worker (CACHES below).
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttles.LocalScopedRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         # Generous: a busy ward scanning a trolley never meets it; a runaway script does.
         "scans": os.environ.get("DJANGO_SCAN_RATE", "120/min"),
@@ -223,8 +232,11 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Behind the TLS proxy the client address is in X-Forwarded-For (number of proxies in front).
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "0")) or None
 
-# Cache: rate-limit counters must be shared by every gunicorn worker, so production uses
-# Redis (DJANGO_CACHE_URL, else a redis:// Celery broker); the quick start keeps local memory.
+# Cache: Redis in production (DJANGO_CACHE_URL, else a redis:// Celery broker), local
+# memory in the quick start. API rate-limit counters live in a local-memory cache of their
+# own in every worker process: the bedside path never waits for Redis (DESIGN.md invariant
+# 7), at the price of a limit counted per worker (rate x workers for one user at worst,
+# still a stop for a runaway script; login brute force is axes' job, in the database).
 CACHE_URL = os.environ.get("DJANGO_CACHE_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
 )
@@ -234,12 +246,15 @@ CACHES = {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": f"wuma:{DATABASES['default'].get('NAME') or 'default'}",
-            # A dead Redis must not hold up a scan (the throttle then lets it through).
             "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
         }
         if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    ),
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "throttle",
+    },
 }
 
 # Uploads: request bodies held in memory are bounded; each upload endpoint also checks
@@ -272,6 +287,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if not DEBUG and env_bool("DJANGO_HTTPS", True):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))

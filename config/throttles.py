@@ -1,24 +1,16 @@
 """API rate limits (``throttle_scope`` on a view, rates in ``REST_FRAMEWORK``)."""
 
-import logging
-
-from redis.exceptions import RedisError
+from django.core.cache import caches
 from rest_framework.throttling import ScopedRateThrottle
 
-log = logging.getLogger(__name__)
 
+class LocalScopedRateThrottle(ScopedRateThrottle):
+    """``ScopedRateThrottle`` counting in the worker's own memory (the ``throttle`` cache).
 
-class FailOpenScopedRateThrottle(ScopedRateThrottle):
-    """``ScopedRateThrottle`` that lets the request through when the cache is down.
-
-    The counters live in Redis in production so that every gunicorn worker sees the same
-    count; but the bedside path must never wait for Redis (DESIGN.md invariant 7), so a
-    cache failure costs the rate limit for that moment, never the scan.
+    A shared Redis would let every gunicorn worker see the same count, but the bedside path
+    must never wait for Redis (DESIGN.md invariant 7): a scan touches no network service
+    but PostgreSQL. The limit is a guard against runaway scripts, generous for a ward, so
+    a count per worker is enough.
     """
 
-    def allow_request(self, request, view):
-        try:
-            return super().allow_request(request, view)
-        except (RedisError, OSError) as error:
-            log.warning("rate limit skipped, cache unavailable: %s", error)
-            return True
+    cache = caches["throttle"]
