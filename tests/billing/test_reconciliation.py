@@ -17,7 +17,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from billing import reconciliation, rules
-from billing.models import ExceptionRow, ReconciliationRun, Use, VarianceRow
+from billing.models import Encounter, ExceptionRow, ReconciliationRun, Use, VarianceRow
 from config import roles
 from consumables.models import Consumable, ExternalPrice
 from tests.billing.conftest import client_for, gs1, post_scan, stocked_item
@@ -651,3 +651,131 @@ def test_beat_runs_the_previous_day_at_half_past_midnight_in_shanghai():
     assert entry["task"] in app.tasks
     assert (entry["schedule"].hour, entry["schedule"].minute) == ({0}, {30})
     assert str(app.conf.timezone) == "Asia/Shanghai"
+
+
+# -- a day of the synthetic hospital against the definitions, evaluated naively --------------
+
+
+def _naive_matching(start, end) -> list[tuple]:
+    """CONTRACT.md's matching, by walking every event before ``end`` in Python."""
+    from collections import defaultdict
+
+    from billing.models import ChargeLine, ChargeRefund
+    from inventory.models import StockMove
+
+    figures = defaultdict(lambda: [0, 0, 0, 0])  # used, returned, charged, refunded
+    active = set()
+
+    def add(key, column, quantity, at):
+        figures[key][column] += quantity
+        if at >= start:
+            active.add(key)
+
+    for u in Use.objects.filter(occurred_at__lt=end).values_list(
+        "encounter_id", "consumable_id", "quantity", "occurred_at"
+    ):
+        add(u[:2], 0, u[2], u[3])
+    for r in StockMove.objects.filter(
+        kind="return", reverses__use__isnull=False, occurred_at__lt=end
+    ).values_list("reverses__use__encounter_id", "consumable_id", "quantity", "occurred_at"):
+        add(r[:2], 1, r[2], r[3])
+    for c in ChargeLine.objects.filter(charged_at__lt=end).values_list(
+        "encounter_id", "consumable_id", "quantity", "charged_at"
+    ):
+        add(c[:2], 2, c[2], c[3])
+    for f in ChargeRefund.objects.filter(refunded_at__lt=end).values_list(
+        "charge__encounter_id", "charge__consumable_id", "quantity", "refunded_at"
+    ):
+        add(f[:2], 3, f[2], f[3])
+    items = {c.pk: c for c in Consumable.objects.all()}
+    visits = dict(Encounter.objects.values_list("pk", "visit_no"))
+    found = []
+    for key in active:
+        used, returned, charged, refunded = figures[key]
+        item = items[key[1]]
+        net_used, net_charged = used - returned, charged - refunded
+        scan = item.tracking == Consumable.Tracking.UNIT or item.billed_by == "scan"
+        kind = None
+        if item.chargeable and net_used > net_charged:
+            kind = "UNBILLED_USE"
+        elif scan and net_used > 0 and net_charged > net_used:
+            kind = "DUPLICATE_CHARGE"
+        elif scan and net_used == 0 and net_charged > 0:
+            kind = "CHARGE_WITHOUT_USE"
+        if kind:
+            found.append(
+                (kind, visits[key[0]], item.material_code, abs(net_used - net_charged))
+            )
+    return sorted(found)
+
+
+def _naive_lines(start, end) -> list[tuple]:
+    """The line checks with the ORM's price-in-force rule, line by line."""
+    from billing.models import ChargeLine, DoctorOrder
+    from consumables.prices import approved_version_in_force
+
+    found = []
+    lines = ChargeLine.objects.filter(charged_at__gte=start, charged_at__lt=end)
+    for line in lines.select_related("encounter", "consumable"):
+        refunded = sum(
+            r.quantity for r in line.refunds.all() if r.refunded_at < end
+        )
+        net = line.quantity - refunded
+        if net <= 0:
+            continue
+        key = (line.encounter.visit_no, line.consumable.material_code, net)
+        version = approved_version_in_force(line.consumable_id, line.charged_at)
+        if version is None or version.charge_price != line.unit_price:
+            found.append(("PRICE_MISMATCH", *key))
+        ordered = DoctorOrder.objects.filter(
+            encounter_id=line.encounter_id, order_code=line.order_code, ordered_at__lt=end
+        ).exists()
+        if line.order_id is None and not ordered:
+            found.append(("CHARGE_WITHOUT_ORDER", *key))
+    return sorted(found)
+
+
+@pytest.mark.postgres
+def test_a_synthetic_hospital_day_agrees_with_the_naive_definitions_and_reruns_identically():
+    from bench.generate import Shape, generate
+    from bench.reconciliation import BASELINE_SQL
+
+    shape, _ = generate(
+        Shape(consumables=400, departments=6, days=4, uses_per_day=1500, formulary=80),
+        bulk=False,
+    )
+    day = shape.last_day
+    start, end = rules.business_day_bounds(day)
+    run = reconciliation.reconciliation_run(day=day)
+    assert run.status == "succeeded", run.error
+    first = stored(run)
+
+    with connection.cursor() as cursor:
+        cursor.execute(BASELINE_SQL, rules.sql_params(since=start, until=end))
+        plain = {tuple(int(v) for v in row) for row in cursor.fetchall()}
+    assert set(
+        VarianceRow.objects.filter(run=run).values_list(
+            "department_id", "consumable_id", "received", "issued", "used", "billed"
+        )
+    ) == plain
+
+    def kinds_of(*wanted):
+        return sorted(
+            (e.kind, e.encounter_no, e.material_code, e.quantity)
+            for e in run.exceptions.filter(kind__in=wanted)
+        )
+
+    matching = _naive_matching(start, end)
+    lines = _naive_lines(start, end)
+    assert {k for k, *_ in matching} >= {"UNBILLED_USE", "DUPLICATE_CHARGE"}
+    assert {k for k, *_ in lines} == {"PRICE_MISMATCH", "CHARGE_WITHOUT_ORDER"}
+    assert kinds_of("UNBILLED_USE", "DUPLICATE_CHARGE", "CHARGE_WITHOUT_USE") == matching
+    assert kinds_of("PRICE_MISMATCH", "CHARGE_WITHOUT_ORDER") == lines
+    assert set(run.totals["exceptions_by_kind"]) >= {
+        "PURCHASE_PRICE_MISMATCH",
+        "FOUR_PRICE_MISALIGNED",
+        "VARIANCE_OVER_THRESHOLD",
+    }
+
+    again = reconciliation.reconciliation_run(day=day)
+    assert stored(again) == first
