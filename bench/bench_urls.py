@@ -1,6 +1,11 @@
-"""The product's URLs plus ``POST /bench/baseline``: the throughput baseline of
-bench/use_throughput.py, a minimal Django view (no DRF) that inserts one row in one
-transaction."""
+"""The product's URLs plus the two bench endpoints of bench/use_throughput.py:
+
+- ``POST /bench/baseline``: the throughput baseline, a minimal Django view (no DRF) that
+  inserts one row in one transaction;
+- ``POST /bench/scan-floor``: the scan API up to the service call and no further (DRF,
+  token auth, role check, scan throttle, input validation, department check), answering a
+  fixed 201: what a scan costs before it records anything.
+"""
 
 import json
 import uuid
@@ -10,8 +15,10 @@ from django.http import JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from rest_framework.response import Response
 
 from config.urls import urlpatterns as product_urlpatterns
+from inventory.api import ScanApi, refuse_unless_allowed
 
 BASELINE_TABLE = """
 CREATE TABLE IF NOT EXISTS bench_baseline (
@@ -36,4 +43,16 @@ def baseline(request):
     return JsonResponse({"id": row_id, "event_id": body["event_id"]}, status=201)
 
 
-urlpatterns = [path("bench/baseline", baseline, name="bench-baseline"), *product_urlpatterns]
+class ScanFloorApi(ScanApi):
+    def post(self, request):
+        serializer = self.ScanInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        refuse_unless_allowed(request.user, serializer.validated_data)
+        return Response({"event_id": str(serializer.validated_data["event_id"])}, status=201)
+
+
+urlpatterns = [
+    path("bench/baseline", baseline, name="bench-baseline"),
+    path("bench/scan-floor", ScanFloorApi.as_view(), name="bench-scan-floor"),
+    *product_urlpatterns,
+]

@@ -10,6 +10,8 @@ of ``--seconds`` each:
 
 - baseline: ``POST /bench/baseline``, a minimal Django view (no DRF, no auth) inserting one
   row in one transaction (bench/bench_urls.py);
+- scan API, no service: ``POST /bench/scan-floor``, the scan API's steps before the service
+  call (DRF, token auth, role check, scan throttle, validation, department check), fixed 201;
 - use: ``POST /api/v1/scans`` ``action=use`` with a nurse's API token and a new event_id per
   request: lot-tracked items (supermarket billing) and, for ``--unit-share`` of the scans,
   units tracked one-item-one-code with their own serial, each charged in the same
@@ -150,7 +152,16 @@ def client_main(pipe, plan: dict) -> None:
             used[kind] += 1
         return template.replace(EVENT.encode(), str(uuid.uuid4()).encode())
 
-    requests = {"baseline": baseline_request, "use": use_request}
+    floor_templates = [
+        t.replace(b"POST /api/v1/scans ", b"POST /bench/scan-floor ") for t in lot_templates
+    ]
+
+    def floor_request() -> bytes:
+        with lock:
+            template = rng.choice(floor_templates)
+        return template.replace(EVENT.encode(), str(uuid.uuid4()).encode())
+
+    requests = {"baseline": baseline_request, "floor": floor_request, "use": use_request}
     out = []
     for kind in plan["phases"]:
         result = _phase(port, clients, plan["seconds"], requests[kind])
@@ -371,12 +382,12 @@ def main() -> int:
             "unit_templates": data["unit_templates"],
             # A short warm-up of each, then the measured rounds, alternated so that any
             # drift of the machine falls on both alike.
-            "phases": ["baseline", "use"] + ["baseline", "use"] * args.rounds,
+            "phases": ["baseline", "floor", "use"] * (args.rounds + 1),
         }
-        warm = {**plan, "seconds": 2.0, "phases": ["baseline", "use"]}
+        warm = {**plan, "seconds": 2.0, "phases": ["baseline", "floor", "use"]}
         context = multiprocessing.get_context("spawn")
         results = []
-        for one in (warm, {**plan, "phases": plan["phases"][2:]}):
+        for one in (warm, {**plan, "phases": plan["phases"][3:]}):
             if results:  # the units the warm-up used are gone
                 one["unit_templates"] = one["unit_templates"][results[0]["used"]["unit"] :]
             receiver, sender = context.Pipe(duplex=False)
@@ -395,6 +406,7 @@ def main() -> int:
         ok_base = sum(p["statuses"].get(201, 0) for p in phases if p["kind"] == "baseline")
         base = summarise(measured["phases"], "baseline")
         use = summarise(measured["phases"], "use")
+        floor = summarise(measured["phases"], "floor")
         queries_after = use_queries(data["nurse_token"], data["lot_code"], visit)
 
         print(f"database: {label}, {connection.cursor().connection.info.server_version}")
@@ -412,7 +424,12 @@ def main() -> int:
             f"use scans sent: {measured['used']['lot'] + warm_used['used']['lot']} lot items, "
             f"{measured['used']['unit'] + warm_used['used']['unit']} units with a serial"
         )
-        for name, row in (("baseline (1 row, 1 txn)", base), ("use scan (charged)", use)):
+        rows = [
+            ("baseline (1 row, 1 txn)", base),
+            ("scan API, no service", floor),
+            ("use scan (charged)", use),
+        ]
+        for name, row in rows:
             rounds = ", ".join(f"{r:.0f}" for r in row["per_round"])
             print(
                 f"  {name:<24} {row['rps']:7.1f} req/s (rounds: {rounds})  "
@@ -423,6 +440,11 @@ def main() -> int:
             print(f"  a refused request: {refusal}")
         verdict = "met" if ratio >= 0.4 else "NOT met"
         print(f"ratio use/baseline: {ratio:.2f} (target >= 0.40): {verdict}")
+        print(
+            f"  of which: scan API before the service / baseline {floor['rps'] / base['rps']:.2f}"
+            f" (DRF, token auth, roles, throttle, validation, department check); "
+            f"use / scan API before the service {use['rps'] / floor['rps']:.2f}"
+        )
         print(
             f"use scan SQL queries (in-process): lot item {queries_before} before the load, "
             f"{queries_after} after it ({after['uses']:,} uses); unit item {unit_queries}"
