@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from consumables.codes import is_valid_hospital_code
@@ -14,12 +15,12 @@ from consumables.models import Consumable
 
 
 class Patient(models.Model):
-    patient_id = models.CharField("患者 ID / patient id", max_length=64, unique=True)
-    name = models.CharField("姓名 / name", max_length=100)
+    patient_id = models.CharField(_("患者 ID / patient id"), max_length=64, unique=True)
+    name = models.CharField(_("姓名 / name"), max_length=100)
 
     class Meta:
-        verbose_name = "患者 / patient"
-        verbose_name_plural = "患者 / patients"
+        verbose_name = _("患者 / patient")
+        verbose_name_plural = _("患者 / patients")
 
     def __str__(self):
         return self.patient_id
@@ -29,14 +30,14 @@ class Encounter(models.Model):
     """A hospital visit (住院/门诊), identified by its visit number (住院号)."""
 
     class InsuranceType(models.TextChoices):
-        EMPLOYEE = "职工医保", "职工医保 / employee insurance"
-        RESIDENT = "居民医保", "居民医保 / resident insurance"
-        SELF_PAY = "自费", "自费 / self-pay"
+        EMPLOYEE = "职工医保", _("职工医保 / employee insurance")
+        RESIDENT = "居民医保", _("居民医保 / resident insurance")
+        SELF_PAY = "自费", _("自费 / self-pay")
 
-    visit_no = models.CharField("住院号 / visit no.", max_length=64, unique=True)
+    visit_no = models.CharField(_("住院号 / visit no."), max_length=64, unique=True)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
     insurance_type = models.CharField(
-        "医保类型 / insurance type",
+        _("医保类型 / insurance type"),
         max_length=8,
         choices=InsuranceType,
         default=InsuranceType.EMPLOYEE,
@@ -44,12 +45,12 @@ class Encounter(models.Model):
     department = models.ForeignKey(
         "inventory.Department", on_delete=models.PROTECT, related_name="encounters"
     )
-    admitted_at = models.DateTimeField("入院时间 / admitted at")
-    discharged_at = models.DateTimeField("出院时间 / discharged at", null=True, blank=True)
+    admitted_at = models.DateTimeField(_("入院时间 / admitted at"))
+    discharged_at = models.DateTimeField(_("出院时间 / discharged at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "就诊 / encounter"
-        verbose_name_plural = "就诊 / encounters"
+        verbose_name = _("就诊 / encounter")
+        verbose_name_plural = _("就诊 / encounters")
 
     def __str__(self):
         return self.visit_no
@@ -58,16 +59,16 @@ class Encounter(models.Model):
 class DoctorOrder(models.Model):
     """A doctor's order (医嘱) as HIS sent it."""
 
-    order_id = models.CharField("医嘱号 / order id", max_length=64, unique=True)
+    order_id = models.CharField(_("医嘱号 / order id"), max_length=64, unique=True)
     encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="orders")
-    order_code = models.CharField("医嘱编码 / order code", max_length=64, db_index=True)
-    quantity = models.PositiveIntegerField("数量 / quantity", default=1)
-    ordered_at = models.DateTimeField("开立时间 / ordered at")
-    doctor = models.CharField("医生 / doctor", max_length=100, blank=True)
+    order_code = models.CharField(_("医嘱编码 / order code"), max_length=64, db_index=True)
+    quantity = models.PositiveIntegerField(_("数量 / quantity"), default=1)
+    ordered_at = models.DateTimeField(_("开立时间 / ordered at"))
+    doctor = models.CharField(_("医生 / doctor"), max_length=100, blank=True)
 
     class Meta:
-        verbose_name = "医嘱 / doctor order"
-        verbose_name_plural = "医嘱 / doctor orders"
+        verbose_name = _("医嘱 / doctor order")
+        verbose_name_plural = _("医嘱 / doctor orders")
 
     def __str__(self):
         return self.order_id
@@ -117,8 +118,8 @@ class Use(models.Model):
     warnings = models.JSONField(default=list)
 
     class Meta:
-        verbose_name = "使用记录 / use"
-        verbose_name_plural = "使用记录 / uses"
+        verbose_name = _("使用记录 / use")
+        verbose_name_plural = _("使用记录 / uses")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(returned_quantity__lte=models.F("quantity")),
@@ -154,8 +155,8 @@ class ChargeLine(models.Model):
     """
 
     class Source(models.TextChoices):
-        SCAN = "scan", "扫码计费 / scan"
-        HIS = "his", "HIS 计费 / HIS"
+        SCAN = "scan", _("扫码计费 / scan")
+        HIS = "his", _("HIS 计费 / HIS")
 
     event_id = models.UUIDField(db_index=True)
     encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="charges")
@@ -202,8 +203,8 @@ class ChargeLine(models.Model):
     refunded_quantity = models.PositiveIntegerField(default=0)
 
     class Meta:
-        verbose_name = "计费明细 / charge line"
-        verbose_name_plural = "计费明细 / charge lines"
+        verbose_name = _("计费明细 / charge line")
+        verbose_name_plural = _("计费明细 / charge lines")
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="charge_qty_gt0"),
             models.CheckConstraint(
@@ -242,8 +243,8 @@ class ChargeRefund(models.Model):
     )
 
     class Meta:
-        verbose_name = "退费 / refund"
-        verbose_name_plural = "退费 / refunds"
+        verbose_name = _("退费 / refund")
+        verbose_name_plural = _("退费 / refunds")
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="refund_qty_gt0")
         ]
@@ -257,16 +258,16 @@ class Consent(models.Model):
 
     encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="consents")
     consumable = models.ForeignKey("consumables.Consumable", on_delete=models.PROTECT)
-    signed_by = models.CharField("签署人 / signed by", max_length=100)
-    relationship = models.CharField("与患者关系 / relationship", max_length=20, default="本人")
-    signed_at = models.DateTimeField("签署时间 / signed at")
+    signed_by = models.CharField(_("签署人 / signed by"), max_length=100)
+    relationship = models.CharField(_("与患者关系 / relationship"), max_length=20, default="本人")
+    signed_at = models.DateTimeField(_("签署时间 / signed at"))
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
 
     class Meta:
-        verbose_name = "自费知情同意 / consent"
-        verbose_name_plural = "自费知情同意 / consents"
+        verbose_name = _("自费知情同意 / consent")
+        verbose_name_plural = _("自费知情同意 / consents")
         constraints = [
             models.UniqueConstraint(fields=["encounter", "consumable"], name="uniq_consent")
         ]
@@ -280,36 +281,50 @@ class ReconciliationRun(models.Model):
     that succeeds, in one transaction: a failed or killed run leaves the previous result."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "排队中 / queued"
-        RUNNING = "running", "运行中 / running"
-        SUCCEEDED = "succeeded", "已完成 / succeeded"
-        FAILED = "failed", "失败 / failed"
+        QUEUED = "queued", _("排队中 / queued")
+        RUNNING = "running", _("运行中 / running")
+        SUCCEEDED = "succeeded", _("已完成 / succeeded")
+        FAILED = "failed", _("失败 / failed")
 
-    date = models.DateField("业务日 / business day", unique=True)
+    date = models.DateField(_("业务日 / business day"), unique=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
     requested_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    computed_at = models.DateTimeField("结果生成时间 / result computed at", null=True, blank=True)
+    computed_at = models.DateTimeField(
+        _("结果生成时间 / result computed at"), null=True, blank=True
+    )
     totals = models.JSONField(default=dict)
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     threshold_pct = models.DecimalField(max_digits=6, decimal_places=2, null=True)
 
     class Meta:
-        verbose_name = "日对账 / reconciliation run"
-        verbose_name_plural = "日对账 / reconciliation runs"
+        verbose_name = _("日对账 / reconciliation run")
+        verbose_name_plural = _("日对账 / reconciliation runs")
 
     def __str__(self):
         return f"{self.date} {self.status}"
 
 
 class VarianceRow(models.Model):
-    """Received / issued / used / billed of one department and item on the run's day."""
+    """Received / issued / used / billed of one department and item on the run's day.
 
-    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="variances")
-    department = models.ForeignKey("inventory.Department", on_delete=models.PROTECT)
-    consumable = models.ForeignKey("consumables.Consumable", on_delete=models.PROTECT)
+    Derived rows, tens of thousands a night, written only by the reconciliation's
+    ``INSERT ... SELECT``, which joins the department and the consumable it names: the
+    database does not check those two references again row by row at commit (Django still
+    protects them on delete), and ``uniq_variance_row`` serves the look-ups by run.
+    """
+
+    run = models.ForeignKey(
+        ReconciliationRun, on_delete=models.CASCADE, related_name="variances", db_index=False
+    )
+    department = models.ForeignKey(
+        "inventory.Department", on_delete=models.PROTECT, db_constraint=False
+    )
+    consumable = models.ForeignKey(
+        "consumables.Consumable", on_delete=models.PROTECT, db_constraint=False
+    )
     department_code = models.CharField(max_length=32)
     material_code = models.CharField(max_length=64)
     received = models.IntegerField(default=0)
@@ -321,8 +336,8 @@ class VarianceRow(models.Model):
     variance_pct = models.DecimalField(max_digits=9, decimal_places=2, null=True)
 
     class Meta:
-        verbose_name = "对账差异 / variance row"
-        verbose_name_plural = "对账差异 / variance rows"
+        verbose_name = _("对账差异 / variance row")
+        verbose_name_plural = _("对账差异 / variance rows")
         constraints = [
             models.UniqueConstraint(
                 fields=["run", "department", "consumable"], name="uniq_variance_row"
@@ -351,8 +366,8 @@ class ExceptionRow(models.Model):
     )
 
     class Meta:
-        verbose_name = "对账异常 / reconciliation exception"
-        verbose_name_plural = "对账异常 / reconciliation exceptions"
+        verbose_name = _("对账异常 / reconciliation exception")
+        verbose_name_plural = _("对账异常 / reconciliation exceptions")
         ordering = ["kind", "department_code", "material_code", "encounter_no", "ref"]
 
     def __str__(self):
@@ -367,19 +382,19 @@ class Kit(models.Model):
     order; the components left unused are neither moved nor charged.
     """
 
-    order_code = models.CharField("套包医嘱编码 / kit order code", max_length=64, unique=True)
-    name = models.CharField("套包名称 / kit name", max_length=200)
+    order_code = models.CharField(_("套包医嘱编码 / kit order code"), max_length=64, unique=True)
+    name = models.CharField(_("套包名称 / kit name"), max_length=200)
     is_active = models.BooleanField(
-        "在用 / active",
+        _("在用 / active"),
         default=True,
-        help_text="停用后，其组件的使用不再归入该套包医嘱 / "
-        "when inactive, uses of its components no longer link to its orders",
+        help_text=_("停用后，其组件的使用不再归入该套包医嘱 / "
+        "when inactive, uses of its components no longer link to its orders"),
     )
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "医嘱套包 / order kit"
-        verbose_name_plural = "医嘱套包 / order kits"
+        verbose_name = _("医嘱套包 / order kit")
+        verbose_name_plural = _("医嘱套包 / order kits")
         ordering = ["order_code"]
 
     def __str__(self):
@@ -391,16 +406,16 @@ class Kit(models.Model):
         if not is_valid_hospital_code(self.order_code):
             raise ValidationError(
                 {
-                    "order_code": "编码只能包含字母、数字和 . _ - / / "
-                    "letters, digits and . _ - / only"
+                    "order_code": _("编码只能包含字母、数字和 . _ - / / "
+                    "letters, digits and . _ - / only")
                 }
             )
         # Five codes in one: an order code names one thing, a consumable or a kit.
         if Consumable.objects.filter(order_code=self.order_code, is_active=True).exists():
             raise ValidationError(
                 {
-                    "order_code": "该医嘱编码已是某个耗材的医嘱编码 / "
-                    "this order code already belongs to a consumable"
+                    "order_code": _("该医嘱编码已是某个耗材的医嘱编码 / "
+                    "this order code already belongs to a consumable")
                 }
             )
 
@@ -413,16 +428,16 @@ class KitComponent(models.Model):
         "consumables.Consumable",
         on_delete=models.PROTECT,
         related_name="kit_components",
-        verbose_name="耗材 / consumable",
+        verbose_name=_("耗材 / consumable"),
     )
     quantity = models.PositiveIntegerField(
-        "计划数量 / planned quantity", default=1, validators=[MinValueValidator(1)]
+        _("计划数量 / planned quantity"), default=1, validators=[MinValueValidator(1)]
     )
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "套包组件 / kit component"
-        verbose_name_plural = "套包组件 / kit components"
+        verbose_name = _("套包组件 / kit component")
+        verbose_name_plural = _("套包组件 / kit components")
         constraints = [
             models.UniqueConstraint(fields=["kit", "consumable"], name="uniq_kit_component"),
             models.CheckConstraint(
@@ -446,7 +461,7 @@ class HighValueApproval(models.Model):
         Encounter,
         on_delete=models.PROTECT,
         related_name="high_value_approvals",
-        verbose_name="就诊 / encounter",
+        verbose_name=_("就诊 / encounter"),
     )
     consumable = models.ForeignKey(
         "consumables.Consumable",
@@ -454,22 +469,22 @@ class HighValueApproval(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="耗材 / consumable",
-        help_text="留空：本次就诊的全部高值耗材 / empty: every high-value item of the encounter",
+        verbose_name=_("耗材 / consumable"),
+        help_text=_("留空：本次就诊的全部高值耗材 / empty: every high-value item of the encounter"),
     )
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name="审批人 / approved by",
+        verbose_name=_("审批人 / approved by"),
     )
-    approved_at = models.DateTimeField("审批时间 / approved at")
-    note = models.CharField("审批意见 / note", max_length=500, blank=True)
+    approved_at = models.DateTimeField(_("审批时间 / approved at"))
+    note = models.CharField(_("审批意见 / note"), max_length=500, blank=True)
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "高值耗材使用审批 / high-value approval"
-        verbose_name_plural = "高值耗材使用审批 / high-value approvals"
+        verbose_name = _("高值耗材使用审批 / high-value approval")
+        verbose_name_plural = _("高值耗材使用审批 / high-value approvals")
         indexes = [
             models.Index(fields=["encounter", "consumable"], name="hv_approval_enc_item"),
         ]

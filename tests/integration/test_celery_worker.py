@@ -80,7 +80,7 @@ def worker(broker_url, celery_broker, monkeypatch):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_worker_runs_a_reconciliation_queued_through_the_api(hospital, worker):
     _, _, (code,) = stocked_item(hospital, "690888000001")
     post_scan(hospital["nurse"], "use", code, "XNK", encounter="ZY001", quantity=2)

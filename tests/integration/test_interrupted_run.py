@@ -89,7 +89,7 @@ def _wait_for(predicate, seconds: float, what: str):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_run_killed_while_writing_leaves_the_previous_result_and_is_not_left_running(hospital):
     today = timezone.localdate()
     _, _, (code,) = stocked_item(hospital, "690999000001")
