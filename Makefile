@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && e
 # The scan benchmarks make (and drop) their own databases on this server.
 BENCH_DATABASE_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo postgres://postgres@127.0.0.1:5432/postgres)
 
-.PHONY: run test install lint bench bench-1m clean system-deps deploy-check
+.PHONY: run test install lint bench bench-1m clean system-deps deploy-check messages makemessages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) messages
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(BIN)/python manage.py load_demo
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
@@ -38,10 +38,28 @@ system-deps:
 	  || echo "WARNING: could not install$$missing (browser/decoder tests will be skipped outside CI)"; \
 	fi
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps messages
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory deploy-check
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# locale/*/LC_MESSAGES/*.po -> .mo (built, never committed) with GNU gettext's msgfmt,
+# from Debian's gettext when it is missing.
+messages: $(STAMP)
+	@command -v msgfmt >/dev/null || { echo "Installing Debian package: gettext"; \
+	  (apt-get update -qq && apt-get install -y -qq gettext >/dev/null) \
+	  || echo "WARNING: could not install gettext: the English messages cannot be compiled"; }
+	DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages --ignore='.venv/*' --verbosity 0
+
+# After changing interface text: gather the msgids into the .po files (needs xgettext, in
+# Debian's gettext), translate the new entries, then `make messages`.
+MESSAGE_SOURCES_IGNORED := --ignore='.venv/*' --ignore='tests/*' --ignore='bench/*' \
+	--ignore='staticfiles/*' --ignore='docs/*' --ignore='*.egg-info/*'
+makemessages: $(STAMP)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemessages -l en -d django --add-location=file \
+	  $(MESSAGE_SOURCES_IGNORED) --ignore='static/*'
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemessages -l en -d djangojs --add-location=file \
+	  $(MESSAGE_SOURCES_IGNORED)
 
 # Production settings must pass Django's deployment checklist.
 deploy-check: $(STAMP)

@@ -4,6 +4,7 @@ order kits (医嘱套包) with their components; high-value use approvals (高�
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Subquery
+from django.utils.translation import gettext_lazy as _
 
 from consumables.admin import HistoryAdmin, LabelledFormMixin, column, titled
 from consumables.models import Consumable
@@ -57,7 +58,7 @@ class DoctorOrderInline(admin.TabularInline):
             .annotate(consumable_label=_consumable_for_order_code("name"))
         )
 
-    @admin.display(description="耗材 / consumable")
+    @admin.display(description=_("耗材 / consumable"))
     def consumable_name(self, obj):
         return getattr(obj, "consumable_label", None) or "—"
 
@@ -75,7 +76,7 @@ class EncounterAdmin(LabelledFormMixin, admin.ModelAdmin):
     )
     list_filter = (
         "insurance_type",
-        ("department", titled(admin.RelatedFieldListFilter, "科室 / department")),
+        ("department", titled(admin.RelatedFieldListFilter, _("科室 / department"))),
         ("discharged_at", admin.EmptyFieldListFilter),
     )
     patient_column = column("patient")
@@ -86,7 +87,7 @@ class EncounterAdmin(LabelledFormMixin, admin.ModelAdmin):
     date_hierarchy = "admitted_at"
     inlines = (DoctorOrderInline,)
 
-    @admin.display(description="姓名 / name", ordering="patient__name")
+    @admin.display(description=_("姓名 / name"), ordering="patient__name")
     def patient_name(self, obj):
         return obj.patient.name
 
@@ -111,7 +112,7 @@ class DoctorOrderAdmin(LabelledFormMixin, admin.ModelAdmin):
         "doctor",
     )
     list_filter = (
-        ("encounter__department", titled(admin.RelatedFieldListFilter, "科室 / department")),
+        ("encounter__department", titled(admin.RelatedFieldListFilter, _("科室 / department"))),
     )
     list_select_related = ("encounter",)
     autocomplete_fields = ("encounter",)
@@ -130,13 +131,13 @@ class DoctorOrderAdmin(LabelledFormMixin, admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="耗材 / consumable")
+    @admin.display(description=_("耗材 / consumable"))
     def consumable_name(self, obj):
         label = getattr(obj, "consumable_label", None)
         if not label and getattr(obj, "kit_label", None):
             return f"医嘱套包 / kit: {obj.kit_label}"
         if not label:
-            return "— 未匹配医嘱编码 / unknown order code"
+            return _("— 未匹配医嘱编码 / unknown order code")
         spec = getattr(obj, "consumable_spec", "") or ""
         return f"{label} {spec}".strip()
 
@@ -171,7 +172,7 @@ class KitAdmin(LabelledFormMixin, HistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(component_total=Count("components"))
 
-    @admin.display(description="组件数 / components", ordering="component_total")
+    @admin.display(description=_("组件数 / components"), ordering="component_total")
     def component_count(self, obj):
         return obj.component_total
 
@@ -190,7 +191,7 @@ class HighValueApprovalAdmin(LabelledFormMixin, HistoryAdmin):
         "note",
     )
     encounter_column = column("encounter")
-    approved_by_column = column("approved_by", "审批人 / approved by")
+    approved_by_column = column("approved_by", _("审批人 / approved by"))
     list_select_related = ("encounter", "consumable", "approved_by")
     search_fields = (
         "encounter__visit_no",
@@ -204,10 +205,10 @@ class HighValueApprovalAdmin(LabelledFormMixin, HistoryAdmin):
     add_fields = ("encounter", "consumable", "note")
     view_fields = ("encounter", "consumable", "approved_by", "approved_at", "note")
 
-    @admin.display(description="范围 / covers", ordering="consumable__material_code")
+    @admin.display(description=_("范围 / covers"), ordering="consumable__material_code")
     def scope(self, obj):
         if obj.consumable_id is None:
-            return "本次就诊全部高值耗材 / every high-value item"
+            return _("本次就诊全部高值耗材 / every high-value item")
         return str(obj.consumable)
 
     def get_fields(self, request, obj=None):
@@ -223,7 +224,7 @@ class HighValueApprovalAdmin(LabelledFormMixin, HistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            raise PermissionDenied("审批记录不可修改 / approvals are not editable")
+            raise PermissionDenied(_("审批记录不可修改 / approvals are not editable"))
         created = high_value_approval_record(
             encounter=obj.encounter,
             consumable=obj.consumable,

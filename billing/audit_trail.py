@@ -32,6 +32,8 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from inventory.models import ScanEvent
 
@@ -50,13 +52,17 @@ CODE_FIELDS = (
     "order_id",
     "visit_no",
 )
-HISTORY_TYPES = {"+": ("create", "新增"), "~": ("update", "修改"), "-": ("delete", "删除")}
+HISTORY_TYPES = {
+    "+": gettext_lazy("新增 / create"),
+    "~": gettext_lazy("修改 / update"),
+    "-": gettext_lazy("删除 / delete"),
+}
 SOURCES = {
-    "master": "主数据与审批 / master data & approvals",
-    "scan": "扫码 / scans",
-    "charge": "计费 / charges",
-    "refund": "退费 / refunds",
-    "consent": "知情同意 / consents",
+    "master": gettext_lazy("主数据与审批 / master data & approvals"),
+    "scan": gettext_lazy("扫码 / scans"),
+    "charge": gettext_lazy("计费 / charges"),
+    "refund": gettext_lazy("退费 / refunds"),
+    "consent": gettext_lazy("知情同意 / consents"),
 }
 SKIPPED_FIELDS = {"history_id", "history_date", "history_change_reason", "history_type"}
 
@@ -82,7 +88,7 @@ class TrailEntry:
 
     @property
     def source_label(self) -> str:
-        return SOURCES[self.source]
+        return str(SOURCES[self.source])
 
 
 def history_models() -> list[type]:
@@ -233,12 +239,11 @@ def _history_entries(model, ids: list[int]) -> dict[int, TrailEntry]:
                 continue
             label = str(getattr(original._meta.get_field(f.name), "verbose_name", f.name))
             details.append((label, "" if was is None else str(was), str(after)))
-        _, action_zh = HISTORY_TYPES.get(row.history_type, ("", row.history_type))
         entries[row.history_id] = TrailEntry(
             at=row.history_date,
             username="",
             source="master",
-            action=f"{action_zh} / {HISTORY_TYPES.get(row.history_type, ('?',))[0]}",
+            action=str(HISTORY_TYPES.get(row.history_type, row.history_type)),
             subject=f"{original._meta.verbose_name}: {row.history_object}",
             reference=f"{original._meta.label_lower}:{getattr(row, pk_name)}",
             details=details if row.history_type != "-" else [],
@@ -252,12 +257,12 @@ def _scan_entries(ids: list[int], viewer) -> dict[int, TrailEntry]:
         answer = event.response or {}
         consumable = answer.get("consumable") or {}
         details = [
-            ("数量 / quantity", "", str(answer.get("quantity", ""))),
-            ("批号 / lot", "", str(answer.get("lot") or "")),
-            ("序列号 / serial", "", str(answer.get("serial") or "")),
+            (_("数量 / quantity"), "", str(answer.get("quantity", ""))),
+            (_("批号 / lot"), "", str(answer.get("lot") or "")),
+            (_("序列号 / serial"), "", str(answer.get("serial") or "")),
         ]
         if answer.get("encounter"):
-            details.append(("住院号 / visit no.", "", str(answer["encounter"])))
+            details.append((_("住院号 / visit no."), "", str(answer["encounter"])))
         entries[event.pk] = TrailEntry(
             at=event.created_at,
             username="",
@@ -279,15 +284,15 @@ def _charge_entries(ids: list[int], viewer) -> dict[int, TrailEntry]:
             at=line.charged_at,
             username="",
             source="charge",
-            action=f"计费 / charge ({line.get_source_display()})",
+            action=_("计费 / charge (%(source)s)") % {"source": line.get_source_display()},
             subject=f"{line.material_code} {line.charge_code}",
             reference=f"charge:{line.pk}",
             details=[
-                ("住院号 / visit no.", "", line.encounter.visit_no),
-                ("患者 / patient", "", patient_name_for(viewer, line.encounter.patient.name)),
-                ("数量 / quantity", "", str(line.quantity)),
-                ("单价 / unit price", "", str(line.unit_price)),
-                ("金额 / amount", "", str(line.amount)),
+                (_("住院号 / visit no."), "", line.encounter.visit_no),
+                (_("患者 / patient"), "", patient_name_for(viewer, line.encounter.patient.name)),
+                (_("数量 / quantity"), "", str(line.quantity)),
+                (_("单价 / unit price"), "", str(line.unit_price)),
+                (_("金额 / amount"), "", str(line.amount)),
             ],
         )
         for line in lines
@@ -301,19 +306,19 @@ def _refund_entries(ids: list[int], viewer) -> dict[int, TrailEntry]:
             at=refund.refunded_at,
             username="",
             source="refund",
-            action="退费 / refund",
+            action=_("退费 / refund"),
             subject=f"{refund.charge.material_code} {refund.charge.charge_code}",
             reference=f"charge:{refund.charge_id}",
             details=[
-                ("住院号 / visit no.", "", refund.charge.encounter.visit_no),
+                (_("住院号 / visit no."), "", refund.charge.encounter.visit_no),
                 (
-                    "患者 / patient",
+                    _("患者 / patient"),
                     "",
                     patient_name_for(viewer, refund.charge.encounter.patient.name),
                 ),
-                ("数量 / quantity", "", str(refund.quantity)),
-                ("金额 / amount", "", str(refund.amount)),
-                ("原因 / reason", "", refund.reason),
+                (_("数量 / quantity"), "", str(refund.quantity)),
+                (_("金额 / amount"), "", str(refund.amount)),
+                (_("原因 / reason"), "", refund.reason),
             ],
         )
         for refund in refunds
@@ -329,13 +334,18 @@ def _consent_entries(ids: list[int], viewer) -> dict[int, TrailEntry]:
             at=consent.signed_at,
             username="",
             source="consent",
-            action="自费知情同意 / self-pay consent",
+            action=_("自费知情同意 / self-pay consent"),
             subject=f"{consent.consumable.material_code} {consent.consumable.name}",
             reference=f"consent:{consent.pk}",
             details=[
-                ("住院号 / visit no.", "", consent.encounter.visit_no),
-                ("患者 / patient", "", patient_name_for(viewer, consent.encounter.patient.name)),
-                ("签署人 / signed by", "", f"{consent.signed_by}（{consent.relationship}）"),
+                (_("住院号 / visit no."), "", consent.encounter.visit_no),
+                (_("患者 / patient"), "", patient_name_for(viewer, consent.encounter.patient.name)),
+                (
+                    _("签署人 / signed by"),
+                    "",
+                    _("%(name)s（%(relationship)s）")
+                    % {"name": consent.signed_by, "relationship": consent.relationship},
+                ),
             ],
         )
         for consent in consents
@@ -354,7 +364,7 @@ def audit_trail(*, flt: TrailFilter, viewer, offset: int = 0, limit: int = 50) -
     """One page of the audit trail, newest first (patient names masked per ``viewer``)."""
     keys = _keys(flt, offset, limit)
     wanted: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for _, _, source, model, pk in keys:
+    for _at, _user, source, model, pk in keys:
         wanted[(source, model)].append(pk)
     found: dict[tuple[str, str, int], TrailEntry] = {}
     for (source, label), ids in wanted.items():
@@ -366,7 +376,7 @@ def audit_trail(*, flt: TrailFilter, viewer, offset: int = 0, limit: int = 50) -
             found[(source, label, pk)] = entry
     names = _usernames({user for _, user, *_ in keys if user})
     page = []
-    for _, user, source, model, pk in keys:
+    for _at, user, source, model, pk in keys:
         entry = found.get((source, model, pk))
         if entry is not None:
             entry.username = names.get(user, "")

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config import roles
 from config.errors import DomainError
@@ -57,7 +58,7 @@ def encounter_for_reader(*, visit_no: str, user) -> Encounter:
     if encounter is None:
         raise errors.unknown_encounter(visit_no)
     if not may_read_encounter(user, encounter):
-        raise PermissionDenied("该患者不在您的病区 / This patient is not on your ward")
+        raise PermissionDenied(_("该患者不在您的病区 / This patient is not on your ward"))
     return encounter
 
 

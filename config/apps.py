@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ProjectConfig(AppConfig):
@@ -6,7 +7,7 @@ class ProjectConfig(AppConfig):
 
     name = "config"
     label = "config"
-    verbose_name = "项目配置 / project"
+    verbose_name = _("项目配置 / project")
 
     def ready(self):
         from django.contrib.auth.signals import user_logged_in

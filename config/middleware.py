@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 
 from . import roles
 from .errors import error_body
@@ -42,8 +43,10 @@ class IdleSessionTimeoutMiddleware:
             logout(request)
             messages.warning(
                 request,
-                "长时间未操作，已自动退出，请重新登录 / "
-                "You were logged out after a period of inactivity; please log in again",
+                _(
+                    "长时间未操作，已自动退出，请重新登录 / "
+                    "You were logged out after a period of inactivity; please log in again"
+                ),
             )
             return
         if last_seen is None or now - int(last_seen) >= LAST_SEEN_RESOLUTION:
@@ -73,7 +76,9 @@ class IntegrationApiOnlyMiddleware:
             # user_roles caches on the user: the page's own role check reuses it.
             and user_roles(user) == {roles.INTEGRATION}
         ):
-            raise PermissionDenied("接口账号不能打开页面 / Integration accounts may not open pages")
+            raise PermissionDenied(
+                _("接口账号不能打开页面 / Integration accounts may not open pages")
+            )
         return self.get_response(request)
 
 

@@ -9,6 +9,7 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 from . import roles
@@ -50,7 +51,7 @@ def role_required(*wanted: str):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not has_role(request.user, *wanted):
-                raise PermissionDenied("无权访问此页面 / You may not open this page")
+                raise PermissionDenied(_("无权访问此页面 / You may not open this page"))
             return view(request, *args, **kwargs)
 
         wrapper.allowed_roles = wanted
@@ -62,7 +63,7 @@ def role_required(*wanted: str):
 class HasRole(BasePermission):
     """API permission: the view's ``allowed_roles`` (administrators always pass)."""
 
-    message = "无权执行此操作 / Permission denied"
+    message = _("无权执行此操作 / Permission denied")
 
     def has_permission(self, request, view):
         wanted = getattr(view, "allowed_roles", ())

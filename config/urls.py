@@ -2,6 +2,7 @@ import datetime as dt
 
 from django.contrib import admin
 from django.urls import include, path, register_converter
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billing import api as billing_api
@@ -75,6 +76,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The scripts' messages (locale/*/djangojs.po) in the user's language.
+    path("i18n/js/", JavaScriptCatalog.as_view(packages=["config"]), name="javascript-catalog"),
     path("inventory/", include("inventory.urls")),
     path("billing/", include("billing.urls")),
     path("master/", include("consumables.urls")),

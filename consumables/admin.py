@@ -19,9 +19,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from config.errors import DomainError
+from config.i18n import is_english
 from config.permissions import has_role
 from config.roles import ADMINISTRATOR, PRICING_OFFICE
 
@@ -33,9 +35,9 @@ from .udi import CodeParseError, parse_code
 
 DI_ISSUERS = {choice.value for choice in DeviceIdentifier.Issuer}
 
-admin.site.site_header = "医用耗材“五码合一”全流程追溯 · 管理后台"
-admin.site.site_title = "五码合一耗材追溯"
-admin.site.index_title = "主数据管理 / master data"
+admin.site.site_header = _("医用耗材“五码合一”全流程追溯 · 管理后台")
+admin.site.site_title = _("五码合一耗材追溯")
+admin.site.index_title = _("主数据管理 / master data")
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
@@ -55,20 +57,20 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
 # Chinese labels for model fields that were declared without a verbose_name.
 FIELD_LABELS = {
-    "consumable": "耗材 / consumable",
-    "created_at": "创建时间 / created at",
-    "updated_at": "修改时间 / updated at",
-    "status": "状态 / status",
-    "origin": "来源 / origin",
-    "proposed_by": "申请人 / proposed by",
-    "proposed_at": "申请时间 / proposed at",
-    "decided_by": "审核人 / decided by",
-    "decided_at": "审核时间 / decided at",
-    "decision_note": "审核意见 / decision note",
-    "requested_effective_from": "申请生效时间 / requested effective from",
-    "patient": "患者 / patient",
-    "department": "科室 / department",
-    "encounter": "就诊 / encounter",
+    "consumable": _("耗材 / consumable"),
+    "created_at": _("创建时间 / created at"),
+    "updated_at": _("修改时间 / updated at"),
+    "status": _("状态 / status"),
+    "origin": _("来源 / origin"),
+    "proposed_by": _("申请人 / proposed by"),
+    "proposed_at": _("申请时间 / proposed at"),
+    "decided_by": _("审核人 / decided by"),
+    "decided_at": _("审核时间 / decided at"),
+    "decision_note": _("审核意见 / decision note"),
+    "requested_effective_from": _("申请生效时间 / requested effective from"),
+    "patient": _("患者 / patient"),
+    "department": _("科室 / department"),
+    "encounter": _("就诊 / encounter"),
 }
 
 
@@ -145,7 +147,13 @@ def _quantized(prices: FourPrices) -> FourPrices:
 
 
 def domain_error_text(error: DomainError) -> str:
-    """A DomainError as one Chinese sentence for a person, with each four-price violation."""
+    """A DomainError as one Chinese sentence for a person, with each four-price violation
+    (in English on an English page)."""
+    if is_english():
+        parts = [error.message_en or error.message]
+        violations = (error.detail or {}).get("violations") or []
+        parts += [v.get("message_en") or v.get("code", "") for v in violations]
+        return ": ".join(parts[:1] + ["; ".join(parts[1:])] if violations else parts)
     parts = [error.message]
     violations = (error.detail or {}).get("violations") or []
     if violations:
@@ -171,7 +179,7 @@ class DeviceIdentifierForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "issuer" in self.fields:
             self.fields["issuer"].required = False
-            self.fields["issuer"].help_text = "留空则按条码自动识别 / detected from the code"
+            self.fields["issuer"].help_text = _("留空则按条码自动识别 / detected from the code")
 
     def clean(self):
         cleaned = super().clean()
@@ -181,16 +189,18 @@ class DeviceIdentifierForm(forms.ModelForm):
         try:
             parsed = parse_code(raw)
         except CodeParseError as error:
-            self.add_error("udi_di", f"无法识别的 UDI：{error.message}")
+            self.add_error("udi_di", _("无法识别的 UDI：%(message)s") % {"message": error.message})
             return cleaned
         if parsed.issuer not in DI_ISSUERS or not parsed.di:
-            self.add_error("udi_di", "不是 UDI-DI（GS1、MA、AHM 或 HIBC）/ not a UDI-DI")
+            self.add_error("udi_di", _("不是 UDI-DI（GS1、MA、AHM 或 HIBC）/ not a UDI-DI"))
             return cleaned
         cleaned["udi_di"] = parsed.di
         issuer = cleaned.get("issuer")
         if issuer and issuer != parsed.issuer:
             self.add_error(
-                "issuer", f"条码属于 {parsed.issuer.upper()}，与所选发码机构不符 / issuer mismatch"
+                "issuer",
+                _("条码属于 %(upper)s，与所选发码机构不符 / issuer mismatch")
+                % {"upper": parsed.issuer.upper()},
             )
         cleaned["issuer"] = parsed.issuer
         return cleaned
@@ -202,8 +212,8 @@ class DeviceIdentifierInline(LabelledFormMixin, admin.TabularInline):
     fields = ("udi_di", "issuer", "units_per_package", "package_level", "is_active")
     extra = 0
     can_delete = False  # a DI in use is retired (在用 off), never deleted
-    verbose_name = "UDI-DI（包装层级）"
-    verbose_name_plural = "UDI-DI（包装层级）/ package levels"
+    verbose_name = _("UDI-DI（包装层级）")
+    verbose_name_plural = _("UDI-DI（包装层级）/ package levels")
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -233,7 +243,7 @@ class PriceVersionInline(_ReadOnlyInline):
     decided_by_column = column("decided_by")
     decided_at_column = column("decided_at")
     ordering = ("-effective_from", "-pk")
-    verbose_name_plural = "价格版本（采购价/收费价）/ price versions"
+    verbose_name_plural = _("价格版本（采购价/收费价）/ price versions")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("proposed_by", "decided_by")
@@ -244,7 +254,7 @@ class ExternalPriceInline(_ReadOnlyInline):
     fields = ("kind", "price", "effective_from", "source")
     readonly_fields = fields
     ordering = ("kind", "-effective_from")
-    verbose_name_plural = "平台价格（挂网价/集采价）/ platform prices"
+    verbose_name_plural = _("平台价格（挂网价/集采价）/ platform prices")
 
 
 @admin.register(Consumable)
@@ -259,7 +269,7 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
         "device_identifiers__udi_di", "name", "spec", "manufacturer",
     )
     search_help_text = (
-        "按物资编码、计费编码、医嘱编码、医保编码、UDI（可直接粘贴扫码内容）或名称/规格/厂家查找"
+        _("按物资编码、计费编码、医嘱编码、医保编码、UDI（可直接粘贴扫码内容）或名称/规格/厂家查找")
     )
     list_filter = ("value_class", "tracking", "chargeable", "billed_by", "is_active", "category")
     list_per_page = 50
@@ -267,17 +277,28 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
     created_at_column = column("created_at")
     updated_at_column = column("updated_at")
     fieldsets = (
-        ("五码 / five codes", {
-            "fields": ("material_code", "charge_code", "order_code", "insurance_code"),
-            "description": "UDI-DI 在下方“包装层级”中维护 / UDI-DIs are the package levels below.",
-        }),
-        ("基本信息 / item", {
-            "fields": ("name", "spec", "unit", "manufacturer", "registration_no", "category"),
-        }),
-        ("管理方式 / handling", {
-            "fields": ("value_class", "tracking", "chargeable", "billed_by", "is_active"),
-        }),
-        ("价格 / prices", {"fields": ("prices_in_force",)}),
+        (
+            _("五码 / five codes"),
+            {
+                "fields": ("material_code", "charge_code", "order_code", "insurance_code"),
+                "description": _(
+                    "UDI-DI 在下方“包装层级”中维护 / UDI-DIs are the package levels below."
+                ),
+            },
+        ),
+        (
+            _("基本信息 / item"),
+            {
+                "fields": ("name", "spec", "unit", "manufacturer", "registration_no", "category"),
+            },
+        ),
+        (
+            _("管理方式 / handling"),
+            {
+                "fields": ("value_class", "tracking", "chargeable", "billed_by", "is_active"),
+            },
+        ),
+        (_("价格 / prices"), {"fields": ("prices_in_force",)}),
         (None, {"fields": ("created_at_column", "updated_at_column")}),
     )
     inlines = (DeviceIdentifierInline, PriceVersionInline, ExternalPriceInline)
@@ -286,7 +307,7 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(smallest_udi_di=_smallest_di_subquery())
 
-    @admin.display(description="UDI-DI（最小包装）", ordering="smallest_udi_di")
+    @admin.display(description=_("UDI-DI（最小包装）"), ordering="smallest_udi_di")
     def smallest_udi_di(self, obj):
         return getattr(obj, "smallest_udi_di", None) or "—"
 
@@ -303,7 +324,7 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
             owners = DeviceIdentifier.objects.filter(udi_di=di).values("consumable_id")
         return queryset.filter(Q(pk__in=found.values("pk")) | Q(pk__in=owners)), False
 
-    @admin.display(description="现行四价 / prices in force")
+    @admin.display(description=_("现行四价 / prices in force"))
     def prices_in_force(self, obj):
         if obj.pk is None:
             return "—"
@@ -314,11 +335,11 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
         verdict = (
             format_html_join("", '<li style="color:#ba2121">{}</li>',
                              ((v.message,) for v in violations))
-            if violations else format_html('<li style="color:#2a7a2a">{}</li>', "符合四价统一")
+            if violations else format_html('<li style="color:#2a7a2a">{}</li>', _("符合四价统一"))
         )
         return format_html(
-            "挂网价 {} · 集采价 {} · 采购价 {} · 收费价 {}<ul>{}</ul>"
-            '<a href="{}">申请调价 / propose a price change</a>',
+            _("挂网价 {} · 集采价 {} · 采购价 {} · 收费价 {}<ul>{}</ul>"
+            '<a href="{}">申请调价 / propose a price change</a>'),
             _money(prices.platform), _money(prices.vbp), _money(prices.purchase),
             _money(prices.charge), verdict, propose_url,
         )
@@ -329,11 +350,11 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
             consumable_master_rows(queryset), MASTER_COLUMNS, f"耗材主数据-{stamp}", fmt
         )
 
-    @admin.action(description="导出 Excel（导入格式）/ export XLSX", permissions=["view"])
+    @admin.action(description=_("导出 Excel（导入格式）/ export XLSX"), permissions=["view"])
     def export_xlsx(self, request, queryset):
         return self._export(queryset, "xlsx")
 
-    @admin.action(description="导出 CSV（导入格式）/ export CSV", permissions=["view"])
+    @admin.action(description=_("导出 CSV（导入格式）/ export CSV"), permissions=["view"])
     def export_csv(self, request, queryset):
         return self._export(queryset, "csv")
 
@@ -388,7 +409,7 @@ def _external_at_version(kind: str):
 
 class RejectForm(forms.Form):
     reason = forms.CharField(
-        label="驳回原因 / reason", max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("驳回原因 / reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
@@ -462,7 +483,7 @@ class PriceVersionAdmin(LabelledFormMixin, HistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            raise PermissionDenied("价格版本不可修改 / price versions are not editable")
+            raise PermissionDenied(_("价格版本不可修改 / price versions are not editable"))
         created = price_version_propose(
             consumable=obj.consumable,
             purchase_price=obj.purchase_price,
@@ -476,21 +497,24 @@ class PriceVersionAdmin(LabelledFormMixin, HistoryAdmin):
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(
-            request, f"已提交调价申请（{obj.consumable}），须由第二人审核后生效。", messages.INFO
+            request,
+            _("已提交调价申请（%(consumable)s），须由第二人审核后生效。")
+            % {"consumable": obj.consumable},
+            messages.INFO,
         )
         return super().response_add(request, obj, post_url_continue)
 
     # -- columns
 
-    @admin.display(description="挂网价 / platform", ordering="platform_at_price")
+    @admin.display(description=_("挂网价 / platform"), ordering="platform_at_price")
     def platform_at(self, obj):
         return _money(getattr(obj, "platform_at_price", None))
 
-    @admin.display(description="集采价 / VBP", ordering="vbp_at_price")
+    @admin.display(description=_("集采价 / VBP"), ordering="vbp_at_price")
     def vbp_at(self, obj):
         return _money(getattr(obj, "vbp_at_price", None))
 
-    @admin.display(description="四价统一 / aligned", boolean=True)
+    @admin.display(description=_("四价统一 / aligned"), boolean=True)
     def four_price(self, obj):
         return not four_price_violations(
             FourPrices(
@@ -501,7 +525,7 @@ class PriceVersionAdmin(LabelledFormMixin, HistoryAdmin):
             )
         )
 
-    @admin.display(description="四价校验 / four-price check")
+    @admin.display(description=_("四价校验 / four-price check"))
     def four_price_check(self, obj):
         at = obj.effective_from
         if obj.status == PriceVersion.Status.PROPOSED:
@@ -514,17 +538,17 @@ class PriceVersionAdmin(LabelledFormMixin, HistoryAdmin):
         verdict = (
             format_html_join("", '<li style="color:#ba2121">{}</li>',
                              ((v.message,) for v in violations))
-            if violations else format_html('<li style="color:#2a7a2a">{}</li>', "符合四价统一")
+            if violations else format_html('<li style="color:#2a7a2a">{}</li>', _("符合四价统一"))
         )
         return format_html(
-            "挂网价 {} · 集采价 {}（{} 时点）<ul>{}</ul>",
+            _("挂网价 {} · 集采价 {}（{} 时点）<ul>{}</ul>"),
             _money(external.platform), _money(external.vbp),
             timezone.localtime(at).strftime("%Y-%m-%d %H:%M"), verdict,
         )
 
     # -- actions
 
-    @admin.action(description="批准 / approve", permissions=["approve"])
+    @admin.action(description=_("批准 / approve"), permissions=["approve"])
     def approve_selected(self, request, queryset):
         approved = 0
         for version in queryset.select_related("consumable").order_by("pk"):
@@ -532,21 +556,31 @@ class PriceVersionAdmin(LabelledFormMixin, HistoryAdmin):
                 price_version_approve(version=version, approver=request.user)
             except DomainError as error:
                 self.message_user(
-                    request, f"{version.consumable}：{domain_error_text(error)}", messages.ERROR
+                    request,
+                    _("%(consumable)s：%(domain_error_text)s")
+                    % {
+                        "consumable": version.consumable,
+                        "domain_error_text": domain_error_text(error),
+                    },
+                    messages.ERROR,
                 )
             else:
                 approved += 1
         if approved:
-            self.message_user(request, f"已批准 {approved} 条调价申请。", messages.SUCCESS)
+            self.message_user(
+                request,
+                _("已批准 %(approved)s 条调价申请。") % {"approved": approved},
+                messages.SUCCESS,
+            )
 
-    @admin.action(description="驳回 / reject", permissions=["approve"])
+    @admin.action(description=_("驳回 / reject"), permissions=["approve"])
     def reject_selected(self, request, queryset):
         versions = list(queryset.select_related("consumable").order_by("pk"))
         form = RejectForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
             context = {
                 **self.admin_site.each_context(request),
-                "title": "驳回调价申请 / reject price proposals",
+                "title": _("驳回调价申请 / reject price proposals"),
                 "opts": self.model._meta,
                 "versions": versions,
                 "form": form,
@@ -563,12 +597,22 @@ class PriceVersionAdmin(LabelledFormMixin, HistoryAdmin):
                 )
             except DomainError as error:
                 self.message_user(
-                    request, f"{version.consumable}：{domain_error_text(error)}", messages.ERROR
+                    request,
+                    _("%(consumable)s：%(domain_error_text)s")
+                    % {
+                        "consumable": version.consumable,
+                        "domain_error_text": domain_error_text(error),
+                    },
+                    messages.ERROR,
                 )
             else:
                 rejected += 1
         if rejected:
-            self.message_user(request, f"已驳回 {rejected} 条调价申请。", messages.SUCCESS)
+            self.message_user(
+                request,
+                _("已驳回 %(rejected)s 条调价申请。") % {"rejected": rejected},
+                messages.SUCCESS,
+            )
         return None
 
 

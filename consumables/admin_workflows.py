@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
 
@@ -39,7 +40,7 @@ class SupplierProductForm(forms.ModelForm):
     def clean_supplier_code(self):
         code = self.cleaned_data["supplier_code"].strip()
         if not supplier_exists(code):
-            raise forms.ValidationError("未知供应商 / unknown supplier")
+            raise forms.ValidationError(_("未知供应商 / unknown supplier"))
         return code
 
 
@@ -69,9 +70,9 @@ class SupplierProductAdmin(LabelledFormMixin, HistoryAdmin):
 
 
 class MappingChangeForm(forms.ModelForm):
-    charge_code = forms.CharField(label="新计费编码 / new charge code", required=False)
-    order_code = forms.CharField(label="新医嘱编码 / new order code", required=False)
-    insurance_code = forms.CharField(label="新医保耗材编码 / new insurance code",
+    charge_code = forms.CharField(label=_("新计费编码 / new charge code"), required=False)
+    order_code = forms.CharField(label=_("新医嘱编码 / new order code"), required=False)
+    insurance_code = forms.CharField(label=_("新医保耗材编码 / new insurance code"),
                                      required=False)  # fmt: skip
 
     class Meta:
@@ -83,7 +84,7 @@ class MappingChangeForm(forms.ModelForm):
         consumable = data.get("consumable")
         given = {n: data.get(n).strip() for n in CODES if (data.get(n) or "").strip()}
         if not given:
-            raise forms.ValidationError("请填写至少一个新编码 / give at least one new code")
+            raise forms.ValidationError(_("请填写至少一个新编码 / give at least one new code"))
         try:
             codes = checked_codes(given)
             if consumable is not None:
@@ -91,7 +92,9 @@ class MappingChangeForm(forms.ModelForm):
                 if conflicts:
                     raise conflict_error(conflicts)
         except DomainError as error:
-            raise forms.ValidationError(f"{error.message}（{error.code}）") from error
+            raise forms.ValidationError(
+                _("%(message)s（%(code)s）") % {"message": error.message, "code": error.code}
+            ) from error
         self.codes = codes
         return data
 
@@ -108,10 +111,10 @@ class MappingChangeAdmin(LabelledFormMixin, HistoryAdmin):
                        "status", "proposed_by", "proposed_at", "decided_by", "decided_at",
                        "decision_note", "page")  # fmt: skip
 
-    @admin.display(description="审核页面 / review page")
+    @admin.display(description=_("审核页面 / review page"))
     def page(self, obj):
         url = reverse("master:mapping-detail", args=[obj.pk])
-        return format_html('<a href="{}">审核 / review</a>', url)
+        return format_html('<a href="{}">{}</a>', url, _("审核 / review"))
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -131,19 +134,19 @@ class MappingChangeAdmin(LabelledFormMixin, HistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            raise PermissionDenied("对码变更在审核页面处理 / decided on its review page")
+            raise PermissionDenied(_("对码变更在审核页面处理 / decided on its review page"))
         created = mapping_change_propose(
             consumable=form.cleaned_data["consumable"], codes=form.codes,
             reason=form.cleaned_data["reason"], proposed_by=request.user,
         )  # fmt: skip
         obj.pk = created.pk
         obj.refresh_from_db()
-        self.message_user(request, "已提交，须由第二人审核 / proposed: a second person decides",
+        self.message_user(request, _("已提交，须由第二人审核 / proposed: a second person decides"),
                           messages.INFO)  # fmt: skip
 
 
 class StagingUploadForm(forms.ModelForm):
-    file = forms.FileField(label="文件（CSV 或 XLSX）/ file (CSV or XLSX)")
+    file = forms.FileField(label=_("文件（CSV 或 XLSX）/ file (CSV or XLSX)"))
 
     class Meta:
         model = StagingImport
@@ -160,7 +163,7 @@ class StagingImportAdmin(LabelledFormMixin, admin.ModelAdmin):
     readonly_fields = ("source", "file_name", "imported_by", "imported_at", "rows_read",
                        "rows_loaded", "rows_superseded", "errors")  # fmt: skip
 
-    @admin.display(description="未载入行数 / rows refused")
+    @admin.display(description=_("未载入行数 / rows refused"))
     def refused(self, obj):
         return len(obj.errors)
 
@@ -188,7 +191,9 @@ class StagingImportAdmin(LabelledFormMixin, admin.ModelAdmin):
                 batch = staging_import(path=path, source=obj.source, user=request.user,
                                        file_name=upload.name)  # fmt: skip
         except DomainError as error:
-            raise PermissionDenied(f"{error.message}（{error.code}）") from error
+            raise PermissionDenied(
+                _("%(message)s（%(code)s）") % {"message": error.message, "code": error.code}
+            ) from error
         obj.pk = batch.pk
         obj.refresh_from_db()
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
 
 from .models import Consumable, DeviceIdentifier, ExternalPrice
@@ -58,13 +59,16 @@ Column = str | tuple[str, str]
 
 
 def _columns(columns: Sequence[Column]) -> list[tuple[str, str]]:
-    return [(c, c) if isinstance(c, str) else (c[0], c[1]) for c in columns]
+    # str(): a label may be a lazy translation, which openpyxl does not take as text.
+    return [(c, c) if isinstance(c, str) else (c[0], str(c[1])) for c in columns]
 
 
 def _cell(value):
     """A value as a spreadsheet cell: text stays text, so codes keep their leading zeros."""
     if value is None:
         return ""
+    if isinstance(value, Promise):  # a translated label: text in the user's language
+        return str(value)
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, Decimal):

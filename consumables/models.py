@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .codes import is_valid_hospital_code, is_valid_insurance_code
@@ -14,60 +15,62 @@ class Consumable(models.Model):
     """One consumable at its smallest unit, with its hospital codes (物资/计费/医嘱/医保编码)."""
 
     class ValueClass(models.TextChoices):
-        HIGH = "high", "高值 / high value"
-        LOW = "low", "低值 / low value"
+        HIGH = "high", _("高值 / high value")
+        LOW = "low", _("低值 / low value")
 
     class Tracking(models.TextChoices):
-        UNIT = "unit", "一物一码 / per unit"
-        LOT = "lot", "按批号 / per lot"
-        NONE = "none", "不追踪 / none"
+        UNIT = "unit", _("一物一码 / per unit")
+        LOT = "lot", _("按批号 / per lot")
+        NONE = "none", _("不追踪 / none")
 
     class BilledBy(models.TextChoices):
-        SCAN = "scan", "扫码计费 / billed by scan"
-        HIS = "his", "HIS 录入计费 / keyed in at HIS"
+        SCAN = "scan", _("扫码计费 / billed by scan")
+        HIS = "his", _("HIS 录入计费 / keyed in at HIS")
 
     class InsuranceClass(models.TextChoices):
-        COVERED = "covered", "医保支付 / covered"
-        RESTRICTED = "restricted", "限定支付 / restricted"
-        SELF_PAY = "self_pay", "自费 / self-pay"
+        COVERED = "covered", _("医保支付 / covered")
+        RESTRICTED = "restricted", _("限定支付 / restricted")
+        SELF_PAY = "self_pay", _("自费 / self-pay")
 
-    material_code = models.CharField("物资编码 / material code", max_length=64, unique=True)
-    name = models.CharField("名称 / name", max_length=200)
-    spec = models.CharField("规格型号 / specification", max_length=200, blank=True)
-    unit = models.CharField("最小单位 / unit", max_length=20, default="个")
-    manufacturer = models.CharField("生产企业 / manufacturer", max_length=200, blank=True)
-    registration_no = models.CharField("注册证号 / registration no.", max_length=100, blank=True)
-    category = models.CharField("类别 / category", max_length=100, blank=True)
+    material_code = models.CharField(_("物资编码 / material code"), max_length=64, unique=True)
+    name = models.CharField(_("名称 / name"), max_length=200)
+    spec = models.CharField(_("规格型号 / specification"), max_length=200, blank=True)
+    unit = models.CharField(_("最小单位 / unit"), max_length=20, default="个")
+    manufacturer = models.CharField(_("生产企业 / manufacturer"), max_length=200, blank=True)
+    registration_no = models.CharField(_("注册证号 / registration no."), max_length=100, blank=True)
+    category = models.CharField(_("类别 / category"), max_length=100, blank=True)
     value_class = models.CharField(
-        "价值类别 / value class", max_length=4, choices=ValueClass, default=ValueClass.LOW
+        _("价值类别 / value class"), max_length=4, choices=ValueClass, default=ValueClass.LOW
     )
     tracking = models.CharField(
-        "追踪方式 / tracking", max_length=4, choices=Tracking, default=Tracking.NONE
+        _("追踪方式 / tracking"), max_length=4, choices=Tracking, default=Tracking.NONE
     )
-    chargeable = models.BooleanField("可收费 / chargeable", default=True)
+    chargeable = models.BooleanField(_("可收费 / chargeable"), default=True)
     billed_by = models.CharField(
-        "计费方式 / billed by", max_length=4, choices=BilledBy, default=BilledBy.HIS
+        _("计费方式 / billed by"), max_length=4, choices=BilledBy, default=BilledBy.HIS
     )
-    charge_code = models.CharField("计费编码 / charge code", max_length=64, null=True, blank=True)
-    order_code = models.CharField("医嘱编码 / order code", max_length=64, null=True, blank=True)
+    charge_code = models.CharField(
+        _("计费编码 / charge code"), max_length=64, null=True, blank=True
+    )
+    order_code = models.CharField(_("医嘱编码 / order code"), max_length=64, null=True, blank=True)
     insurance_code = models.CharField(
-        "医保耗材编码 / insurance code", max_length=27, null=True, blank=True
+        _("医保耗材编码 / insurance code"), max_length=27, null=True, blank=True
     )
     insurance_class = models.CharField(
-        "医保支付类别 / insurance class", max_length=10, choices=InsuranceClass,
+        _("医保支付类别 / insurance class"), max_length=10, choices=InsuranceClass,
         default=InsuranceClass.COVERED,
     )
     insurance_restriction = models.CharField(
-        "限定支付条件 / payment restriction", max_length=300, blank=True
+        _("限定支付条件 / payment restriction"), max_length=300, blank=True
     )
-    is_active = models.BooleanField("在用 / active", default=True)
+    is_active = models.BooleanField(_("在用 / active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "耗材 / consumable"
-        verbose_name_plural = "耗材 / consumables"
+        verbose_name = _("耗材 / consumable")
+        verbose_name_plural = _("耗材 / consumables")
         ordering = ["material_code"]
         constraints = [
             # Five codes in one: among live consumables each hospital code names one item.
@@ -106,12 +109,12 @@ class Consumable(models.Model):
             value = getattr(self, field)
             if value and not is_valid_hospital_code(value):
                 errors[field] = (
-                    "编码只能包含字母、数字和 . _ - / / letters, digits and . _ - / only"
+                    _("编码只能包含字母、数字和 . _ - / / letters, digits and . _ - / only")
                 )
         if self.insurance_code and not is_valid_insurance_code(self.insurance_code):
             errors["insurance_code"] = (
-                "医保耗材编码应为 C 加 19 位数字（或 27 位）/ "
-                "insurance code must be C + 19 digits (or the 27-character form)"
+                _("医保耗材编码应为 C 加 19 位数字（或 27 位）/ "
+                "insurance code must be C + 19 digits (or the 27-character form)")
             )
         if errors:
             raise ValidationError(errors)
@@ -123,25 +126,25 @@ class DeviceIdentifier(models.Model):
     class Issuer(models.TextChoices):
         GS1 = "gs1", "GS1"
         MA = "ma", "MA (IDcode)"
-        AHM = "ahm", "AHM (阿里健康)"
+        AHM = "ahm", _("AHM (阿里健康)")
         HIBC = "hibc", "HIBC"
 
     consumable = models.ForeignKey(
         Consumable, on_delete=models.PROTECT, related_name="device_identifiers"
     )
     udi_di = models.CharField("UDI-DI", max_length=80)
-    issuer = models.CharField("发码机构 / issuer", max_length=4, choices=Issuer)
+    issuer = models.CharField(_("发码机构 / issuer"), max_length=4, choices=Issuer)
     units_per_package = models.PositiveIntegerField(
-        "包装内最小单位数 / units per package", default=1, validators=[MinValueValidator(1)]
+        _("包装内最小单位数 / units per package"), default=1, validators=[MinValueValidator(1)]
     )
-    package_level = models.CharField("包装层级 / package level", max_length=40, blank=True)
-    is_active = models.BooleanField("在用 / active", default=True)
+    package_level = models.CharField(_("包装层级 / package level"), max_length=40, blank=True)
+    is_active = models.BooleanField(_("在用 / active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "UDI-DI（包装层级）/ device identifier"
-        verbose_name_plural = "UDI-DI（包装层级）/ device identifiers"
+        verbose_name = _("UDI-DI（包装层级）/ device identifier")
+        verbose_name_plural = _("UDI-DI（包装层级）/ device identifiers")
         constraints = [
             models.UniqueConstraint(
                 fields=["udi_di"], condition=Q(is_active=True), name="uniq_live_udi_di"
@@ -163,24 +166,24 @@ class ExternalPrice(models.Model):
     """
 
     class Kind(models.TextChoices):
-        PLATFORM = "platform", "挂网价 / platform price"
-        VBP = "vbp", "集采价 / volume-procurement price"
+        PLATFORM = "platform", _("挂网价 / platform price")
+        VBP = "vbp", _("集采价 / volume-procurement price")
 
     consumable = models.ForeignKey(
         Consumable, on_delete=models.PROTECT, related_name="external_prices"
     )
-    kind = models.CharField("类型 / kind", max_length=8, choices=Kind)
+    kind = models.CharField(_("类型 / kind"), max_length=8, choices=Kind)
     price = models.DecimalField(
-        "价格 / price", max_digits=14, decimal_places=4, null=True, blank=True
+        _("价格 / price"), max_digits=14, decimal_places=4, null=True, blank=True
     )
-    effective_from = models.DateTimeField("生效时间 / effective from")
-    source = models.CharField("来源 / source", max_length=200, blank=True)
+    effective_from = models.DateTimeField(_("生效时间 / effective from"))
+    source = models.CharField(_("来源 / source"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "平台价格 / platform price"
-        verbose_name_plural = "平台价格 / platform prices"
+        verbose_name = _("平台价格 / platform price")
+        verbose_name_plural = _("平台价格 / platform prices")
         constraints = [
             models.UniqueConstraint(
                 fields=["consumable", "kind", "effective_from"], name="uniq_external_price"
@@ -212,24 +215,26 @@ class PriceVersion(models.Model):
     """
 
     class Status(models.TextChoices):
-        PROPOSED = "proposed", "待审核 / proposed"
-        APPROVED = "approved", "已批准 / approved"
-        REJECTED = "rejected", "已驳回 / rejected"
+        PROPOSED = "proposed", _("待审核 / proposed")
+        APPROVED = "approved", _("已批准 / approved")
+        REJECTED = "rejected", _("已驳回 / rejected")
 
     class Origin(models.TextChoices):
-        PROPOSAL = "proposal", "调价申请 / proposal"
-        INITIAL_LOAD = "initial_load", "初始导入 / initial load"
+        PROPOSAL = "proposal", _("调价申请 / proposal")
+        INITIAL_LOAD = "initial_load", _("初始导入 / initial load")
 
     consumable = models.ForeignKey(
         Consumable, on_delete=models.PROTECT, related_name="price_versions"
     )
-    purchase_price = models.DecimalField("采购价 / purchase price", max_digits=14, decimal_places=4)
-    charge_price = models.DecimalField("收费价 / charge price", max_digits=14, decimal_places=4)
-    effective_from = models.DateTimeField("生效时间 / effective from")
+    purchase_price = models.DecimalField(
+        _("采购价 / purchase price"), max_digits=14, decimal_places=4
+    )
+    charge_price = models.DecimalField(_("收费价 / charge price"), max_digits=14, decimal_places=4)
+    effective_from = models.DateTimeField(_("生效时间 / effective from"))
     requested_effective_from = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status, default=Status.PROPOSED)
     origin = models.CharField(max_length=12, choices=Origin, default=Origin.PROPOSAL)
-    reason = models.CharField("调整原因 / reason", max_length=500, blank=True)
+    reason = models.CharField(_("调整原因 / reason"), max_length=500, blank=True)
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -250,8 +255,8 @@ class PriceVersion(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "价格版本 / price version"
-        verbose_name_plural = "价格版本 / price versions"
+        verbose_name = _("价格版本 / price version")
+        verbose_name_plural = _("价格版本 / price versions")
         constraints = [
             models.CheckConstraint(
                 condition=Q(purchase_price__gte=0) & Q(charge_price__gte=0),
@@ -285,18 +290,18 @@ class HospitalLabel(models.Model):
     The label says what the unit is; where the unit is lives in the inventory ledger.
     """
 
-    label = models.CharField("院内码 / label", max_length=32, unique=True)
+    label = models.CharField(_("院内码 / label"), max_length=32, unique=True)
     consumable = models.ForeignKey(
         Consumable, on_delete=models.PROTECT, related_name="hospital_labels"
     )
-    lot = models.CharField("批号 / lot", max_length=64, blank=True)
-    expiry = models.DateField("失效日期 / expiry", null=True, blank=True)
-    udi_di = models.CharField("原厂 UDI-DI / original DI", max_length=80, blank=True)
+    lot = models.CharField(_("批号 / lot"), max_length=64, blank=True)
+    expiry = models.DateField(_("失效日期 / expiry"), null=True, blank=True)
+    udi_di = models.CharField(_("原厂 UDI-DI / original DI"), max_length=80, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "院内码 / in-hospital label"
-        verbose_name_plural = "院内码 / in-hospital labels"
+        verbose_name = _("院内码 / in-hospital label")
+        verbose_name_plural = _("院内码 / in-hospital labels")
 
     def __str__(self):
         return self.label

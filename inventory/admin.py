@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from consumables.admin import HistoryAdmin
 
@@ -19,6 +20,6 @@ class DepartmentAdmin(HistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(member_total=Count("members"))
 
-    @admin.display(description="人员数 / staff", ordering="member_total")
+    @admin.display(description=_("人员数 / staff"), ordering="member_total")
     def member_count(self, obj):
         return obj.member_total

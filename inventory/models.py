@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 
@@ -9,25 +10,25 @@ class Department(models.Model):
     """A hospital department that holds stock: the central store, a ward or a theatre."""
 
     class Kind(models.TextChoices):
-        STORE = "store", "库房 / store"
-        WARD = "ward", "病区 / ward"
-        THEATRE = "theatre", "手术室 / theatre"
+        STORE = "store", _("库房 / store")
+        WARD = "ward", _("病区 / ward")
+        THEATRE = "theatre", _("手术室 / theatre")
 
-    code = models.CharField("科室编码 / code", max_length=32, unique=True)
-    name = models.CharField("名称 / name", max_length=100)
-    kind = models.CharField("类型 / kind", max_length=8, choices=Kind)
-    is_active = models.BooleanField("在用 / active", default=True)
+    code = models.CharField(_("科室编码 / code"), max_length=32, unique=True)
+    name = models.CharField(_("名称 / name"), max_length=100)
+    kind = models.CharField(_("类型 / kind"), max_length=8, choices=Kind)
+    is_active = models.BooleanField(_("在用 / active"), default=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="departments",
-        verbose_name="人员 / staff",
+        verbose_name=_("人员 / staff"),
     )
     history = HistoricalRecords(m2m_fields=[members])
 
     class Meta:
-        verbose_name = "科室 / department"
-        verbose_name_plural = "科室 / departments"
+        verbose_name = _("科室 / department")
+        verbose_name_plural = _("科室 / departments")
         ordering = ["code"]
 
     def __str__(self):
@@ -41,11 +42,11 @@ class Location(models.Model):
     """
 
     class Usage(models.TextChoices):
-        INTERNAL = "internal", "实物库位 / internal"
-        SUPPLIER = "supplier", "供应商 / supplier"
-        PATIENT = "patient", "患者 / patient"
-        SCRAP = "scrap", "报损 / scrap"
-        ADJUSTMENT = "adjustment", "盘点调整 / adjustment"
+        INTERNAL = "internal", _("实物库位 / internal")
+        SUPPLIER = "supplier", _("供应商 / supplier")
+        PATIENT = "patient", _("患者 / patient")
+        SCRAP = "scrap", _("报损 / scrap")
+        ADJUSTMENT = "adjustment", _("盘点调整 / adjustment")
 
     code = models.CharField(max_length=40, unique=True)
     name = models.CharField(max_length=100)
@@ -55,8 +56,8 @@ class Location(models.Model):
     )
 
     class Meta:
-        verbose_name = "库位 / location"
-        verbose_name_plural = "库位 / locations"
+        verbose_name = _("库位 / location")
+        verbose_name_plural = _("库位 / locations")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(usage="internal", department__isnull=False)
@@ -79,13 +80,13 @@ class Lot(models.Model):
     consumable = models.ForeignKey(
         "consumables.Consumable", on_delete=models.PROTECT, related_name="lots"
     )
-    lot_no = models.CharField("批号 / lot", max_length=64, blank=True)
-    expiry = models.DateField("失效日期 / expiry", null=True, blank=True)
-    production_date = models.DateField("生产日期 / production date", null=True, blank=True)
+    lot_no = models.CharField(_("批号 / lot"), max_length=64, blank=True)
+    expiry = models.DateField(_("失效日期 / expiry"), null=True, blank=True)
+    production_date = models.DateField(_("生产日期 / production date"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "批次 / lot"
-        verbose_name_plural = "批次 / lots"
+        verbose_name = _("批次 / lot")
+        verbose_name_plural = _("批次 / lots")
         constraints = [models.UniqueConstraint(fields=["consumable", "lot_no"], name="uniq_lot")]
 
     def __str__(self):
@@ -100,13 +101,13 @@ class StockMove(models.Model):
     """
 
     class Kind(models.TextChoices):
-        RECEIVE = "receive", "入库 / receive"
-        ISSUE = "issue", "出库 / issue"
-        TRANSFER = "transfer", "调拨 / transfer"
-        USE = "use", "使用 / use"
-        RETURN = "return", "退回 / return"
-        SCRAP = "scrap", "报损 / scrap"
-        ADJUST = "adjust", "盘点调整 / stocktake adjustment"
+        RECEIVE = "receive", _("入库 / receive")
+        ISSUE = "issue", _("出库 / issue")
+        TRANSFER = "transfer", _("调拨 / transfer")
+        USE = "use", _("使用 / use")
+        RETURN = "return", _("退回 / return")
+        SCRAP = "scrap", _("报损 / scrap")
+        ADJUST = "adjust", _("盘点调整 / stocktake adjustment")
 
     kind = models.CharField(max_length=8, choices=Kind)
     consumable = models.ForeignKey(
@@ -135,8 +136,8 @@ class StockMove(models.Model):
     note = models.CharField(max_length=200, blank=True)
 
     class Meta:
-        verbose_name = "库存流水 / stock move"
-        verbose_name_plural = "库存流水 / stock moves"
+        verbose_name = _("库存流水 / stock move")
+        verbose_name_plural = _("库存流水 / stock moves")
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="move_quantity_gt0"),
             models.CheckConstraint(
@@ -168,8 +169,8 @@ class StockBalance(models.Model):
     quantity = models.IntegerField(default=0)
 
     class Meta:
-        verbose_name = "库存余额 / stock balance"
-        verbose_name_plural = "库存余额 / stock balances"
+        verbose_name = _("库存余额 / stock balance")
+        verbose_name_plural = _("库存余额 / stock balances")
         constraints = [
             models.UniqueConstraint(fields=["location", "consumable", "lot"], name="uniq_balance"),
             models.CheckConstraint(
@@ -182,20 +183,20 @@ class StockBalance(models.Model):
 
 
 class Supplier(models.Model):
-    code = models.CharField("供应商编码 / code", max_length=32, unique=True)
-    name = models.CharField("名称 / name", max_length=200)
+    code = models.CharField(_("供应商编码 / code"), max_length=32, unique=True)
+    name = models.CharField(_("名称 / name"), max_length=200)
     users = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="suppliers",
-        verbose_name="供应商账号 / supplier users",
+        verbose_name=_("供应商账号 / supplier users"),
     )
     is_active = models.BooleanField(default=True)
     history = HistoricalRecords(m2m_fields=[users])
 
     class Meta:
-        verbose_name = "供应商 / supplier"
-        verbose_name_plural = "供应商 / suppliers"
+        verbose_name = _("供应商 / supplier")
+        verbose_name_plural = _("供应商 / suppliers")
         ordering = ["code"]
 
     def __str__(self):
@@ -206,18 +207,18 @@ class Receipt(models.Model):
     """Goods received from a supplier against one invoice (入库单)."""
 
     class Ownership(models.TextChoices):
-        OWNED = "owned", "医院自有 / hospital-owned"
-        CONSIGNMENT = "consignment", "寄售/跟台 / consignment"
+        OWNED = "owned", _("医院自有 / hospital-owned")
+        CONSIGNMENT = "consignment", _("寄售/跟台 / consignment")
 
     supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="receipts")
-    invoice_no = models.CharField("发票号 / invoice no.", max_length=64)
+    invoice_no = models.CharField(_("发票号 / invoice no."), max_length=64)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
     ownership = models.CharField(max_length=12, choices=Ownership, default=Ownership.OWNED)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "入库单 / receipt"
-        verbose_name_plural = "入库单 / receipts"
+        verbose_name = _("入库单 / receipt")
+        verbose_name_plural = _("入库单 / receipts")
         constraints = [
             models.UniqueConstraint(
                 fields=["supplier", "invoice_no", "department"], name="uniq_receipt_invoice"
@@ -243,8 +244,8 @@ class ReceiptLine(models.Model):
     received_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        verbose_name = "入库明细 / receipt line"
-        verbose_name_plural = "入库明细 / receipt lines"
+        verbose_name = _("入库明细 / receipt line")
+        verbose_name_plural = _("入库明细 / receipt lines")
 
     def __str__(self):
         return f"{self.receipt} {self.consumable_id} ×{self.quantity}"
@@ -261,7 +262,7 @@ class TrackedUnit(models.Model):
         "consumables.Consumable", on_delete=models.PROTECT, related_name="units"
     )
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="units")
-    serial = models.CharField("序列号 / serial", max_length=64)
+    serial = models.CharField(_("序列号 / serial"), max_length=64)
     udi_di = models.CharField(max_length=80, blank=True)
     hospital_label = models.OneToOneField(
         "consumables.HospitalLabel",
@@ -276,8 +277,8 @@ class TrackedUnit(models.Model):
     received_at = models.DateTimeField()
 
     class Meta:
-        verbose_name = "单件 / tracked unit"
-        verbose_name_plural = "单件 / tracked units"
+        verbose_name = _("单件 / tracked unit")
+        verbose_name_plural = _("单件 / tracked units")
         constraints = [
             models.UniqueConstraint(fields=["consumable", "serial"], name="uniq_unit_serial")
         ]
@@ -294,17 +295,17 @@ class Recall(models.Model):
     )
     udi_di = models.CharField(max_length=80, blank=True)
     lot_no = models.CharField(
-        "批号 / lot", max_length=64, blank=True, help_text="空表示全部批次 / empty: all lots"
+        _("批号 / lot"), max_length=64, blank=True, help_text=_("空表示全部批次 / empty: all lots")
     )
-    reason = models.CharField("原因 / reason", max_length=500)
+    reason = models.CharField(_("原因 / reason"), max_length=500)
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     registered_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "召回 / recall"
-        verbose_name_plural = "召回 / recalls"
+        verbose_name = _("召回 / recall")
+        verbose_name_plural = _("召回 / recalls")
         indexes = [models.Index(fields=["consumable", "lot_no"], name="recall_lookup")]
 
     def __str__(self):
@@ -328,8 +329,8 @@ class ScanEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "扫码事件 / scan event"
-        verbose_name_plural = "扫码事件 / scan events"
+        verbose_name = _("扫码事件 / scan event")
+        verbose_name_plural = _("扫码事件 / scan events")
 
     def __str__(self):
         return f"{self.action} {self.event_id}"
@@ -344,10 +345,10 @@ class Stocktake(models.Model):
     """
 
     class Status(models.TextChoices):
-        OPEN = "open", "盘点中 / counting"
-        SUBMITTED = "submitted", "待复核 / awaiting confirmation"
-        POSTED = "posted", "已过账 / posted"
-        CANCELLED = "cancelled", "已取消 / cancelled"
+        OPEN = "open", _("盘点中 / counting")
+        SUBMITTED = "submitted", _("待复核 / awaiting confirmation")
+        POSTED = "posted", _("已过账 / posted")
+        CANCELLED = "cancelled", _("已取消 / cancelled")
 
     LIVE = (Status.OPEN, Status.SUBMITTED)
 
@@ -360,7 +361,7 @@ class Stocktake(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name="盘点人 / counted by",
+        verbose_name=_("盘点人 / counted by"),
     )
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -368,7 +369,7 @@ class Stocktake(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="复核人 / confirmed by",
+        verbose_name=_("复核人 / confirmed by"),
     )
     opened_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -377,8 +378,8 @@ class Stocktake(models.Model):
     drift_accepted = models.BooleanField(default=False)
 
     class Meta:
-        verbose_name = "盘点单 / stocktake"
-        verbose_name_plural = "盘点单 / stocktakes"
+        verbose_name = _("盘点单 / stocktake")
+        verbose_name_plural = _("盘点单 / stocktakes")
         ordering = ["-opened_at"]
         constraints = [
             # Two-person rule (盘点复核): a posted count was confirmed by someone else.
@@ -414,15 +415,15 @@ class StocktakeLine(models.Model):
         "consumables.Consumable", on_delete=models.PROTECT, related_name="+"
     )
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="+")
-    expected = models.IntegerField("账面数 / expected", default=0)
-    counted = models.IntegerField("实盘数 / counted", default=0)
+    expected = models.IntegerField(_("账面数 / expected"), default=0)
+    counted = models.IntegerField(_("实盘数 / counted"), default=0)
     on_hand_at_post = models.IntegerField(null=True, blank=True)
     adjusted = models.IntegerField(null=True, blank=True)
-    reason = models.CharField("差异原因 / reason", max_length=200, blank=True)
+    reason = models.CharField(_("差异原因 / reason"), max_length=200, blank=True)
 
     class Meta:
-        verbose_name = "盘点明细 / stocktake line"
-        verbose_name_plural = "盘点明细 / stocktake lines"
+        verbose_name = _("盘点明细 / stocktake line")
+        verbose_name_plural = _("盘点明细 / stocktake lines")
         constraints = [
             models.UniqueConstraint(fields=["stocktake", "lot"], name="uniq_stocktake_lot"),
             models.CheckConstraint(
@@ -444,9 +445,9 @@ class StocktakeEntry(models.Model):
     tracked unit found missing when the count was posted."""
 
     class Kind(models.TextChoices):
-        SCAN = "scan", "扫码 / scan"
-        CORRECTION = "correction", "更正 / correction"
-        MISSING = "missing", "盘亏单件 / unit missing"
+        SCAN = "scan", _("扫码 / scan")
+        CORRECTION = "correction", _("更正 / correction")
+        MISSING = "missing", _("盘亏单件 / unit missing")
 
     stocktake = models.ForeignKey(Stocktake, on_delete=models.PROTECT, related_name="entries")
     line = models.ForeignKey(StocktakeLine, on_delete=models.PROTECT, related_name="entries")
@@ -464,8 +465,8 @@ class StocktakeEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "盘点记录 / stocktake entry"
-        verbose_name_plural = "盘点记录 / stocktake entries"
+        verbose_name = _("盘点记录 / stocktake entry")
+        verbose_name_plural = _("盘点记录 / stocktake entries")
         constraints = [
             models.UniqueConstraint(
                 fields=["stocktake", "unit"],

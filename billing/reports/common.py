@@ -20,6 +20,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Concat, Substr
 
+from config.i18n import is_english
+
 from .. import rules
 from ..models import ExceptionRow, ReconciliationRun
 
@@ -58,7 +60,10 @@ LINE_KINDS = ("PRICE_MISMATCH", "CHARGE_WITHOUT_ORDER")
 
 
 def kind_label(kind: str) -> str:
-    """The hospital's name of an exception kind (rules.KINDS for the encounter kinds)."""
+    """The hospital's name of an exception kind (rules.KINDS for the encounter kinds); its
+    English name on an English page."""
+    if is_english():
+        return KIND_LABELS_EN.get(kind, kind).capitalize()
     info = rules.KINDS.get(kind)
     return info.label if info else _RUN_LEVEL_LABELS.get(kind, kind)
 

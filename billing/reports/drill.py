@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from config.i18n import is_english
 from inventory.models import StockMove
 
 from .. import rules
@@ -185,9 +186,17 @@ def encounter_of(exception: ExceptionRow) -> Encounter | None:
 def explanation(exception: ExceptionRow) -> str:
     """What the exception means, in the hospital's words, with its figures."""
     d = exception.detail or {}
+    if is_english() and exception.kind not in rules.KINDS:
+        from ..findings_text import run_level_explanation_en
+
+        return run_level_explanation_en(
+            exception.kind, exception.material_code, exception.department_code, d
+        )
     if exception.kind in rules.KINDS:
+        from ..findings_text import explanation as finding_explanation
+
         try:
-            return rules.Finding(
+            return finding_explanation(rules.Finding(
                 kind=exception.kind,
                 encounter=exception.encounter_no,
                 department=exception.department_code,
@@ -195,7 +204,7 @@ def explanation(exception: ExceptionRow) -> str:
                 quantity=exception.quantity or 0,
                 ref=exception.ref,
                 detail=d,
-            ).explanation
+            ))
         except (KeyError, TypeError, ValueError):
             pass  # an older row without the figures: fall back to the label
     if exception.kind == "VARIANCE_OVER_THRESHOLD":

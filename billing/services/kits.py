@@ -23,6 +23,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F, IntegerField, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from consumables.models import Consumable
 
@@ -130,11 +131,11 @@ class ComponentUsage:
     @property
     def status_label(self) -> str:
         return {
-            "outside": "套包外 / not in the kit",
-            "unused": "未使用 / not used",
-            "partial": "部分使用 / partly used",
-            "used": "已使用 / used",
-            "over": "超出计划 / more than planned",
+            "outside": _("套包外 / not in the kit"),
+            "unused": _("未使用 / not used"),
+            "partial": _("部分使用 / partly used"),
+            "used": _("已使用 / used"),
+            "over": _("超出计划 / more than planned"),
         }[self.status]
 
 

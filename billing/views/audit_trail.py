@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.shortcuts import render
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
 from config import roles
 from config.permissions import role_required
@@ -24,31 +25,33 @@ TRAIL_ROLES = (roles.INSURANCE_OFFICE, roles.FINANCE, roles.ADMINISTRATOR)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 50
 EXPORT_COLUMNS = [
-    ("at", "时间 / time"),
-    ("username", "操作人 / user"),
-    ("source", "类别 / source"),
-    ("action", "操作 / action"),
-    ("subject", "对象 / subject"),
-    ("reference", "引用 / reference"),
-    ("details", "内容 / details"),
+    ("at", _("时间 / time")),
+    ("username", _("操作人 / user")),
+    ("source", _("类别 / source")),
+    ("action", _("操作 / action")),
+    ("subject", _("对象 / subject")),
+    ("reference", _("引用 / reference")),
+    ("details", _("内容 / details")),
 ]
 
 
 class TrailForm(forms.Form):
-    since = forms.DateField(label="起 / from", required=False, input_formats=["%Y-%m-%d"])
-    until = forms.DateField(label="止 / to", required=False, input_formats=["%Y-%m-%d"])
-    user = forms.CharField(label="操作人 / user", required=False, max_length=150)
+    since = forms.DateField(label=_("起 / from"), required=False, input_formats=["%Y-%m-%d"])
+    until = forms.DateField(label=_("止 / to"), required=False, input_formats=["%Y-%m-%d"])
+    user = forms.CharField(label=_("操作人 / user"), required=False, max_length=150)
     source = forms.ChoiceField(
-        label="类别 / source", required=False, choices=[("", "全部 / all"), *SOURCES.items()]
+        label=_("类别 / source"),
+        required=False,
+        choices=[("", _("全部 / all")), *SOURCES.items()],
     )
-    q = forms.CharField(label="编码或住院号 / code or visit no.", required=False, max_length=80)
+    q = forms.CharField(label=_("编码或住院号 / code or visit no."), required=False, max_length=80)
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
 
     def clean(self):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
-            raise forms.ValidationError("起始日期晚于截止日期 / 'from' is after 'to'")
+            raise forms.ValidationError(_("起始日期晚于截止日期 / 'from' is after 'to'"))
         return data
 
     def trail_filter(self) -> TrailFilter:

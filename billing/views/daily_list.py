@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from config import roles
 from config.errors import DomainError
@@ -27,12 +28,12 @@ DAILY_LIST_ROLES = (roles.NURSE, roles.INSURANCE_OFFICE, roles.FINANCE, roles.AD
 
 
 class DayForm(forms.Form):
-    date = forms.DateField(label="日期 / Date", required=False, input_formats=["%Y-%m-%d"])
-    department = forms.CharField(label="病区 / Ward", required=False, max_length=32)
+    date = forms.DateField(label=_("日期 / Date"), required=False, input_formats=["%Y-%m-%d"])
+    department = forms.CharField(label=_("病区 / Ward"), required=False, max_length=32)
 
 
 def _hospital_name() -> str:
-    return getattr(settings, "HOSPITAL_NAME", "") or "医院"
+    return getattr(settings, "HOSPITAL_NAME", "") or _("医院")
 
 
 def _today() -> dt.date:
@@ -62,7 +63,7 @@ def daily_list_ward(request):
     if code:
         department = next((w for w in wards if w.code == code), None)
         if department is None:
-            raise PermissionDenied("无权查看该病区 / You may not see this ward")
+            raise PermissionDenied(_("无权查看该病区 / You may not see this ward"))
         inpatients = [
             {
                 "encounter": encounter,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from django.shortcuts import render
 from django.urls import path
+from django.utils.translation import gettext as _
 
 from config.permissions import role_required
 from inventory.models import Department
@@ -80,7 +81,10 @@ def _overview(request, *, period: Period, form, month: str | None):
         exceptions_table(period, f"{stem}-departments-exceptions"),
         kinds_table(period, f"{stem}-kinds"),
     ]
-    title = ("财务月报 " + month) if month else ("财务看板 " + period_name(period))
+    if month:
+        title = _("财务月报 %(month)s") % {"month": month}
+    else:
+        title = _("财务看板 %(period)s") % {"period": period_name(period)}
     download = export_or_none(request, tables, title)
     if download:
         return download
@@ -93,7 +97,9 @@ def _overview(request, *, period: Period, form, month: str | None):
         "title": title,
         "target": target,
         "totals": variance.period_totals(days),
-        "chart": variance_chart(days, target, title=f"每日差异率 / Daily variance rate · {title}"),
+        "chart": variance_chart(
+            days, target, title=_("每日差异率 / Daily variance rate") + f" · {title}"
+        ),
         "tables": tables,
     }
     if month:

@@ -13,9 +13,16 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
 WIDTH, HEIGHT = 900, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 20, 44
 STEPS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 500, 1000)
+
+
+def _day(day) -> str:
+    return date_format(day.date, "SHORT_DATE_FORMAT")
 
 
 @dataclass
@@ -109,7 +116,7 @@ def variance_chart(days, target: Decimal, *, title: str) -> Chart:
             chart.x_ticks.append((round(x + (slot - gap) / 2, 1), day.date.strftime("%m-%d")))
         if day.gross_pct is None and not day.over:
             if not day.has_result:
-                chart.missing.append((x, f"{day.date:%Y-%m-%d} 无对账结果 / no result"))
+                chart.missing.append((x, _("%(day)s 无对账结果 / no result") % {"day": _day(day)}))
             continue
         # Charged with nothing used has no rate: drawn to the top, as far over as it gets.
         value = top if day.gross_pct is None else min(day.gross_pct, top)
@@ -123,26 +130,34 @@ def variance_chart(days, target: Decimal, *, title: str) -> Chart:
                 width=round(max(slot - gap, 1), 1),
                 height=round(max(chart.bottom - y, 0), 1),
                 over=day.over,
-                title=(
-                    f"{day.date:%Y-%m-%d} 差异率 "
-                    f"{'—' if day.gross_pct is None else f'{day.gross_pct}%'}"
-                    f"（使用 {day.used}，计费 {day.billed}）"
-                ),
+                title=_("%(day)s 差异率 %(rate)s（使用 %(used)s，计费 %(billed)s）")
+                % {
+                    "day": _day(day),
+                    "rate": "—" if day.gross_pct is None else f"{day.gross_pct}%",
+                    "used": day.used,
+                    "billed": day.billed,
+                },
             )
         )
     chart.target_y = y_of(target)
-    chart.target_label = f"目标 {target:g}% / target"
+    chart.target_label = _("目标 %(target)s%% / target") % {"target": f"{target:g}"}
     shown = [d for d in days if d.gross_pct is not None or d.over]
-    chart.description = (
-        f"{days[0].date:%Y-%m-%d} 至 {days[-1].date:%Y-%m-%d}，共 {len(days)} 天，"
-        f"{len(shown)} 天有数据，{len(over_days)} 天超过 {target:g}% 目标"
-        + (
-            f"（{'、'.join(over_days[:10])}{'…' if len(over_days) > 10 else ''}）"
-            if over_days
-            else ""
-        )
-        + "。数值见下表。"
-        if days
-        else "没有数据。"
-    )
+    if not days:
+        chart.description = _("没有数据。")
+        return chart
+    chart.description = _(
+        "%(start)s 至 %(end)s，共 %(days)s 天，%(shown)s 天有数据，"
+        "%(over)s 天超过 %(target)s%% 目标"
+    ) % {
+        "start": _day(days[0]),
+        "end": _day(days[-1]),
+        "days": len(days),
+        "shown": len(shown),
+        "over": len(over_days),
+        "target": f"{target:g}",
+    }
+    if over_days:
+        listed = _("、").join(over_days[:10]) + ("…" if len(over_days) > 10 else "")
+        chart.description += _("（%(days)s）") % {"days": listed}
+    chart.description += _("。数值见下表。")
     return chart

@@ -7,6 +7,9 @@ from __future__ import annotations
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from config.permissions import role_required
 from consumables.models import Consumable
@@ -78,7 +81,9 @@ def department_page(request, code: str):
         days_table(days, f"{stem}-days"),
         kinds_table(period, f"{stem}-kinds", department_code=department.code),
     ]
-    title = f"{department.name}（{department.code}）{period_name(period)}"
+    title = _("%(name)s（%(code)s）%(period)s") % {
+        "name": department.name, "code": department.code, "period": period_name(period)
+    }
     download = export_or_none(request, tables, title)
     if download:
         return download
@@ -94,7 +99,9 @@ def department_page(request, code: str):
             "title": title,
             "target": target,
             "totals": variance.period_totals(days),
-            "chart": variance_chart(days, target, title=f"每日差异率 / Daily variance · {title}"),
+            "chart": variance_chart(
+                days, target, title=_("每日差异率 / Daily variance") + f" · {title}"
+            ),
             "tables": tables,
         },
     )
@@ -141,7 +148,12 @@ def item_page(request, code: str, material_code: str):
             row_class="css",
         ),
     ]
-    title = f"{department.name} · {consumable.name}（{material_code}）{period_name(period)}"
+    title = _("%(department)s · %(name)s（%(code)s）%(period)s") % {
+        "department": department.name,
+        "name": consumable.name,
+        "code": material_code,
+        "period": period_name(period),
+    }
     download = export_or_none(request, tables, title)
     if download:
         return download
@@ -161,13 +173,13 @@ def item_page(request, code: str, material_code: str):
 
 
 MOVE_KIND = {
-    "receive": "入库 / receive",
-    "issue": "出库 / issue",
-    "transfer": "调拨 / transfer",
-    "use": "使用 / use",
-    "return": "退回 / return",
-    "scrap": "报损 / scrap",
-    "adjust": "盘点调整 / adjust",
+    "receive": gettext_lazy("入库 / receive"),
+    "issue": gettext_lazy("出库 / issue"),
+    "transfer": gettext_lazy("调拨 / transfer"),
+    "use": gettext_lazy("使用 / use"),
+    "return": gettext_lazy("退回 / return"),
+    "scrap": gettext_lazy("报损 / scrap"),
+    "adjust": gettext_lazy("盘点调整 / adjust"),
 }
 
 
@@ -178,7 +190,7 @@ def _evidence_tables(exception, stem: str) -> list[Table]:
             **m,
             "kind_label": MOVE_KIND.get(m["kind"], m["kind"]),
             "who": who(m),
-            "ownership": {"consignment": "寄售/跟台", "owned": "自有"}.get(
+            "ownership": {"consignment": _("寄售/跟台"), "owned": _("自有")}.get(
                 m["receipt_line__receipt__ownership"] or "", ""
             ),
         }
@@ -188,7 +200,7 @@ def _evidence_tables(exception, stem: str) -> list[Table]:
         {
             **c,
             "net": c["quantity"] - c["refunded"],
-            "source_label": "扫码计费 / scan" if c["source"] == "scan" else "HIS 计费 / HIS",
+            "source_label": _("扫码计费 / scan") if c["source"] == "scan" else _("HIS 计费 / HIS"),
             "who": who(c),
         }
         for c in drill.charges_behind(evidence)
@@ -247,10 +259,11 @@ def _evidence_tables(exception, stem: str) -> list[Table]:
 def exception_page(request, pk: int):
     exception = drill.exception_with_run(pk)
     if exception is None:
-        raise Http404("没有这条异常 / no such exception")
+        raise Http404(_("没有这条异常 / no such exception"))
     stem = f"finance-exception-{pk}"
     tables = _evidence_tables(exception, stem)
-    title = f"{kind_label(exception.kind)} · {exception.run.date:%Y-%m-%d} · {exception.ref}"
+    day = date_format(exception.run.date, "SHORT_DATE_FORMAT")
+    title = f"{kind_label(exception.kind)} · {day} · {exception.ref}"
     download = export_or_none(request, tables, title)
     if download:
         return download

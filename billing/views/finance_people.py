@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 
 from config.permissions import role_required
 
@@ -37,10 +38,11 @@ def people_table(period: Period, filename: str) -> Table:
         {
             **row,
             **{f"k_{k}": n for k, n in row["by_kind"].items()},
-            "departments_text": "、".join(
-                f"{code or '—'}（{n}）" for code, n in row["departments"]
+            "departments_text": _("、").join(
+                _("%(code)s（%(n)s）") % {"code": code or "—", "n": n}
+                for code, n in row["departments"]
             ),
-            "follow": "重点跟踪 / follow up" if row["follow_up"] else "",
+            "follow": _("重点跟踪 / follow up") if row["follow_up"] else "",
             "css": "follow-up" if row["follow_up"] else "",
             "href": _person_link(period, row["user_id"]),
         }
@@ -66,8 +68,10 @@ def people_table(period: Period, filename: str) -> Table:
         rows,
         filename,
         row_class="css",
-        note="问题按使用、计费、入库的操作人归属；进销存差异与四价问题不归属个人 / "
-        "attributed to whoever recorded the use, charge or receipt",
+        note=_(
+            "问题按使用、计费、入库的操作人归属；进销存差异与四价问题不归属个人 / "
+            "attributed to whoever recorded the use, charge or receipt"
+        ),
     )
 
 
@@ -81,7 +85,7 @@ def people_page(request):
         people_table(period, f"{stem}-staff"),
         exceptions_table(period, f"{stem}-departments"),
     ]
-    title = f"问题人员排名 {period_name(period)}"
+    title = _("问题人员排名 %(period)s") % {"period": period_name(period)}
     download = export_or_none(request, tables, title)
     if download:
         return download
@@ -120,7 +124,7 @@ def person_page(request, user_id: int):
             f"finance-person-{person.username}-{period.start}-{period.end}",
         )
     ]
-    title = f"{name} 的问题 {period_name(period)}"
+    title = _("%(name)s 的问题 %(period)s") % {"name": name, "period": period_name(period)}
     download = export_or_none(request, tables, title)
     if download:
         return download

@@ -12,6 +12,9 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .. import rules
 from ..reports.common import Period, latest_run_date
@@ -22,28 +25,37 @@ MAX_DAYS = 366
 DATE = {"input_formats": ["%Y-%m-%d"], "required": False}
 
 
+def _days(n: int) -> str:
+    return gettext("近 %(n)s 天 / last %(n)s days") % {"n": n}
+
+
+lazy_days = lazy(_days, str)
+
+
 class PeriodForm(forms.Form):
     days = forms.TypedChoiceField(
-        label="天数 / Days",
-        choices=[(n, f"近 {n} 天 / last {n} days") for n in DAY_CHOICES],
+        label=_("天数 / Days"),
+        choices=[(n, lazy_days(n)) for n in DAY_CHOICES],
         coerce=int,
         required=False,
     )
-    end = forms.DateField(label="截至 / Ending", **DATE)
-    since = forms.DateField(label="起 / From", **DATE)
-    until = forms.DateField(label="止 / To", **DATE)
-    month = forms.RegexField(label="月份 / Month", regex=r"^\d{4}-(0[1-9]|1[0-2])$", required=False)
+    end = forms.DateField(label=_("截至 / Ending"), **DATE)
+    since = forms.DateField(label=_("起 / From"), **DATE)
+    until = forms.DateField(label=_("止 / To"), **DATE)
+    month = forms.RegexField(
+        label=_("月份 / Month"), regex=r"^\d{4}-(0[1-9]|1[0-2])$", required=False
+    )
 
     def clean(self):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
         if bool(since) != bool(until):
-            raise forms.ValidationError("请同时填写起止日期 / give both 'from' and 'to'")
+            raise forms.ValidationError(_("请同时填写起止日期 / give both 'from' and 'to'"))
         if since and until:
             if since > until:
-                raise forms.ValidationError("起始日期晚于截止日期 / 'from' is after 'to'")
+                raise forms.ValidationError(_("起始日期晚于截止日期 / 'from' is after 'to'"))
             if (until - since).days + 1 > MAX_DAYS:
-                raise forms.ValidationError("期间最长一年 / at most a year")
+                raise forms.ValidationError(_("期间最长一年 / at most a year"))
         return data
 
 

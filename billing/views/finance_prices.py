@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from config import roles
 from config.permissions import has_role, role_required
@@ -23,10 +25,10 @@ from .finance_tables import Col, Table, export_or_none
 PRICE_REPORT_ROLES = (roles.PRICING_OFFICE, *FINANCE_ROLES)
 KIND = dict(ExternalPrice.Kind.choices)
 VIOLATION_LABEL = {
-    "NO_APPROVED_PRICE": "无已批准价格",
-    "CHARGE_NE_PURCHASE": "收费价≠采购价（零差率）",
-    "PURCHASE_NE_VBP": "采购价≠集采价",
-    "PURCHASE_ABOVE_PLATFORM": "采购价高于挂网价",
+    "NO_APPROVED_PRICE": gettext_lazy("无已批准价格"),
+    "CHARGE_NE_PURCHASE": gettext_lazy("收费价≠采购价（零差率）"),
+    "PURCHASE_NE_VBP": gettext_lazy("采购价≠集采价"),
+    "PURCHASE_ABOVE_PLATFORM": gettext_lazy("采购价高于挂网价"),
 }
 
 
@@ -40,8 +42,8 @@ def four_price_report(request):
     misaligned = [
         {
             **row,
-            "rule": "、".join(VIOLATION_LABEL.get(c, c) for c in row["violations"]),
-            "pending_label": "已提请 / proposed" if row["pending"] else "",
+            "rule": _("、").join(str(VIOLATION_LABEL.get(c, c)) for c in row["violations"]),
+            "pending_label": _("已提请 / proposed") if row["pending"] else "",
             "href": _admin_link(row["pk"]),
         }
         for row in four_price.misaligned_now(now)
@@ -49,11 +51,13 @@ def four_price_report(request):
     upcoming = [
         {
             **row,
-            "kind_label": KIND[row["kind"]],
-            "change": "集采结束 / VBP ends" if row["vbp_ends"] else "",
-            "will_break_label": "、".join(VIOLATION_LABEL.get(c, c) for c in row["violations"])
-            or "仍统一 / still aligned",
-            "pending_label": "已提请 / proposed" if row["pending"] else "",
+            "kind_label": str(KIND[row["kind"]]),
+            "change": _("集采结束 / VBP ends") if row["vbp_ends"] else "",
+            "will_break_label": _("、").join(
+                str(VIOLATION_LABEL.get(c, c)) for c in row["violations"]
+            )
+            or _("仍统一 / still aligned"),
+            "pending_label": _("已提请 / proposed") if row["pending"] else "",
             "css": "over" if row["will_break"] else "",
             "href": _admin_link(row["consumable_id"]),
         }
@@ -80,7 +84,7 @@ def four_price_report(request):
             ],
             misaligned,
             f"four-price-misaligned-{stamp}",
-            empty="四价全部统一 / every price in force is aligned",
+            empty=_("四价全部统一 / every price in force is aligned"),
         ),
         Table(
             "upcoming",
@@ -103,10 +107,10 @@ def four_price_report(request):
             upcoming,
             f"four-price-upcoming-{stamp}",
             row_class="css",
-            empty="未来 30 天没有平台调价 / no platform change in the next 30 days",
+            empty=_("未来 30 天没有平台调价 / no platform change in the next 30 days"),
         ),
     ]
-    title = f"四价统一报表 {stamp}"
+    title = _("四价统一报表 %(day)s") % {"day": stamp}
     download = export_or_none(request, tables, title)
     if download:
         return download

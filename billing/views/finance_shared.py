@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from config.permissions import READ_ALL_ROLES
 
@@ -62,8 +65,10 @@ def exceptions_table(period: Period, filename: str) -> Table:
         ],
         rows,
         filename,
-        note="同一就诊同一耗材连续多日被报告，计为一个问题 / "
-        "a pair reported on several days is one finding",
+        note=_(
+            "同一就诊同一耗材连续多日被报告，计为一个问题 / "
+            "a pair reported on several days is one finding"
+        ),
     )
 
 
@@ -88,7 +93,10 @@ def kinds_table(period: Period, filename: str, department_code: str | None = Non
 
 
 def period_name(period: Period) -> str:
-    return f"{period.start:%Y-%m-%d} 至 {period.end:%Y-%m-%d}"
+    return _("%(start)s 至 %(end)s") % {
+        "start": date_format(period.start, "SHORT_DATE_FORMAT"),
+        "end": date_format(period.end, "SHORT_DATE_FORMAT"),
+    }
 
 
 def exception_rows(exceptions) -> list[dict]:
@@ -125,7 +133,7 @@ def who(row: dict) -> str:
 
 
 RUN_STATUS = dict(ReconciliationRun.Status.choices)
-NOT_RUN = "未对账 / not run"
+NOT_RUN = gettext_lazy("未对账 / not run")
 
 DAY_COLUMNS = [
     Col("date", "业务日", "day", "date"),
@@ -157,7 +165,7 @@ def day_rows(days) -> list[dict]:
             # A day never reconciled has no figures, not zeros.
             **{k: getattr(d, k) if d.has_result else None for k in figures},
             "date": d.date,
-            "status": RUN_STATUS.get(d.status, NOT_RUN),
+            "status": str(RUN_STATUS.get(d.status, NOT_RUN)),
             "over": "over" if d.over else "",
         }
         for d in days
@@ -173,5 +181,5 @@ def days_table(days, filename: str) -> Table:
         day_rows(days),
         filename,
         row_class="over",
-        note="差异率 = Σ|使用 − 计费| ÷ Σ使用（按科室·品种取绝对值）/ gross rate",
+        note=_("差异率 = Σ|使用 − 计费| ÷ Σ使用（按科室·品种取绝对值）/ gross rate"),
     )

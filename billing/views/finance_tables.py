@@ -17,8 +17,13 @@ from decimal import Decimal
 
 from django.http import Http404, HttpResponse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from config.i18n import is_english
 from consumables.exports import CSV_CONTENT_TYPE, FORMATS, XLSX_CONTENT_TYPE, write_csv
 
 MONEY_FORMAT = "#,##0.00"
@@ -34,7 +39,7 @@ class Col:
 
     @property
     def label(self) -> str:
-        return f"{self.zh} / {self.en}"
+        return self.en if is_english() else f"{self.zh} / {self.en}"
 
     @property
     def numeric(self) -> bool:
@@ -49,7 +54,7 @@ class Table:
     columns: list[Col]
     rows: list[dict] | Callable[[], Iterable[dict]]
     filename: str
-    empty: str = "没有数据 / No rows"
+    empty: str = gettext_lazy("没有数据 / No rows")
     row_class: str | None = None  # the row key holding a CSS class (e.g. "over")
     note: str = ""
     _cache: list[dict] | None = field(default=None, repr=False)
@@ -90,17 +95,19 @@ def display(value, kind: str) -> str:
     if kind == "pct":
         return f"{Decimal(value):.2f}%"
     if kind == "bool":
-        return "是 / yes" if value else "否 / no"
+        return _("是 / yes") if value else _("否 / no")
     if isinstance(value, dt.datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+        return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return date_format(value, "SHORT_DATE_FORMAT")
     return str(value)
 
 
 def _export_value(value, kind: str):
     if value is None:
         return ""
+    if isinstance(value, Promise):  # a translated label: text in the user's language
+        return str(value)
     if kind in ("money", "pct", "price"):
         return Decimal(value)
     if kind == "bool":
@@ -189,4 +196,5 @@ def export_or_none(request, tables: list[Table], title: str) -> HttpResponse | N
     table = next((t for t in tables if t.key == key), None)
     if table is None:
         raise Http404("未知的表 / unknown table")
-    return export(table, fmt, f"{title} · {table.zh} / {table.en}")
+    name = table.en if is_english() else f"{table.zh} / {table.en}"
+    return export(table, fmt, f"{title} · {name}")

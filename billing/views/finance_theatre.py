@@ -19,6 +19,9 @@ from collections import defaultdict
 from django import forms
 from django.shortcuts import render
 from django.urls import path
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from config.permissions import role_required
 from inventory.models import Department
@@ -30,17 +33,17 @@ from .finance_period import today
 from .finance_shared import FINANCE_ROLES
 from .finance_tables import Col, Table, export_or_none
 
-OWNERSHIP = {True: "寄售/跟台 / consignment", False: "医院自有 / hospital-owned"}
+OWNERSHIP = {True: _("寄售/跟台 / consignment"), False: _("医院自有 / hospital-owned")}
 
 
 class TheatreForm(forms.Form):
-    date = forms.DateField(label="日期 / Date", required=False, input_formats=["%Y-%m-%d"])
+    date = forms.DateField(label=_("日期 / Date"), required=False, input_formats=["%Y-%m-%d"])
     department = forms.ModelChoiceField(
-        label="手术室 / Theatre",
+        label=_("手术室 / Theatre"),
         queryset=Department.objects.filter(kind=Department.Kind.THEATRE).order_by("code"),
         to_field_name="code",
         required=False,
-        empty_label="全部手术室 / all theatres",
+        empty_label=_("全部手术室 / all theatres"),
     )
 
 
@@ -125,8 +128,11 @@ def theatre_report(request):
             f"{stem}-suppliers",
         ),
     ]
-    place = f"{department.name}" if department else "全部手术室"
-    title = f"每日手术室高值耗材报表 {day:%Y-%m-%d} {place}"
+    place = f"{department.name}" if department else gettext("全部手术室")
+    title = gettext("每日手术室高值耗材报表 %(day)s %(place)s") % {
+        "day": date_format(day, "SHORT_DATE_FORMAT"),
+        "place": place,
+    }
     download = export_or_none(request, tables, title)
     if download:
         return download

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 
@@ -17,42 +18,42 @@ class MappingChange(models.Model):
     """
 
     class Status(models.TextChoices):
-        PROPOSED = "proposed", "待审核 / proposed"
-        APPROVED = "approved", "已批准 / approved"
-        REJECTED = "rejected", "已驳回 / rejected"
+        PROPOSED = "proposed", _("待审核 / proposed")
+        APPROVED = "approved", _("已批准 / approved")
+        REJECTED = "rejected", _("已驳回 / rejected")
 
     class Origin(models.TextChoices):
-        MANUAL = "manual", "人工提出 / by hand"
-        STAGING = "staging", "对码工作区 / code-conflict workspace"
+        MANUAL = "manual", _("人工提出 / by hand")
+        STAGING = "staging", _("对码工作区 / code-conflict workspace")
 
     consumable = models.ForeignKey(
         "consumables.Consumable", on_delete=models.PROTECT, related_name="mapping_changes",
-        verbose_name="耗材 / consumable",
+        verbose_name=_("耗材 / consumable"),
     )
-    changes = models.JSONField("编码变更 / code changes", default=dict, blank=True)
-    add_dis = models.JSONField("新增 UDI-DI / DIs to link", default=list, blank=True)
-    retire_dis = models.JSONField("停用 UDI-DI / DIs to retire", default=list, blank=True)
-    reason = models.CharField("变更原因 / reason", max_length=500)
+    changes = models.JSONField(_("编码变更 / code changes"), default=dict, blank=True)
+    add_dis = models.JSONField(_("新增 UDI-DI / DIs to link"), default=list, blank=True)
+    retire_dis = models.JSONField(_("停用 UDI-DI / DIs to retire"), default=list, blank=True)
+    reason = models.CharField(_("变更原因 / reason"), max_length=500)
     origin = models.CharField(max_length=8, choices=Origin, default=Origin.MANUAL)
     status = models.CharField(
-        "状态 / status", max_length=8, choices=Status, default=Status.PROPOSED
+        _("状态 / status"), max_length=8, choices=Status, default=Status.PROPOSED
     )
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-        verbose_name="申请人 / proposed by",
+        verbose_name=_("申请人 / proposed by"),
     )
-    proposed_at = models.DateTimeField("申请时间 / proposed at", auto_now_add=True)
+    proposed_at = models.DateTimeField(_("申请时间 / proposed at"), auto_now_add=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name="审核人 / decided by",
+        related_name="+", verbose_name=_("审核人 / decided by"),
     )
-    decided_at = models.DateTimeField("审核时间 / decided at", null=True, blank=True)
-    decision_note = models.CharField("审核意见 / decision note", max_length=500, blank=True)
+    decided_at = models.DateTimeField(_("审核时间 / decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("审核意见 / decision note"), max_length=500, blank=True)
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "对码变更 / mapping change"
-        verbose_name_plural = "对码变更 / mapping changes"
+        verbose_name = _("对码变更 / mapping change")
+        verbose_name_plural = _("对码变更 / mapping changes")
         ordering = ["-proposed_at", "-pk"]
         constraints = [
             # Two-person rule, enforced by the database as for prices.

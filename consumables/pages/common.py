@@ -10,8 +10,10 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from config.errors import DomainError
+from config.i18n import pair
 
 from ..exports import FORMATS, export_response
 from ..importing.tables import CSV_SUFFIXES, XLSX_SUFFIXES
@@ -24,11 +26,10 @@ def person_name(user) -> str:
 
 
 def refused(request, error: DomainError) -> None:
-    """A domain error as a message: Chinese, the English, and the stable code."""
-    text = error.message
-    if error.message_en and error.message_en != error.message:
-        text += f" / {error.message_en}"
-    messages.error(request, f"{text}（{error.code}）")
+    """A domain error as a message: Chinese, the English, and the stable code (the English
+    alone on an English page)."""
+    text = pair(error.message, error.message_en)
+    messages.error(request, _("%(message)s（%(code)s）") % {"message": text, "code": error.code})
 
 
 def wants_export(request) -> str | None:

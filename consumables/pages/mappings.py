@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
 
 from config import roles
 from config.errors import DomainError
@@ -26,25 +27,25 @@ from .common import download, person_name, refused, wants_export
 
 PROCUREMENT = (roles.PROCUREMENT, roles.ADMINISTRATOR)
 CODE_LABELS = {
-    "charge_code": "计费编码 / charge code",
-    "order_code": "医嘱编码 / order code",
-    "insurance_code": "医保耗材编码 / insurance code",
+    "charge_code": _("计费编码 / charge code"),
+    "order_code": _("医嘱编码 / order code"),
+    "insurance_code": _("医保耗材编码 / insurance code"),
 }
 COLUMNS = [
-    ("id", "编号 / no."),
+    ("id", _("编号 / no.")),
     ("material_code", "物资编码"),
     ("name", "名称"),
-    ("changes", "编码变更 / code changes"),
-    ("add_dis", "新增 UDI-DI / DIs to link"),
-    ("retire_dis", "停用 UDI-DI / DIs to retire"),
-    ("reason", "原因 / reason"),
-    ("origin", "来源 / origin"),
-    ("status", "状态 / status"),
-    ("proposed_by", "申请人 / proposed by"),
-    ("proposed_at", "申请时间 / proposed at"),
-    ("decided_by", "审核人 / decided by"),
-    ("decided_at", "审核时间 / decided at"),
-    ("decision_note", "审核意见 / decision note"),
+    ("changes", _("编码变更 / code changes")),
+    ("add_dis", _("新增 UDI-DI / DIs to link")),
+    ("retire_dis", _("停用 UDI-DI / DIs to retire")),
+    ("reason", _("原因 / reason")),
+    ("origin", _("来源 / origin")),
+    ("status", _("状态 / status")),
+    ("proposed_by", _("申请人 / proposed by")),
+    ("proposed_at", _("申请时间 / proposed at")),
+    ("decided_by", _("审核人 / decided by")),
+    ("decided_at", _("审核时间 / decided at")),
+    ("decision_note", _("审核意见 / decision note")),
 ]
 
 
@@ -101,14 +102,14 @@ class ProposeForm(forms.Form):
     order_code = forms.CharField(label=CODE_LABELS["order_code"], max_length=64, required=False)
     insurance_code = forms.CharField(label=CODE_LABELS["insurance_code"], max_length=40,
                                      required=False)
-    add_udi_di = forms.CharField(label="新增 UDI-DI（可扫码）/ Link a UDI-DI", max_length=200,
+    add_udi_di = forms.CharField(label=_("新增 UDI-DI（可扫码）/ Link a UDI-DI"), max_length=200,
                                  required=False, strip=False)
-    add_units = forms.IntegerField(label="包装内最小单位数 / Units per package", min_value=1,
+    add_units = forms.IntegerField(label=_("包装内最小单位数 / Units per package"), min_value=1,
                                    required=False)
-    add_level = forms.CharField(label="包装层级 / Package level", max_length=40, required=False)
-    retire = forms.MultipleChoiceField(label="停用 UDI-DI / Retire DIs", required=False,
+    add_level = forms.CharField(label=_("包装层级 / Package level"), max_length=40, required=False)
+    retire = forms.MultipleChoiceField(label=_("停用 UDI-DI / Retire DIs"), required=False,
                                        widget=forms.CheckboxSelectMultiple)
-    reason = forms.CharField(label="变更原因 / Reason", max_length=500,
+    reason = forms.CharField(label=_("变更原因 / Reason"), max_length=500,
                              widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
 
     def __init__(self, *args, consumable: Consumable, live_dis, **kwargs):
@@ -152,13 +153,22 @@ def mapping_new(request):
                 refused(request, error)
                 status = error.http_status
             else:
-                messages.success(request, f"已提交对码变更 #{change.pk}，待第二人审核 / proposed, "
-                                          "awaiting a second person")  # fmt: skip
+                messages.success(
+                    request,
+                    _(
+                        "已提交对码变更 #%(pk)s，待第二人审核 / "
+                        "proposed, awaiting a second person"
+                    ) % {"pk": change.pk},
+                )
                 return redirect("master:mapping-detail", pk=change.pk)
         elif request.method == "POST":
             status = 400
     elif material_code:
-        messages.error(request, f"无在用耗材 {material_code} / no such live consumable")
+        messages.error(
+            request,
+            _("无在用耗材 %(material_code)s / no such live consumable")
+            % {"material_code": material_code},
+        )
     return render(
         request,
         "consumables/mappings/new.html",
@@ -178,12 +188,15 @@ def mapping_detail(request, pk: int):
         try:
             if action == "approve":
                 mapping_change_approve(change=change, approver=request.user, note=note)
-                messages.success(request, f"#{pk} 已批准，主数据已更新 / approved, master updated")
+                messages.success(
+                    request,
+                    _("#%(pk)s 已批准，主数据已更新 / approved, master updated") % {"pk": pk},
+                )
             elif action == "reject":
                 mapping_change_reject(change=change, approver=request.user, note=note)
-                messages.success(request, f"#{pk} 已驳回 / rejected")
+                messages.success(request, _("#%(pk)s 已驳回 / rejected") % {"pk": pk})
             else:
-                messages.error(request, "未知操作 / unknown action")
+                messages.error(request, _("未知操作 / unknown action"))
         except DomainError as error:
             refused(request, error)
         return redirect("master:mapping-detail", pk=pk)

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from config import roles
@@ -33,50 +34,50 @@ PRICING = (roles.PRICING_OFFICE, roles.ADMINISTRATOR)
 PAGE_LIMIT = 200
 
 PROPOSAL_COLUMNS = [
-    ("id", "编号 / no."),
+    ("id", _("编号 / no.")),
     ("material_code", "物资编码"),
     ("name", "名称"),
-    ("purchase_price", "申请采购价 / proposed purchase"),
-    ("charge_price", "申请收费价 / proposed charge"),
-    ("current_purchase", "现行采购价 / purchase now"),
-    ("current_charge", "现行收费价 / charge now"),
-    ("platform", "挂网价 / platform"),
-    ("vbp", "集采价 / VBP"),
-    ("takes_effect", "生效时间 / takes effect"),
-    ("check", "四价核对 / four-price check"),
-    ("reason", "调整原因 / reason"),
-    ("proposed_by", "申请人 / proposed by"),
+    ("purchase_price", _("申请采购价 / proposed purchase")),
+    ("charge_price", _("申请收费价 / proposed charge")),
+    ("current_purchase", _("现行采购价 / purchase now")),
+    ("current_charge", _("现行收费价 / charge now")),
+    ("platform", _("挂网价 / platform")),
+    ("vbp", _("集采价 / VBP")),
+    ("takes_effect", _("生效时间 / takes effect")),
+    ("check", _("四价核对 / four-price check")),
+    ("reason", _("调整原因 / reason")),
+    ("proposed_by", _("申请人 / proposed by")),
 ]
 DECIDED_COLUMNS = [
-    ("id", "编号 / no."),
+    ("id", _("编号 / no.")),
     ("material_code", "物资编码"),
     ("name", "名称"),
-    ("purchase_price", "采购价 / purchase"),
-    ("charge_price", "收费价 / charge"),
-    ("effective_from", "生效时间 / effective from"),
-    ("status", "状态 / status"),
-    ("reason", "调整原因 / reason"),
-    ("proposed_by", "申请人 / proposed by"),
-    ("decided_by", "审核人 / decided by"),
-    ("decided_at", "审核时间 / decided at"),
-    ("decision_note", "审核意见 / decision note"),
+    ("purchase_price", _("采购价 / purchase")),
+    ("charge_price", _("收费价 / charge")),
+    ("effective_from", _("生效时间 / effective from")),
+    ("status", _("状态 / status")),
+    ("reason", _("调整原因 / reason")),
+    ("proposed_by", _("申请人 / proposed by")),
+    ("decided_by", _("审核人 / decided by")),
+    ("decided_at", _("审核时间 / decided at")),
+    ("decision_note", _("审核意见 / decision note")),
 ]
 MISALIGNED_COLUMNS = [
     ("material_code", "物资编码"),
     ("name", "名称"),
     ("spec", "规格型号"),
-    ("platform_price", "挂网价 / platform"),
-    ("vbp_price", "集采价 / VBP"),
-    ("purchase_price", "采购价 / purchase"),
-    ("charge_price", "收费价 / charge"),
+    ("platform_price", _("挂网价 / platform")),
+    ("vbp_price", _("集采价 / VBP")),
+    ("purchase_price", _("采购价 / purchase")),
+    ("charge_price", _("收费价 / charge")),
 ]
 EXTERNAL_COLUMNS = [
     ("material_code", "物资编码"),
     ("name", "名称"),
-    ("kind", "类型 / kind"),
-    ("price", "价格 / price"),
-    ("effective_from", "生效时间 / effective from"),
-    ("source", "来源 / source"),
+    ("kind", _("类型 / kind")),
+    ("price", _("价格 / price")),
+    ("effective_from", _("生效时间 / effective from")),
+    ("source", _("来源 / source")),
 ]
 
 
@@ -87,7 +88,7 @@ def _check_row(c) -> dict:
         "purchase_price": v.purchase_price, "charge_price": v.charge_price,
         "current_purchase": c.current_purchase, "current_charge": c.current_charge,
         "platform": c.platform, "vbp": c.vbp, "takes_effect": c.takes_effect,
-        "check": "；".join(x.message for x in c.violations) or "符合 / aligned",
+        "check": "；".join(x.message for x in c.violations) or _("符合 / aligned"),
         "reason": v.reason, "proposed_by": person_name(v.proposed_by),
     }  # fmt: skip
 
@@ -104,14 +105,14 @@ def _decided_row(v: PriceVersion) -> dict:
 
 
 class ProposeForm(forms.Form):
-    material_code = forms.CharField(label="物资编码 / Material code", max_length=64)
-    purchase_price = forms.DecimalField(label="采购价 / Purchase price", min_value=0,
+    material_code = forms.CharField(label=_("物资编码 / Material code"), max_length=64)
+    purchase_price = forms.DecimalField(label=_("采购价 / Purchase price"), min_value=0,
                                         max_digits=14, decimal_places=4)
-    charge_price = forms.DecimalField(label="收费价 / Charge price", min_value=0,
+    charge_price = forms.DecimalField(label=_("收费价 / Charge price"), min_value=0,
                                       max_digits=14, decimal_places=4)
-    effective_date = forms.DateField(label="生效日期 / Effective date",
+    effective_date = forms.DateField(label=_("生效日期 / Effective date"),
                                      widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(label="调整原因 / Reason", max_length=500)  # fmt: skip
+    reason = forms.CharField(label=_("调整原因 / Reason"), max_length=500)  # fmt: skip
 
 
 @role_required(*PRICING)
@@ -131,7 +132,7 @@ def price_list(request):
             material_code=data["material_code"].strip(), is_active=True
         ).first()
         if consumable is None:
-            form.add_error("material_code", "无此在用耗材 / no such live consumable")
+            form.add_error("material_code", _("无此在用耗材 / no such live consumable"))
             status = 400
         else:
             try:
@@ -147,8 +148,13 @@ def price_list(request):
                 refused(request, error)
                 status = error.http_status
             else:
-                messages.success(request, f"已提交调价 #{version.pk}，待第二人审核 / proposed, "
-                                          "awaiting a second person")  # fmt: skip
+                messages.success(
+                    request,
+                    _(
+                        "已提交调价 #%(pk)s，待第二人审核 / "
+                        "proposed, awaiting a second person"
+                    ) % {"pk": version.pk},
+                )
                 return redirect("master:price-list")
     elif request.method == "POST":
         status = 400
@@ -174,12 +180,12 @@ def price_decide(request, pk: int):
     try:
         if action == "approve":
             price_version_approve(version=version, approver=request.user, note=note)
-            messages.success(request, f"调价 #{pk} 已批准 / approved")
+            messages.success(request, _("调价 #%(pk)s 已批准 / approved") % {"pk": pk})
         elif action == "reject":
             price_version_reject(version=version, approver=request.user, note=note)
-            messages.success(request, f"调价 #{pk} 已驳回 / rejected")
+            messages.success(request, _("调价 #%(pk)s 已驳回 / rejected") % {"pk": pk})
         else:
-            messages.error(request, "未知操作 / unknown action")
+            messages.error(request, _("未知操作 / unknown action"))
     except DomainError as error:
         refused(request, error)
         for violation in error.detail.get("violations", []):
@@ -188,9 +194,9 @@ def price_decide(request, pk: int):
 
 
 class PriceListForm(forms.Form):
-    file = forms.FileField(label="价格目录（CSV 或 XLSX）/ Price list (CSV or XLSX)")
+    file = forms.FileField(label=_("价格目录（CSV 或 XLSX）/ Price list (CSV or XLSX)"))
     effective_date = forms.DateField(
-        label="生效日期（行内未填时）/ Effective date (for rows without one)", required=False,
+        label=_("生效日期（行内未填时）/ Effective date (for rows without one)"), required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from config import roles
@@ -30,10 +31,10 @@ PER_PAGE = 50
 
 
 class ImportForm(forms.Form):
-    source = forms.ChoiceField(label="来源 / Source", choices=StagingSource.choices)
-    file = forms.FileField(label="文件（CSV 或 XLSX）/ File (CSV or XLSX)")
+    source = forms.ChoiceField(label=_("来源 / Source"), choices=StagingSource.choices)
+    file = forms.FileField(label=_("文件（CSV 或 XLSX）/ File (CSV or XLSX)"))
     replace = forms.BooleanField(
-        label="替换该来源之前的待处理行 / Replace this source's pending rows",
+        label=_("替换该来源之前的待处理行 / Replace this source's pending rows"),
         required=False,
         initial=True,
     )
@@ -74,8 +75,11 @@ def workspace(request):
         else:
             messages.success(
                 request,
-                f"已载入 {batch.rows_loaded} 行，{len(batch.errors)} 行未载入 / "
-                f"{batch.rows_loaded} rows staged, {len(batch.errors)} refused",
+                _(
+                    "已载入 %(rows_loaded)s 行，%(count)s 行未载入 / %(rows_loaded)s rows staged, "
+                    "%(count)s refused"
+                )
+                % {"rows_loaded": batch.rows_loaded, "count": len(batch.errors)},
             )
             return redirect("master:staging-import", pk=batch.pk)
     summary = conflict_summary()
@@ -100,8 +104,8 @@ def import_detail(request, pk: int):
     batch = get_object_or_404(StagingImport.objects.select_related("imported_by"), pk=pk)
     fmt = wants_export(request)
     if fmt:
-        columns = [("line", "行号 / line"), ("code", "错误代码 / code"),
-                   ("message", "原因 / reason")]  # fmt: skip
+        columns = [("line", _("行号 / line")), ("code", _("错误代码 / code")),
+                   ("message", _("原因 / reason"))]  # fmt: skip
         return download(batch.errors, columns, f"未载入行-{batch.pk}", fmt)
     return render(request, "consumables/staging/import.html", {"batch": batch})
 
@@ -142,7 +146,7 @@ def row_action(request, pk: int):
     row = get_object_or_404(StagingRow, pk=pk)
     form = RowForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "输入有误 / invalid input")
+        messages.error(request, _("输入有误 / invalid input"))
         return _back(request, row)
     data = form.cleaned_data
     action = request.POST.get("action")
@@ -151,17 +155,21 @@ def row_action(request, pk: int):
             values = {name: data[name] for name in EDITABLE if name in request.POST}
             row = staging_row_fix(row=row, values=values, user=request.user, note=data["note"])
             if row.problems:
-                messages.warning(request, f"已保存，但仍有问题 / saved, still: {row.problems}")
+                messages.warning(
+                    request,
+                    _("已保存，但仍有问题 / saved, still: %(problems)s")
+                    % {"problems": row.problems},
+                )
             else:
-                messages.success(request, f"已修正 {row.where} / fixed")
+                messages.success(request, _("已修正 %(where)s / fixed") % {"where": row.where})
         elif action == "exclude":
             staging_row_exclude(row=row, user=request.user, note=data["note"])
-            messages.success(request, f"已排除 {row.where} / excluded")
+            messages.success(request, _("已排除 %(where)s / excluded") % {"where": row.where})
         elif action == "restore":
             staging_row_restore(row=row, user=request.user)
-            messages.success(request, f"已恢复 {row.where} / restored")
+            messages.success(request, _("已恢复 %(where)s / restored") % {"where": row.where})
         else:
-            messages.error(request, "未知操作 / unknown action")
+            messages.error(request, _("未知操作 / unknown action"))
     except DomainError as error:
         refused(request, error)
     return _back(request, row)
@@ -173,14 +181,20 @@ def promote(request):
     # Promoting writes the live master: it must be asked for (all clean, or named ones).
     codes = [c for c in request.POST.getlist("material_code") if c]
     if not codes and request.POST.get("scope") != "all":
-        messages.error(request, "请选择要入主数据的物资 / choose what to promote")
+        messages.error(request, _("请选择要入主数据的物资 / choose what to promote"))
         return redirect("master:staging")
     result = staging_promote(user=request.user, material_codes=codes or None)
     messages.success(
         request,
-        f"已入主数据 {len(result.promoted)} 种，{len(result.refused)} 种未入，"
-        f"{result.proposals} 项编码变更待审核 / {len(result.promoted)} promoted, "
-        f"{len(result.refused)} refused, {result.proposals} mapping changes to review",
+        _(
+            "已入主数据 %(promoted)s 种，%(refused)s 种未入，%(proposals)s 项编码变更待审核 / "
+            "%(promoted)s promoted, %(refused)s refused, %(proposals)s mapping changes to review"
+        )
+        % {
+            "promoted": len(result.promoted),
+            "refused": len(result.refused),
+            "proposals": result.proposals,
+        },
     )
     for mc, reason in list(result.refused.items())[:20]:
         messages.warning(request, f"{mc}: {reason}")
@@ -222,10 +236,10 @@ def rows_page(request):
 
 
 ROWS_COLUMNS = [
-    ("file", "文件 / file"),
-    ("line", "行号 / line"),
-    ("source", "来源 / source"),
-    ("status", "状态 / status"),
+    ("file", _("文件 / file")),
+    ("line", _("行号 / line")),
+    ("source", _("来源 / source")),
+    ("status", _("状态 / status")),
     ("material_code", "物资编码"),
     ("charge_code", "计费编码"),
     ("order_code", "医嘱编码"),
@@ -234,9 +248,9 @@ ROWS_COLUMNS = [
     ("units_per_package", "包装数量"),
     ("name", "名称"),
     ("spec", "规格型号"),
-    ("problems", "数据问题 / problems"),
-    ("note", "处理说明 / note"),
-    ("promotion_error", "入主数据失败原因 / promotion refused"),
+    ("problems", _("数据问题 / problems")),
+    ("note", _("处理说明 / note")),
+    ("promotion_error", _("入主数据失败原因 / promotion refused")),
 ]
 
 urlpatterns = [

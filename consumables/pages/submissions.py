@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
 
 from config import roles
 from config.errors import DomainError
@@ -35,31 +36,31 @@ REVIEWERS = (roles.PROCUREMENT, roles.ADMINISTRATOR)
 PACKAGE_ROWS = 4
 
 SUBMISSION_COLUMNS = [
-    ("id", "提交号 / no."),
-    ("supplier_code", "供应商编码 / supplier"),
+    ("id", _("提交号 / no.")),
+    ("supplier_code", _("供应商编码 / supplier")),
     ("material_code", "物资编码"),
     ("name", "名称"),
     ("spec", "规格型号"),
     ("insurance_code", "医保耗材编码"),
     ("registration_no", "注册证号"),
     ("dis", "UDI-DI（包装数量/层级）"),
-    ("status", "状态 / status"),
-    ("submitted_by", "提交人 / submitted by"),
-    ("submitted_at", "提交时间 / submitted at"),
-    ("reviewed_by", "审核人 / reviewed by"),
-    ("reviewed_at", "审核时间 / reviewed at"),
-    ("decision_reason", "审核意见 / decision"),
+    ("status", _("状态 / status")),
+    ("submitted_by", _("提交人 / submitted by")),
+    ("submitted_at", _("提交时间 / submitted at")),
+    ("reviewed_by", _("审核人 / reviewed by")),
+    ("reviewed_at", _("审核时间 / reviewed at")),
+    ("decision_reason", _("审核意见 / decision")),
 ]
 PRODUCT_COLUMNS = [
-    ("supplier_code", "供应商编码 / supplier"),
-    ("supplier_item_code", "供应商货号 / supplier item code"),
+    ("supplier_code", _("供应商编码 / supplier")),
+    ("supplier_item_code", _("供应商货号 / supplier item code")),
     ("material_code", "物资编码"),
     ("name", "名称"),
     ("spec", "规格型号"),
     ("insurance_code", "医保耗材编码"),
     ("registration_no", "注册证号"),
     ("dis", "UDI-DI（包装数量/层级）"),
-    ("last_status", "最近提交 / last submission"),
+    ("last_status", _("最近提交 / last submission")),
 ]
 
 
@@ -100,22 +101,22 @@ def _product_row(p: SupplierProduct) -> dict:
 
 
 class SubmissionForm(forms.Form):
-    insurance_code = forms.CharField(label="医保耗材编码 / Insurance code", max_length=40,
+    insurance_code = forms.CharField(label=_("医保耗材编码 / Insurance code"), max_length=40,
                                      required=False)
-    registration_no = forms.CharField(label="注册证号 / Registration no.", max_length=200)
+    registration_no = forms.CharField(label=_("注册证号 / Registration no."), max_length=200)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for i in range(PACKAGE_ROWS):
             self.fields[f"udi_di_{i}"] = forms.CharField(
-                label="UDI-DI（可扫码）/ UDI-DI (scan or type)", max_length=200, required=False,
+                label=_("UDI-DI（可扫码）/ UDI-DI (scan or type)"), max_length=200, required=False,
                 strip=False,
             )
             self.fields[f"units_{i}"] = forms.IntegerField(
-                label="包装内最小单位数 / Units per package", min_value=1, required=False
+                label=_("包装内最小单位数 / Units per package"), min_value=1, required=False
             )
             self.fields[f"level_{i}"] = forms.CharField(
-                label="包装层级 / Package level", max_length=40, required=False
+                label=_("包装层级 / Package level"), max_length=40, required=False
             )
 
     def packages(self) -> list[dict]:
@@ -185,8 +186,13 @@ def supplier_product(request, consumable_id: int):
             refused(request, error)
             status = error.http_status
         else:
-            messages.success(request, f"已提交 #{submission.pk}，等待医院审核 / submitted, "
-                                      "awaiting the hospital's review")  # fmt: skip
+            messages.success(
+                request,
+                _(
+                    "已提交 #%(pk)s，等待医院审核 / "
+                    "submitted, awaiting the hospital's review"
+                ) % {"pk": submission.pk},
+            )
             return redirect("master:supplier-submission", pk=submission.pk)
     elif request.method == "POST":
         status = 400
@@ -241,16 +247,23 @@ def review_detail(request, pk: int):
                     submission=submission, reviewer=request.user,
                     note=request.POST.get("reason", ""),
                 )  # fmt: skip
-                messages.success(request, f"#{pk} 已通过，编码已关联到主数据 / approved and "
-                                          "linked into the master")  # fmt: skip
+                messages.success(
+                    request,
+                    _(
+                        "#%(pk)s 已通过，编码已关联到主数据 / "
+                        "approved and linked into the master"
+                    ) % {"pk": pk},
+                )
             elif action == "reject":
                 submission_reject(
                     submission=submission, reviewer=request.user,
                     reason=request.POST.get("reason", ""),
                 )  # fmt: skip
-                messages.success(request, f"#{pk} 已退回供应商 / returned to the supplier")
+                messages.success(
+                    request, _("#%(pk)s 已退回供应商 / returned to the supplier") % {"pk": pk}
+                )
             else:
-                messages.error(request, "未知操作 / unknown action")
+                messages.error(request, _("未知操作 / unknown action"))
         except DomainError as error:
             refused(request, error)
         return redirect("master:submission-detail", pk=pk)
@@ -280,10 +293,10 @@ def review_detail(request, pk: int):
 
 
 class AssignForm(forms.Form):
-    supplier_code = forms.CharField(label="供应商编码 / Supplier code", max_length=32)
-    material_code = forms.CharField(label="物资编码 / Material code", max_length=64)
+    supplier_code = forms.CharField(label=_("供应商编码 / Supplier code"), max_length=32)
+    material_code = forms.CharField(label=_("物资编码 / Material code"), max_length=64)
     supplier_item_code = forms.CharField(
-        label="供应商货号 / Supplier item code", max_length=64, required=False
+        label=_("供应商货号 / Supplier item code"), max_length=64, required=False
     )
 
 
@@ -313,7 +326,7 @@ def supplier_products(request):
             material_code=data["material_code"].strip(), is_active=True
         ).first()
         if consumable is None:
-            form.add_error("material_code", "无此在用耗材 / no such live consumable")
+            form.add_error("material_code", _("无此在用耗材 / no such live consumable"))
         else:
             try:
                 supplier_product_assign(
@@ -323,7 +336,7 @@ def supplier_products(request):
             except DomainError as error:
                 refused(request, error)
             else:
-                messages.success(request, "已保存 / saved")
+                messages.success(request, _("已保存 / saved"))
                 return redirect("master:supplier-products")
     page = Paginator(products, 100).get_page(request.GET.get("page"))
     return render(

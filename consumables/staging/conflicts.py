@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
+from django.utils.translation import gettext_lazy as _
 
 from ..models import Consumable, DeviceIdentifier
 from .models import ConflictSnapshot, StagingRow
@@ -58,41 +59,41 @@ def _missing(code: str, chargeable_only: bool) -> str:
 KINDS: dict[str, Kind] = {
     k.code: k
     for k in [
-        Kind("MATERIAL_MULTI_CHARGE", "一个物资编码对应多个计费编码 / material code with several "
-             "charge codes", "material_code", True, _multi("material_code", "charge_code")),
-        Kind("CHARGE_MULTI_MATERIAL", "一个计费编码对应多个物资编码 / charge code with several "
-             "materials", "charge_code", True, _multi("charge_code", "material_code")),
-        Kind("CHARGE_MULTI_ORDER", "一个计费编码对应多个医嘱编码 / charge code with several "
-             "order codes", "charge_code", True, _multi("charge_code", "order_code")),
-        Kind("ORDER_MULTI_CHARGE", "一个医嘱编码对应多个计费编码 / order code with several "
-             "charge codes", "order_code", True, _multi("order_code", "charge_code")),
-        Kind("MATERIAL_MULTI_INSURANCE", "一个物资编码对应多个医保编码 / material code with "
-             "several insurance codes", "material_code", True,
+        Kind("MATERIAL_MULTI_CHARGE", _("一个物资编码对应多个计费编码 / material code with several "
+             "charge codes"), "material_code", True, _multi("material_code", "charge_code")),
+        Kind("CHARGE_MULTI_MATERIAL", _("一个计费编码对应多个物资编码 / charge code with several "
+             "materials"), "charge_code", True, _multi("charge_code", "material_code")),
+        Kind("CHARGE_MULTI_ORDER", _("一个计费编码对应多个医嘱编码 / charge code with several "
+             "order codes"), "charge_code", True, _multi("charge_code", "order_code")),
+        Kind("ORDER_MULTI_CHARGE", _("一个医嘱编码对应多个计费编码 / order code with several "
+             "charge codes"), "order_code", True, _multi("order_code", "charge_code")),
+        Kind("MATERIAL_MULTI_INSURANCE", _("一个物资编码对应多个医保编码 / material code with "
+             "several insurance codes"), "material_code", True,
              _multi("material_code", "insurance_code")),
-        Kind("INSURANCE_MULTI_MATERIAL", "一个医保编码用于多个物资 / insurance code on several "
-             "items", "insurance_code", True, _multi("insurance_code", "material_code")),
-        Kind("DI_MULTI_MATERIAL", "一个 UDI-DI 对应多个物资 / DI on several materials",
+        Kind("INSURANCE_MULTI_MATERIAL", _("一个医保编码用于多个物资 / insurance code on several "
+             "items"), "insurance_code", True, _multi("insurance_code", "material_code")),
+        Kind("DI_MULTI_MATERIAL", _("一个 UDI-DI 对应多个物资 / DI on several materials"),
              "udi_di", True, _multi("udi_di", "material_code")),
-        Kind("INVALID_ROW", "编码格式错误 / invalid codes in a row", "row_key", True,
+        Kind("INVALID_ROW", _("编码格式错误 / invalid codes in a row"), "row_key", True,
              "SELECT COALESCE(material_code, charge_code, order_code) AS k, COUNT(*) AS n "
              "FROM pending WHERE problems <> '' "
              "GROUP BY COALESCE(material_code, charge_code, order_code)"),
-        Kind("ORDER_WITHOUT_CHARGE", "医嘱编码无计费编码 / order code without a charge code",
+        Kind("ORDER_WITHOUT_CHARGE", _("医嘱编码无计费编码 / order code without a charge code"),
              "order_code", False,
              "SELECT order_code AS k, COUNT(*) AS n FROM links WHERE order_code IS NOT NULL "
              "GROUP BY order_code HAVING COUNT(charge_code) = 0"),
-        Kind("MISSING_CHARGE_CODE", "缺计费编码 / no charge code", "material_code", False,
+        Kind("MISSING_CHARGE_CODE", _("缺计费编码 / no charge code"), "material_code", False,
              _missing("charge_code", chargeable_only=True)),
-        Kind("MISSING_ORDER_CODE", "缺医嘱编码 / no order code", "material_code", False,
+        Kind("MISSING_ORDER_CODE", _("缺医嘱编码 / no order code"), "material_code", False,
              # No order code of its own, and none of its charge codes has one.
              "SELECT material_code AS k, COUNT(*) AS n FROM links "
              "WHERE material_code IS NOT NULL GROUP BY material_code "
              "HAVING SUM(hrp) > 0 AND COUNT(order_code) = 0 AND COUNT(charge_code) > 0 "
              f"AND {NOT_CHARGEABLE} AND SUM(CASE WHEN charge_code IN "
              "(SELECT charge_code FROM charge_orders) THEN 1 ELSE 0 END) = 0"),
-        Kind("MISSING_INSURANCE_CODE", "缺医保编码 / no insurance code", "material_code", False,
+        Kind("MISSING_INSURANCE_CODE", _("缺医保编码 / no insurance code"), "material_code", False,
              _missing("insurance_code", chargeable_only=True)),
-        Kind("MISSING_UDI_DI", "缺 UDI-DI / no UDI-DI", "material_code", False,
+        Kind("MISSING_UDI_DI", _("缺 UDI-DI / no UDI-DI"), "material_code", False,
              _missing("udi_di", chargeable_only=False)),
     ]
 }  # fmt: skip

@@ -8,6 +8,7 @@ from collections import defaultdict
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ..models import Consumable, DeviceIdentifier
 from .conflicts import KINDS, conflict_keys, cte_sql, kind_table
@@ -15,19 +16,19 @@ from .models import ConflictSnapshot, StagingImport, StagingRow
 
 ROW_KEY_FIELDS = ("material_code", "charge_code", "order_code")
 ROW_COLUMNS = [
-    ("kind", "冲突类型 / kind"),
-    ("key", "冲突编码 / code in conflict"),
-    ("n", "数量 / count"),
-    ("file", "文件 / file"),
-    ("line", "行号 / line"),
-    ("source", "来源 / source"),
+    ("kind", _("冲突类型 / kind")),
+    ("key", _("冲突编码 / code in conflict")),
+    ("n", _("数量 / count")),
+    ("file", _("文件 / file")),
+    ("line", _("行号 / line")),
+    ("source", _("来源 / source")),
     ("material_code", "物资编码"),
     ("charge_code", "计费编码"),
     ("order_code", "医嘱编码"),
     ("insurance_code", "医保耗材编码"),
     ("udi_di", "UDI-DI"),
     ("name", "名称"),
-    ("problems", "数据问题 / problems"),
+    ("problems", _("数据问题 / problems")),
 ]
 
 
@@ -118,11 +119,11 @@ def snapshot_series(limit: int = 60) -> list[ConflictSnapshot]:
 
 
 SNAPSHOT_COLUMNS = [
-    ("taken_at", "时间 / taken at"),
-    ("trigger", "触发 / trigger"),
-    ("total", "冲突合计 / conflicts"),
-    ("materials_pending", "待处理物资 / materials pending"),
-    ("materials_clean", "可入主数据 / clean"),
+    ("taken_at", _("时间 / taken at")),
+    ("trigger", _("触发 / trigger")),
+    ("total", _("冲突合计 / conflicts")),
+    ("materials_pending", _("待处理物资 / materials pending")),
+    ("materials_clean", _("可入主数据 / clean")),
     *[(code, kind.label) for code, kind in KINDS.items()],
 ]
 
@@ -140,15 +141,15 @@ def snapshot_rows(limit: int = 10_000):
 
 
 IMPORT_COLUMNS = [
-    ("id", "导入号 / no."),
-    ("source", "来源 / source"),
-    ("file_name", "文件 / file"),
-    ("rows_read", "读取行数 / rows read"),
-    ("rows_loaded", "载入行数 / rows staged"),
-    ("rows_refused", "未载入行数 / rows refused"),
-    ("rows_superseded", "被替换行数 / rows superseded"),
-    ("imported_by", "导入人 / imported by"),
-    ("imported_at", "导入时间 / imported at"),
+    ("id", _("导入号 / no.")),
+    ("source", _("来源 / source")),
+    ("file_name", _("文件 / file")),
+    ("rows_read", _("读取行数 / rows read")),
+    ("rows_loaded", _("载入行数 / rows staged")),
+    ("rows_refused", _("未载入行数 / rows refused")),
+    ("rows_superseded", _("被替换行数 / rows superseded")),
+    ("imported_by", _("导入人 / imported by")),
+    ("imported_at", _("导入时间 / imported at")),
 ]
 
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from consumables.models import DeviceIdentifier
@@ -18,15 +19,15 @@ class SupplierProduct(models.Model):
     """The hospital buys ``consumable`` from the supplier ``supplier_code``: the supplier
     sees this item, and only its own items, and may submit codes for it."""
 
-    supplier_code = models.CharField("供应商编码 / supplier code", max_length=32)
+    supplier_code = models.CharField(_("供应商编码 / supplier code"), max_length=32)
     consumable = models.ForeignKey(
         "consumables.Consumable", on_delete=models.PROTECT, related_name="supplier_products",
-        verbose_name="耗材 / consumable",
+        verbose_name=_("耗材 / consumable"),
     )
     supplier_item_code = models.CharField(
-        "供应商货号 / supplier item code", max_length=64, blank=True
+        _("供应商货号 / supplier item code"), max_length=64, blank=True
     )
-    is_active = models.BooleanField("在用 / active", default=True)
+    is_active = models.BooleanField(_("在用 / active"), default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="+",
@@ -35,8 +36,8 @@ class SupplierProduct(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "供应商供货品种 / supplier product"
-        verbose_name_plural = "供应商供货品种 / supplier products"
+        verbose_name = _("供应商供货品种 / supplier product")
+        verbose_name_plural = _("供应商供货品种 / supplier products")
         ordering = ["supplier_code", "consumable__material_code"]
         constraints = [
             models.UniqueConstraint(
@@ -57,38 +58,38 @@ class SupplierSubmission(models.Model):
     """
 
     class Status(models.TextChoices):
-        SUBMITTED = "submitted", "待审核 / awaiting review"
-        APPROVED = "approved", "已通过 / approved"
-        REJECTED = "rejected", "已退回 / returned"
+        SUBMITTED = "submitted", _("待审核 / awaiting review")
+        APPROVED = "approved", _("已通过 / approved")
+        REJECTED = "rejected", _("已退回 / returned")
 
-    supplier_code = models.CharField("供应商编码 / supplier code", max_length=32)
+    supplier_code = models.CharField(_("供应商编码 / supplier code"), max_length=32)
     consumable = models.ForeignKey(
         "consumables.Consumable", on_delete=models.PROTECT, related_name="supplier_submissions",
-        verbose_name="耗材 / consumable",
+        verbose_name=_("耗材 / consumable"),
     )
     insurance_code = models.CharField(
-        "医保耗材编码 / insurance code", max_length=27, null=True, blank=True
+        _("医保耗材编码 / insurance code"), max_length=27, null=True, blank=True
     )
-    registration_no = models.CharField("注册证号 / registration no.", max_length=100)
+    registration_no = models.CharField(_("注册证号 / registration no."), max_length=100)
     status = models.CharField(
-        "状态 / status", max_length=10, choices=Status, default=Status.SUBMITTED
+        _("状态 / status"), max_length=10, choices=Status, default=Status.SUBMITTED
     )
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-        verbose_name="提交人 / submitted by",
+        verbose_name=_("提交人 / submitted by"),
     )
-    submitted_at = models.DateTimeField("提交时间 / submitted at", auto_now_add=True)
+    submitted_at = models.DateTimeField(_("提交时间 / submitted at"), auto_now_add=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name="审核人 / reviewed by",
+        related_name="+", verbose_name=_("审核人 / reviewed by"),
     )
-    reviewed_at = models.DateTimeField("审核时间 / reviewed at", null=True, blank=True)
-    decision_reason = models.CharField("审核意见 / decision", max_length=500, blank=True)
+    reviewed_at = models.DateTimeField(_("审核时间 / reviewed at"), null=True, blank=True)
+    decision_reason = models.CharField(_("审核意见 / decision"), max_length=500, blank=True)
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "供应商提交 / supplier submission"
-        verbose_name_plural = "供应商提交 / supplier submissions"
+        verbose_name = _("供应商提交 / supplier submission")
+        verbose_name_plural = _("供应商提交 / supplier submissions")
         ordering = ["-submitted_at", "-pk"]
         constraints = [
             # One submission of an item by a supplier awaits review at a time.
@@ -120,17 +121,17 @@ class SubmissionDI(models.Model):
     )
     udi_di = models.CharField("UDI-DI", max_length=80)
     issuer = models.CharField(
-        "发码机构 / issuer", max_length=4, choices=DeviceIdentifier.Issuer
+        _("发码机构 / issuer"), max_length=4, choices=DeviceIdentifier.Issuer
     )
     units_per_package = models.PositiveIntegerField(
-        "包装内最小单位数 / units per package", default=1, validators=[MinValueValidator(1)]
+        _("包装内最小单位数 / units per package"), default=1, validators=[MinValueValidator(1)]
     )
-    package_level = models.CharField("包装层级 / package level", max_length=40, blank=True)
+    package_level = models.CharField(_("包装层级 / package level"), max_length=40, blank=True)
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "提交的 UDI-DI / submitted DI"
-        verbose_name_plural = "提交的 UDI-DI / submitted DIs"
+        verbose_name = _("提交的 UDI-DI / submitted DI")
+        verbose_name_plural = _("提交的 UDI-DI / submitted DIs")
         ordering = ["units_per_package", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["submission", "udi_di"], name="uniq_submission_di"),

@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.shortcuts import render
 from django.urls import path
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from config import roles
 from config.permissions import has_role, role_required, visible_departments
@@ -81,12 +82,13 @@ def _labels_of_lines(lines) -> list[str]:
 def _from_receipt(value: str, problems: list[str]) -> list[str]:
     receipt = Receipt.objects.filter(pk=int(value)).first() if value.isdigit() else None
     if receipt is None:
-        problems.append(f"入库单 {value} 不存在 / Receipt {value} not found")
+        problems.append(_("入库单 %(no)s 不存在 / Receipt %(no)s not found") % {"no": value})
         return []
     found = _labels_of_lines(receipt.lines.all())
     if not found:
         problems.append(
-            f"入库单 {value} 没有生成院内码 / Receipt {value} created no in-hospital labels"
+            _("入库单 %(no)s 没有生成院内码 / Receipt %(no)s created no in-hospital labels")
+            % {"no": value}
         )
     return found
 
@@ -95,13 +97,18 @@ def _from_event(value: str, problems: list[str]) -> list[str]:
     try:
         event_id = uuid.UUID(value)
     except ValueError:
-        problems.append(f"扫码事件编号 {value} 格式错误 / Malformed event id {value}")
+        problems.append(
+            _("扫码事件编号 %(id)s 格式错误 / Malformed event id %(id)s") % {"id": value}
+        )
         return []
     found = _labels_of_lines(ReceiptLine.objects.filter(move__event_id=event_id))
     if not found:
         problems.append(
-            f"扫码事件 {value} 没有生成院内码（不是入库扫码，或该耗材有原厂序列号）/ "
-            f"Event {value} created no in-hospital labels"
+            _(
+                "扫码事件 %(id)s 没有生成院内码（不是入库扫码，或该耗材有原厂序列号）/ "
+                "Event %(id)s created no in-hospital labels"
+            )
+            % {"id": value}
         )
     return found
 
@@ -173,7 +180,9 @@ def build_sheet(user, *, texts: list[str], receipt: str = "", event: str = "") -
             try:
                 sheet.items.append(_item(row))
             except LabelError:
-                sheet.problems.append(f"院内码 {text} 无法生成条码 / Cannot draw {text}")
+                sheet.problems.append(
+                    _("院内码 %(label)s 无法生成条码 / Cannot draw %(label)s") % {"label": text}
+                )
     return sheet
 
 

@@ -15,9 +15,11 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
 from config import roles
 from config.errors import DomainError
+from config.i18n import pair
 from config.permissions import role_required
 from consumables.exports import export_response
 
@@ -36,16 +38,16 @@ RECALL_READERS = (*RECALL_ROLES, roles.FINANCE)
 
 class RecallForm(forms.Form):
     code_or_di = forms.CharField(
-        label="UDI-DI / 条码 / 物资编码", max_length=1024, strip=False
+        label=_("UDI-DI / 条码 / 物资编码"), max_length=1024, strip=False
     )
     lot_nos = forms.CharField(
-        label="批号（每行一个）/ Lots (one a line)",
+        label=_("批号（每行一个）/ Lots (one a line)"),
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
     )
-    all_lots = forms.BooleanField(label="全部批次 / All lots", required=False)
+    all_lots = forms.BooleanField(label=_("全部批次 / All lots"), required=False)
     reason = forms.CharField(
-        label="召回原因 / Reason", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("召回原因 / Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
     )
 
     def clean(self):
@@ -53,9 +55,13 @@ class RecallForm(forms.Form):
         lots = (data.get("lot_nos") or "").strip()
         # Recalling every lot blocks the item hospital-wide: it must be chosen, never implied.
         if not lots and not data.get("all_lots"):
-            raise forms.ValidationError("请填写批号，或勾选“全部批次” / Give lots or tick all lots")
+            raise forms.ValidationError(
+                _("请填写批号，或勾选“全部批次” / Give lots or tick all lots")
+            )
         if lots and data.get("all_lots"):
-            raise forms.ValidationError("勾选全部批次时不要填写批号 / Lots or all lots, not both")
+            raise forms.ValidationError(
+                _("勾选全部批次时不要填写批号 / Lots or all lots, not both")
+            )
         return data
 
 
@@ -82,11 +88,19 @@ def recall_new(request):
                     user=request.user,
                 )
             except DomainError as error:
-                form.add_error(None, f"{error.message}（{error.code}）")
+                form.add_error(
+                    None,
+                    _("%(message)s（%(code)s）")
+                    % {"message": pair(error.message, error.message_en), "code": error.code},
+                )
                 status = error.http_status
             else:
-                lots = "、".join(r.lot_no or "全部批次" for r in recalls)
-                messages.success(request, f"已登记召回：{recalls[0].consumable} 批号 {lots}")
+                lots = _("、").join(r.lot_no or _("全部批次") for r in recalls)
+                messages.success(
+                    request,
+                    _("已登记召回：%(item)s 批号 %(lots)s")
+                    % {"item": recalls[0].consumable, "lots": lots},
+                )
                 if len(recalls) == 1:
                     return redirect("inventory:recall-detail", pk=recalls[0].pk)
                 return redirect("inventory:recall-list")

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config import roles
 from config.errors import DomainError
@@ -147,7 +148,7 @@ def stock_page(request):
     if code:
         department = _pick(visible, code)
         if department is None:
-            raise PermissionDenied("无权查看该科室库存 / You may not see this department")
+            raise PermissionDenied(_("无权查看该科室库存 / You may not see this department"))
         departments = [department]
     else:
         department = _pick(visible, None)
@@ -156,7 +157,7 @@ def stock_page(request):
     query = request.GET.get("q", "")
     consumable_id = None
     if query.strip():
-        resolution, _ = _resolve(query)
+        resolution, _ignored = _resolve(query)
         if resolution is not None and resolution.consumable is not None:
             consumable_id = resolution.consumable.pk
     rows = stock_on_hand(
@@ -210,7 +211,7 @@ def _history_subject(request) -> dict:
         if lot_no is None:
             subject["unit"] = _unit_named(resolution)
             if subject["unit"] is None and (resolution.parsed.serial or resolution.hospital_label):
-                subject["notice"] = "该单件没有入库记录 / This unit was never received"
+                subject["notice"] = _("该单件没有入库记录 / This unit was never received")
             lot_no = resolution.lot
     elif material_code:
         consumable = Consumable.objects.filter(material_code=material_code).first()
@@ -224,7 +225,9 @@ def _history_subject(request) -> dict:
     elif lot_no is not None:
         subject["lot"] = Lot.objects.filter(consumable=consumable, lot_no=lot_no).first()
         if subject["lot"] is None:
-            subject["notice"] = f"批号 {lot_no or '（无）'} 没有记录 / No records of this lot"
+            subject["notice"] = _("批号 %(lot)s 没有记录 / No records of this lot") % {
+                "lot": lot_no or _("（无）")
+            }
     else:
         lots = list(consumable.lots.order_by("expiry", "lot_no")[: LOT_PICKER_LIMIT + 1])
         if len(lots) == 1:

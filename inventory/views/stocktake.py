@@ -12,10 +12,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from config import roles
 from config.errors import DomainError
+from config.i18n import pair
 from config.permissions import has_role, role_required, visible_departments
 
 from ..models import Department, Stocktake
@@ -39,12 +41,13 @@ def _stocktake_for(request, pk: int) -> Stocktake:
         pk=pk,
     )
     if not countable_departments(request.user).filter(pk=stocktake.department_id).exists():
-        raise PermissionDenied("只能盘点本人所属科室 / Only your own departments")
+        raise PermissionDenied(_("只能盘点本人所属科室 / Only your own departments"))
     return stocktake
 
 
 def _refused(request, error: DomainError) -> None:
-    messages.error(request, f"{error.message}（{error.code}）")
+    text = pair(error.message, error.message_en)
+    messages.error(request, _("%(message)s（%(code)s）") % {"message": text, "code": error.code})
 
 
 def _detail(stocktake_id: int):
@@ -52,7 +55,7 @@ def _detail(stocktake_id: int):
 
 
 class StartForm(forms.Form):
-    department = forms.ModelChoiceField(queryset=Department.objects.none(), label="科室")
+    department = forms.ModelChoiceField(queryset=Department.objects.none(), label=_("科室"))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -116,7 +119,7 @@ def stocktake_scan(request, pk: int):
     stocktake = _stocktake_for(request, pk)
     form = CountForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "请扫描条码；数量须为正整数（VALIDATION_ERROR）")
+        messages.error(request, _("请扫描条码；数量须为正整数（VALIDATION_ERROR）"))
         return _detail(stocktake.pk)
     try:
         result = services.stocktake_count(
@@ -130,11 +133,15 @@ def stocktake_scan(request, pk: int):
         _refused(request, error)
     else:
         line = result.line
-        text = f"已计数 {line.consumable.name} 批号 {line.lot.lot_no or '-'} +{result.quantity}"
+        text = _("已计数 %(name)s 批号 %(lot)s +%(quantity)s") % {
+            "name": line.consumable.name,
+            "lot": line.lot.lot_no or "-",
+            "quantity": result.quantity,
+        }
         if result.serial:
-            text += f"（{result.serial}）"
+            text += _("（%(serial)s）") % {"serial": result.serial}
         if result.warnings:
-            text += " 注意：" + ", ".join(result.warnings)
+            text += _(" 注意：") + ", ".join(result.warnings)
         messages.success(request, text)
     return _detail(stocktake.pk)
 
@@ -146,7 +153,7 @@ def stocktake_set_count(request, pk: int, line_id: int):
     try:
         counted = int(request.POST.get("counted", ""))
     except ValueError:
-        messages.error(request, "实盘数须为整数（VALIDATION_ERROR）")
+        messages.error(request, _("实盘数须为整数（VALIDATION_ERROR）"))
         return _detail(stocktake.pk)
     try:
         services.stocktake_set_count(
@@ -193,9 +200,12 @@ def stocktake_confirm(request, pk: int):
         except DomainError as refusal:
             status, error = refusal.http_status, refusal
         else:
-            text = f"盘点 #{stocktake.pk} 已复核过账，调整 {len(result.moves)} 笔"
+            text = _("盘点 #%(pk)s 已复核过账，调整 %(moves)s 笔") % {
+                "pk": stocktake.pk,
+                "moves": len(result.moves),
+            }
             if result.missing_serials:
-                text += "；盘亏单件：" + "、".join(result.missing_serials)
+                text += _("；盘亏单件：") + _("、").join(result.missing_serials)
             messages.success(request, text)
             return _detail(stocktake.pk)
     rows = services.stocktake_rows(stocktake)
@@ -222,17 +232,17 @@ urlpatterns = [
     path("<int:pk>/lines/<int:line_id>/count/", stocktake_set_count, name="stocktake-set-count"),
     path(
         "<int:pk>/submit/",
-        _transition(services.stocktake_submit, "已提交复核 / submitted for confirmation"),
+        _transition(services.stocktake_submit, _("已提交复核 / submitted for confirmation")),
         name="stocktake-submit",
     ),
     path(
         "<int:pk>/reopen/",
-        _transition(services.stocktake_reopen, "已退回继续盘点 / sent back to counting"),
+        _transition(services.stocktake_reopen, _("已退回继续盘点 / sent back to counting")),
         name="stocktake-reopen",
     ),
     path(
         "<int:pk>/cancel/",
-        _transition(services.stocktake_cancel, "盘点单已取消 / cancelled"),
+        _transition(services.stocktake_cancel, _("盘点单已取消 / cancelled")),
         name="stocktake-cancel",
     ),
     path("<int:pk>/confirm/", stocktake_confirm, name="stocktake-confirm"),

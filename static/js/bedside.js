@@ -16,6 +16,33 @@
 (function () {
   "use strict";
 
+  // Messages come from the catalogue at /i18n/js/ (locale/*/djangojs.po); without it the
+  // Chinese (with its English) stays.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
+  };
+  var ENGLISH = (document.documentElement.lang || "").indexOf("en") === 0;
+
+  // A refusal in the page's language: its English (message_en, or the part after " / ") on
+  // an English page, else the Chinese; the English aside goes under a Chinese headline only.
+  function englishPart(text) {
+    var parts = String(text || "").split(" / ");
+    for (var i = 1; i < parts.length; i++) {
+      var head = parts.slice(0, i).join(" / ");
+      var tail = parts.slice(i).join(" / ");
+      if (/[\u3400-\u9fff]/.test(head) && !/[\u3400-\u9fff]/.test(tail)) return tail;
+    }
+    return "";
+  }
+  function messageOf(error) {
+    if (!ENGLISH) return error.message || "";
+    return error.message_en || englishPart(error.message) || error.message || "";
+  }
+  function asideOf(error) {
+    return ENGLISH ? "" : error.message_en || "";
+  }
+
   var KEEP_MS = 24 * 3600 * 1000; // settled entries are kept a day (for undo), pending ones always
   var KEEP_SETTLED = 300;
   var SEND_TIMEOUT_MS = 15000;
@@ -23,28 +50,28 @@
   var RETRY_MAX_MS = 30000;
 
   var WARNINGS = {
-    NO_ORDER: "无对应医嘱，已记录，请补开医嘱 / No doctor order: recorded, ask for the order",
+    NO_ORDER: gettext("无对应医嘱，已记录，请补开医嘱 / No doctor order: recorded, ask for the order"),
     NO_HIGH_VALUE_APPROVAL:
-      "高值耗材未登记使用审批，已记录，请补登审批 / No high-value approval: recorded, get it approved",
+      gettext("高值耗材未登记使用审批，已记录，请补登审批 / No high-value approval: recorded, get it approved"),
     POSSIBLE_MISSING_SEPARATOR:
-      "条码可能缺少分隔符，请核对批号/序列号 / The code may have lost a separator: check lot/serial",
+      gettext("条码可能缺少分隔符，请核对批号/序列号 / The code may have lost a separator: check lot/serial"),
   };
-  var BADGES = { NO_ORDER: "无医嘱", NO_HIGH_VALUE_APPROVAL: "无审批" };
+  var BADGES = { NO_ORDER: gettext("无医嘱"), NO_HIGH_VALUE_APPROVAL: gettext("无审批") };
   // What to do next, when the server's message does not already say it.
   var HINTS = {
-    ALREADY_USED: "请核对实物：同一件不能重复使用或计费 / Check the item: a unit is used once",
-    NOT_IN_STOCK: "本病区账上没有该耗材：请核对科室，或请库房先出库到本病区 / Not in this ward's stock",
-    EXPIRED: "请更换一件，过期品交库房报损 / Use another one",
-    RECALLED: "请更换一件，召回品隔离并交库房 / Use another one; set this one aside",
-    ENCOUNTER_CLOSED: "患者已出院结算：请联系住院处 / Patient discharged",
-    UNKNOWN_ENCOUNTER: "请重新扫描患者腕带 / Scan the wristband again",
-    UNKNOWN_CODE: "请扫描最小包装上的 UDI 条码或院内码 / Scan the UDI or the hospital label",
-    UNREADABLE_CODE: "请重新扫描 / Scan again",
-    AMBIGUOUS_CODE: "请扫描包装上的 UDI 条码 / Scan the UDI barcode instead",
-    NO_CHARGE_MAPPING: "未出库、未计费：请联系物价办/采购完成对照 / Nothing recorded",
-    NO_APPROVED_PRICE: "未出库、未计费：请联系物价办 / Nothing recorded",
-    PERMISSION_DENIED: "请确认病区与账号 / Check the ward and your account",
-    APPROVAL_REQUIRED: "未出库、未计费：请先登记高值耗材使用审批 / Record the approval first",
+    ALREADY_USED: gettext("请核对实物：同一件不能重复使用或计费 / Check the item: a unit is used once"),
+    NOT_IN_STOCK: gettext("本病区账上没有该耗材：请核对科室，或请库房先出库到本病区 / Not in this ward's stock"),
+    EXPIRED: gettext("请更换一件，过期品交库房报损 / Use another one"),
+    RECALLED: gettext("请更换一件，召回品隔离并交库房 / Use another one; set this one aside"),
+    ENCOUNTER_CLOSED: gettext("患者已出院结算：请联系住院处 / Patient discharged"),
+    UNKNOWN_ENCOUNTER: gettext("请重新扫描患者腕带 / Scan the wristband again"),
+    UNKNOWN_CODE: gettext("请扫描最小包装上的 UDI 条码或院内码 / Scan the UDI or the hospital label"),
+    UNREADABLE_CODE: gettext("请重新扫描 / Scan again"),
+    AMBIGUOUS_CODE: gettext("请扫描包装上的 UDI 条码 / Scan the UDI barcode instead"),
+    NO_CHARGE_MAPPING: gettext("未出库、未计费：请联系物价办/采购完成对照 / Nothing recorded"),
+    NO_APPROVED_PRICE: gettext("未出库、未计费：请联系物价办 / Nothing recorded"),
+    PERMISSION_DENIED: gettext("请确认病区与账号 / Check the ward and your account"),
+    APPROVAL_REQUIRED: gettext("未出库、未计费：请先登记高值耗材使用审批 / Record the approval first"),
   };
 
   // ------------------------------------------------------------------ small helpers
@@ -93,8 +120,12 @@
   }
 
   function yuan(amount) {
+    // As the server's money filter writes it: 1234.50 on a Chinese page, 1,234.50 in English.
     var n = Number(amount);
-    return "¥" + (isNaN(n) ? amount : Math.abs(n).toFixed(2));
+    if (isNaN(n)) return "¥" + amount;
+    var text = Math.abs(n).toFixed(2);
+    if (ENGLISH) text = text.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return "¥" + text;
   }
 
   function stripSymbology(text) {
@@ -252,7 +283,7 @@
       try {
         localStorage.setItem(storageKey, JSON.stringify({ entries: entries, dropped: dropped }));
       } catch (e) {
-        showNotice("本机存储不可用：离线扫码在刷新页面后会丢失 / Local storage unavailable");
+        showNotice(gettext("本机存储不可用：离线扫码在刷新页面后会丢失 / Local storage unavailable"));
       }
     }
 
@@ -292,12 +323,12 @@
 
     function mode() {
       if (patient) {
-        label.textContent = "扫耗材";
-        box.placeholder = "请扫描耗材条码 / Scan the item";
+        label.textContent = gettext("扫耗材");
+        box.placeholder = gettext("请扫描耗材条码 / Scan the item");
         if (qtyInput) qtyInput.hidden = false;
       } else {
-        label.textContent = "扫腕带";
-        box.placeholder = "请扫描患者腕带 / Scan the wristband";
+        label.textContent = gettext("扫腕带");
+        box.placeholder = gettext("请扫描患者腕带 / Scan the wristband");
         if (qtyInput) { qtyInput.hidden = true; qtyInput.value = ""; }
       }
     }
@@ -341,8 +372,8 @@
       slot.textContent = "";
       var refusal = el("div", "bs-refusal");
       refusal.setAttribute("role", "alert");
-      refusal.appendChild(el("div", "headline", "✗ 登录已过期，请重新登录 / Logged out"));
-      var link = el("a", "bs-btn", "重新登录 / Log in");
+      refusal.appendChild(el("div", "headline", gettext("✗ 登录已过期，请重新登录 / Logged out")));
+      var link = el("a", "bs-btn", gettext("重新登录 / Log in"));
       link.href = loginUrl + "?next=" + encodeURIComponent(location.pathname + location.search);
       refusal.appendChild(link);
       slot.appendChild(refusal);
@@ -360,7 +391,8 @@
         refusal.setAttribute("data-refusal", "OFFLINE_UNVERIFIED");
         refusal.setAttribute("role", "alert");
         refusal.appendChild(el("div", "headline",
-          "✗ 离线状态下无法核实住院号 " + visit + "：不在本病区在院名单中"));
+          interpolate(gettext("✗ 离线状态下无法核实住院号 %(visit)s：不在本病区在院名单中"),
+            { visit: visit }, true)));
         refusal.appendChild(el("div", "sub",
           "Offline: this visit number is not on the ward's list. Scan again when online."));
         slot.appendChild(refusal);
@@ -375,21 +407,22 @@
       panel.setAttribute("data-insurance", known.insurance_type);
       var who = el("div", "bs-who");
       who.appendChild(el("span", "bs-name", known.name));
-      who.appendChild(el("span", "bs-visit", "住院号 " + known.visit_no));
+      who.appendChild(el("span", "bs-visit",
+        interpolate(gettext("住院号 %(visit)s"), { visit: known.visit_no }, true)));
       panel.appendChild(who);
       var facts = el("div", "bs-facts");
       facts.appendChild(el("span", "badge " + (known.insurance_type === "自费" ? "selfpay" : "ins"),
         known.insurance_type));
-      facts.appendChild(el("span", "en", "离线：按本机在院名单核对 / offline, checked against the ward list"));
+      facts.appendChild(el("span", "en", gettext("离线：按本机在院名单核对 / offline, checked against the ward list")));
       panel.appendChild(facts);
-      var change = el("button", "bs-btn secondary bs-change", "换患者 / Next patient");
+      var change = el("button", "bs-btn secondary bs-change", gettext("换患者 / Next patient"));
       change.type = "button";
       change.setAttribute("data-change-patient", "");
       panel.appendChild(change);
       slot.appendChild(panel);
       var list = el("section", "bs-list");
-      list.appendChild(el("h2", null, "今日使用 / Used today"));
-      var note = el("div", "bs-local-note", "离线：仅显示本机扫码 / Offline: this device's scans only");
+      list.appendChild(el("h2", null, gettext("今日使用 / Used today")));
+      var note = el("div", "bs-local-note", gettext("离线：仅显示本机扫码 / Offline: this device's scans only"));
       note.setAttribute("data-local-note", "");
       list.appendChild(note);
       var table = el("table", "bs-table");
@@ -409,7 +442,7 @@
       patient = null;
       slot.textContent = "";
       var prompt = el("div", "bs-prompt");
-      prompt.appendChild(el("div", "big", "① 请扫描患者腕带"));
+      prompt.appendChild(el("div", "big", gettext("① 请扫描患者腕带")));
       prompt.appendChild(el("div", "en", "Scan the patient's wristband, then the items used."));
       slot.appendChild(prompt);
       hideResult();
@@ -445,7 +478,8 @@
         return;
       }
       if (visit === patient.visit_no) {
-        showNotice("已是当前患者 " + patient.name + " / Already this patient");
+        showNotice(interpolate(gettext("已是当前患者 %(name)s / Already this patient"),
+          { name: patient.name }, true));
         sound("ok");
         return;
       }
@@ -543,7 +577,7 @@
       if (!next) {
         if (hadOfflineQueue) {
           hadOfflineQueue = false;
-          flashQueueBar("✓ 待发送的扫码已全部发送 / All waiting scans sent");
+          flashQueueBar(gettext("✓ 待发送的扫码已全部发送 / All waiting scans sent"));
         }
         return;
       }
@@ -600,8 +634,9 @@
         // Unknown outcome or server trouble: keep it, same event_id, send again later.
         entry.state = "pending";
         entry.note = status === 0
-          ? "网络不通，已保存在本机，恢复后自动发送 / Offline: kept, will be sent"
-          : "服务器暂时不可用（HTTP " + status + "），稍后自动重发 / Server busy: will retry";
+          ? gettext("网络不通，已保存在本机，恢复后自动发送 / Offline: kept, will be sent")
+          : interpolate(gettext("服务器暂时不可用（HTTP %(status)s），稍后自动重发 / Server busy: will retry"),
+            { status: status }, true);
         hadOfflineQueue = true;
         if (entry.id === lastEntryId) {
           showResult(entry);
@@ -612,7 +647,7 @@
       if (isHeld(answer)) {
         entry.state = "pending";
         held = true;
-        entry.note = "登录已过期：请重新登录，扫码会自动发送 / Logged out: log in again";
+        entry.note = gettext("登录已过期：请重新登录，扫码会自动发送 / Logged out: log in again");
         hadOfflineQueue = true;
         if (entry.id === lastEntryId) showResult(entry);
         return;
@@ -622,7 +657,8 @@
       var error = (answer.data && answer.data.error) || {};
       entry.error = {
         code: error.code || "HTTP_" + status,
-        message: error.message || "请求被拒绝（HTTP " + status + "） / Refused",
+        message: error.message ||
+          interpolate(gettext("请求被拒绝（HTTP %(status)s） / Refused"), { status: status }, true),
         message_en: error.message_en || "",
         detail: error.detail || {},
       };
@@ -646,7 +682,7 @@
         save();
         renderSession();
         updateQueueBar();
-        showNotice("已取消未发送的扫码 / Unsent scan cancelled");
+        showNotice(gettext("已取消未发送的扫码 / Unsent scan cancelled"));
         return;
       }
       if (entry.state !== "ok" || entry.kind !== "use" || entry.undone) return;
@@ -704,7 +740,7 @@
       button.setAttribute("data-armed", "1");
       button.classList.add("armed");
       var original = button.innerHTML;
-      button.textContent = "确认撤销？ / Confirm";
+      button.textContent = gettext("确认撤销？ / Confirm");
       setTimeout(function () {
         if (!button.isConnected || !button.getAttribute("data-armed")) return;
         button.removeAttribute("data-armed");
@@ -735,7 +771,7 @@
         };
         if (!body.signed_by) { signer.focus(); return; }
         message.className = "bs-consent-msg";
-        message.textContent = "提交中… / Sending";
+        message.textContent = gettext("提交中… / Sending");
         fetch(consentApi, {
           method: "POST",
           credentials: "same-origin",
@@ -762,13 +798,13 @@
           } else {
             var error = (answer.data && answer.data.error) || {};
             message.className = "bs-consent-msg err";
-            message.textContent = "✗ " + (error.message || "登记失败 / Failed") +
+            message.textContent = "✗ " + (messageOf(error) || gettext("登记失败 / Failed")) +
               (error.code ? " (" + error.code + ")" : "");
             sound("err");
           }
         }).catch(function () {
           message.className = "bs-consent-msg err";
-          message.textContent = "✗ 网络不通，知情同意未登记，请联网后再试 / Offline: not recorded";
+          message.textContent = gettext("✗ 网络不通，知情同意未登记，请联网后再试 / Offline: not recorded");
           sound("err");
         });
       });
@@ -813,16 +849,19 @@
       result.hidden = false;
       result.textContent = "";
       result.setAttribute("data-entry", entry.id);
-      var who = entry.patientName ? "患者 " + entry.patientName + " · " : "";
+      var who = entry.patientName
+        ? interpolate(gettext("患者 %(name)s · "), { name: entry.patientName }, true) : "";
       if (entry.state === "pending" || entry.state === "sending") {
         result.className = "bs-result pending";
         var offline = navigator.onLine === false || entry.note ||
           entry.attempts > (entry.state === "sending" ? 1 : 0);
         result.appendChild(el("div", "headline", offline
-          ? "… 待发送 " + (entry.kind === "return" ? "撤销 " + (entry.itemName || "") : "")
-          : "… 发送中 / Sending"));
+          ? (entry.kind === "return"
+            ? interpolate(gettext("… 待发送 撤销 %(item)s"), { item: entry.itemName || "" }, true)
+            : gettext("… 待发送"))
+          : gettext("… 发送中 / Sending")));
         result.appendChild(el("div", "sub", entry.note ||
-          (offline ? "已保存在本机，联网后自动发送 / Kept on this device, sent when online" : "")));
+          (offline ? gettext("已保存在本机，联网后自动发送 / Kept on this device, sent when online") : "")));
         result.appendChild(el("div", "sub code", who + visible(entry.code)));
         return;
       }
@@ -831,57 +870,64 @@
         var charge = body.charge;
         result.className = "bs-result ok";
         var head = el("div", "headline",
-          (entry.kind === "return" ? "↩ 已撤销：" : "✓ ") + itemTitle(entry));
-        if (charge && charge.self_pay) head.appendChild(el("span", "badge selfpay", "自费"));
+          (entry.kind === "return" ? gettext("↩ 已撤销：") : "✓ ") + itemTitle(entry));
+        if (charge && charge.self_pay) head.appendChild(el("span", "badge selfpay", gettext("自费")));
         result.appendChild(head);
         var facts = [];
         if (entry.kind === "return") {
-          facts.push("退回 " + body.quantity);
-          if (charge) facts.push("退费 " + yuan(charge.amount));
+          facts.push(interpolate(gettext("退回 %(qty)s"), { qty: body.quantity }, true));
+          if (charge) {
+            facts.push(interpolate(gettext("退费 %(amount)s"), { amount: yuan(charge.amount) }, true));
+          }
         } else {
-          facts.push("数量 " + body.quantity);
-          facts.push(charge ? "金额 " + yuan(charge.amount) : "不单独计费 / not charged by scan");
+          facts.push(interpolate(gettext("数量 %(qty)s"), { qty: body.quantity }, true));
+          facts.push(charge
+            ? interpolate(gettext("金额 %(amount)s"), { amount: yuan(charge.amount) }, true)
+            : gettext("不单独计费 / not charged by scan"));
         }
         result.appendChild(el("div", "facts", facts.join(" · ")));
         var more = [];
-        if (body.lot) more.push("批号 " + body.lot);
+        if (body.lot) more.push(interpolate(gettext("批号 %(lot)s"), { lot: body.lot }, true));
         if (body.serial) more.push("SN " + body.serial);
-        if (body.expiry) more.push("效期 " + body.expiry);
+        if (body.expiry) {
+          more.push(interpolate(gettext("效期 %(expiry)s"), { expiry: body.expiry }, true));
+        }
         result.appendChild(el("div", "sub", who + more.join(" · ")));
         (body.warnings || []).forEach(function (code) {
           result.appendChild(el("div", "warning", "⚠ " + (WARNINGS[code] || code)));
         });
         if (entry.status === 200) {
-          result.appendChild(el("div", "sub", "此前已记录，按首次结果返回，未重复计费 / Replay: recorded once"));
+          result.appendChild(el("div", "sub", gettext("此前已记录，按首次结果返回，未重复计费 / Replay: recorded once")));
         }
         return;
       }
       var error = entry.error || {};
       result.className = "bs-result err";
-      result.appendChild(el("div", "headline", "✗ " + (error.message || "失败")));
+      result.appendChild(el("div", "headline", "✗ " + (messageOf(error) || gettext("失败"))));
       var sub = el("div", "sub");
       sub.appendChild(el("span", "code", error.code || ""));
-      if (error.message_en) sub.appendChild(document.createTextNode(" " + error.message_en));
+      if (asideOf(error)) sub.appendChild(document.createTextNode(" " + asideOf(error)));
       result.appendChild(sub);
       result.appendChild(el("div", "sub code", who + visible(entry.code)));
       if (error.code === "CONSENT_REQUIRED") {
         var detail = error.detail || {};
         if (detail.restriction) {
-          result.appendChild(el("div", "todo", "限定支付条件：" + detail.restriction));
+          result.appendChild(el("div", "todo",
+            interpolate(gettext("限定支付条件：%(restriction)s"), { restriction: detail.restriction }, true)));
         }
         if (entry.consent) {
           result.appendChild(el("div", "todo",
-            "已登记知情同意（签署人 " + entry.consent.signed_by + "，" + entry.consent.relationship +
-            "） / Consent recorded"));
-          var again = el("button", "bs-btn", "重新提交该扫码 / Send the scan again");
+            interpolate(gettext("已登记知情同意（签署人 %(name)s，%(relationship)s） / Consent recorded"),
+              { name: entry.consent.signed_by, relationship: entry.consent.relationship }, true)));
+          var again = el("button", "bs-btn", gettext("重新提交该扫码 / Send the scan again"));
           again.type = "button";
           again.setAttribute("data-resend", "");
           again.addEventListener("click", function () { resend(entry); });
           result.appendChild(again);
         } else {
           result.appendChild(el("div", "todo",
-            "请患者或家属签署《自费知情同意书》后登记 / Have the consent form signed, then record it"));
-          var record = el("button", "bs-btn", "登记知情同意 / Record consent");
+            gettext("请患者或家属签署《自费知情同意书》后登记 / Have the consent form signed, then record it")));
+          var record = el("button", "bs-btn", gettext("登记知情同意 / Record consent"));
           record.type = "button";
           record.setAttribute("data-consent", "");
           record.addEventListener("click", function () {
@@ -929,7 +975,7 @@
         var waiting = mine.filter(function (e) { return e.state !== "ok" && e.state !== "err"; });
         note.hidden = !waiting.length;
         note.textContent = waiting.length
-          ? "灰色为本机待发送记录 / Grey rows are waiting on this device" : "";
+          ? gettext("灰色为本机待发送记录 / Grey rows are waiting on this device") : "";
       }
     }
 
@@ -942,19 +988,19 @@
       row.appendChild(el("td", "time", hhmm(entry.createdAt)));
       var item = el("td", "item");
       var waiting = state === "pending" || state === "sending";
-      var title = itemTitle(entry) || (waiting ? "待发送的扫码 / Waiting scan" : visible(entry.code));
+      var title = itemTitle(entry) || (waiting ? gettext("待发送的扫码 / Waiting scan") : visible(entry.code));
       item.appendChild(el("div", "bs-item-name",
-        (entry.kind === "return" ? "↩ 撤销 " : "") + title));
+        (entry.kind === "return" ? gettext("↩ 撤销 ") : "") + title));
       var line = el("div", "code");
       if (state === "sending") {
-        line.textContent = "发送中… · " + visible(entry.code);
+        line.textContent = gettext("发送中…") + " · " + visible(entry.code);
       } else if (state === "pending") {
-        line.textContent = (entry.attempts ? "待发送（结果未知，将重发）" : "待发送") + " · " + visible(entry.code);
+        line.textContent = (entry.attempts ? gettext("待发送（结果未知，将重发）") : gettext("待发送")) + " · " + visible(entry.code);
       } else if (state === "err") {
-        line.textContent = "✗ " + (entry.error ? entry.error.message : "");
+        line.textContent = "✗ " + (entry.error ? messageOf(entry.error) : "");
       } else if (entry.body) {
         line.textContent = entry.body.serial ? "SN " + entry.body.serial
-          : entry.body.lot ? "批号 " + entry.body.lot : "";
+          : entry.body.lot ? interpolate(gettext("批号 %(lot)s"), { lot: entry.body.lot }, true) : "";
         (entry.body.warnings || []).forEach(function (code) {
           if (BADGES[code]) line.appendChild(el("span", "badge warn", BADGES[code]));
         });
@@ -967,17 +1013,17 @@
       var charge = entry.body && entry.body.charge;
       if (charge) {
         amount.textContent = (entry.kind === "return" ? "-" : "") + yuan(charge.amount);
-        if (charge.self_pay) amount.appendChild(el("span", "badge selfpay", "自费"));
+        if (charge.self_pay) amount.appendChild(el("span", "badge selfpay", gettext("自费")));
       }
       row.appendChild(amount);
       var act = el("td", "act");
       if (entry.kind === "use" && state === "pending" && !entry.attempts) {
-        var cancel = el("button", "bs-undo", "取消 / Cancel");
+        var cancel = el("button", "bs-undo", gettext("取消 / Cancel"));
         cancel.type = "button";
         cancel.addEventListener("click", function () { undoEntry(entry); box.focus(); });
         act.appendChild(cancel);
       } else if (entry.kind === "use" && state === "ok" && !entry.undone) {
-        var undo = el("button", "bs-undo", "撤销 / Undo");
+        var undo = el("button", "bs-undo", gettext("撤销 / Undo"));
         undo.type = "button";
         undo.setAttribute("data-undo", "");
         undo.addEventListener("click", function () {
@@ -986,7 +1032,7 @@
         });
         act.appendChild(undo);
       } else if (entry.undone) {
-        act.appendChild(el("span", "bs-done", "已撤销"));
+        act.appendChild(el("span", "bs-done", gettext("已撤销")));
       }
       row.appendChild(act);
       return row;
@@ -1010,7 +1056,7 @@
       var offline = navigator.onLine === false;
       if (netBadge) {
         netBadge.hidden = !offline && !held;
-        netBadge.textContent = held ? "未登录 / Logged out" : "离线 / Offline";
+        netBadge.textContent = held ? gettext("未登录 / Logged out") : gettext("离线 / Offline");
       }
       if (!waiting.length) {
         if (!queueBar.classList.contains("done")) {
@@ -1025,18 +1071,20 @@
       queueBar.hidden = false;
       queueBar.textContent = "";
       queueBar.className = "bs-queue" + (held ? " held" : "");
-      var text = "… 待发送 " + waiting.length + " 条" +
-        (others ? "（其中其他患者 " + others + " 条）" : "") + " / " + waiting.length + " waiting";
+      var text = others
+        ? interpolate(gettext("… 待发送 %(n)s 条（其中其他患者 %(others)s 条） / %(n)s waiting"),
+          { n: waiting.length, others: others }, true)
+        : interpolate(gettext("… 待发送 %(n)s 条 / %(n)s waiting"), { n: waiting.length }, true);
       queueBar.appendChild(el("span", "count", text));
       queueBar.setAttribute("data-count", String(waiting.length));
       if (held) {
-        var link = el("a", "bs-btn", "重新登录 / Log in");
+        var link = el("a", "bs-btn", gettext("重新登录 / Log in"));
         link.href = loginUrl + "?next=" + encodeURIComponent(location.pathname + location.search);
         link.target = "_blank";
         link.rel = "opener";
         queueBar.appendChild(link);
       }
-      var now = el("button", "bs-btn secondary", "立即发送 / Send now");
+      var now = el("button", "bs-btn secondary", gettext("立即发送 / Send now"));
       now.type = "button";
       now.setAttribute("data-send-now", "");
       now.addEventListener("click", function () {
@@ -1103,10 +1151,10 @@
     function openCamera() {
       audio();
       camera.panel.hidden = false;
-      cameraMessage("正在打开摄像头… / Opening the camera");
+      cameraMessage(gettext("正在打开摄像头… / Opening the camera"));
       if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
         // Plain-http intranet pages get no live camera: a photo from the camera app works.
-        cameraMessage("此页面无法直接使用摄像头：请点“选择照片”拍照 / Use “Photo”", true);
+        cameraMessage(gettext("此页面无法直接使用摄像头：请点“选择照片”拍照 / Use “Photo”"), true);
         return;
       }
       navigator.mediaDevices.getUserMedia({
@@ -1121,25 +1169,25 @@
         if (!camera.stream) return;
         camera.detector = detector;
         if (detector) {
-          cameraMessage("对准条码，识别后自动提交 / Aim at the barcode");
+          cameraMessage(gettext("对准条码，识别后自动提交 / Aim at the barcode"));
           detectLoop();
         } else {
-          cameraMessage("对准条码后点“拍照识别” / Aim, then press Capture");
+          cameraMessage(gettext("对准条码后点“拍照识别” / Aim, then press Capture"));
         }
       }).catch(function () {
-        cameraMessage("无法打开摄像头：请点“选择照片”拍照 / No camera: use “Photo”", true);
+        cameraMessage(gettext("无法打开摄像头：请点“选择照片”拍照 / No camera: use “Photo”"), true);
       });
     }
 
     function decodeBlob(blob) {
       if (camera.busy) return;
       if (navigator.onLine === false) {
-        cameraMessage("离线时无法识别照片，请用扫码枪 / Offline: use the scanner", true);
+        cameraMessage(gettext("离线时无法识别照片，请用扫码枪 / Offline: use the scanner"), true);
         return;
       }
       camera.busy = true;
       camera.panel.hidden = false;
-      cameraMessage("识别中… / Reading");
+      cameraMessage(gettext("识别中… / Reading"));
       var form = new FormData();
       form.append("image", blob, "scan.jpg");
       fetch(decodeApi, {
@@ -1156,15 +1204,15 @@
         if (answer.status === 200 && codes && codes.length && codes[0].text) {
           found(codes[0].text);
         } else if (answer.status === 200) {
-          cameraMessage("未识别到条码：请靠近、对准、避免反光后重拍 / No barcode found", true);
+          cameraMessage(gettext("未识别到条码：请靠近、对准、避免反光后重拍 / No barcode found"), true);
           sound("err");
         } else {
           var error = (answer.data && answer.data.error) || {};
-          cameraMessage("✗ " + (error.message || "识别失败 / Failed"), true);
+          cameraMessage("✗ " + (messageOf(error) || gettext("识别失败 / Failed")), true);
           sound("err");
         }
       }).catch(function () {
-        cameraMessage("网络不通，无法识别照片 / Offline", true);
+        cameraMessage(gettext("网络不通，无法识别照片 / Offline"), true);
       }).then(function () { camera.busy = false; });
     }
 

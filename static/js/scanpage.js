@@ -15,17 +15,39 @@
 (function () {
   "use strict";
 
+  // Messages come from the catalogue at /i18n/js/ (locale/*/djangojs.po).
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
+  };
+  var ENGLISH = (document.documentElement.lang || "").indexOf("en") === 0;
+
+  // The English of a refusal: message_en, or the part of the message after " / ".
+  function englishPart(text) {
+    var parts = String(text || "").split(" / ");
+    for (var i = 1; i < parts.length; i++) {
+      var head = parts.slice(0, i).join(" / ");
+      var tail = parts.slice(i).join(" / ");
+      if (/[\u3400-\u9fff]/.test(head) && !/[\u3400-\u9fff]/.test(tail)) return tail;
+    }
+    return "";
+  }
+  function messageOf(entry) {
+    if (!ENGLISH) return entry.message || "";
+    return entry.messageEn || englishPart(entry.message) || entry.message || "";
+  }
+
   var WARNINGS = {
     PURCHASE_PRICE_MISMATCH:
-      "入库单价与已批准采购价不一致：已入库，对账时将列为异常 / Unit cost differs from the approved purchase price",
-    NO_ORDER: "未找到对应医嘱 / No matching doctor order",
+      gettext("入库单价与已批准采购价不一致：已入库，对账时将列为异常 / Unit cost differs from the approved purchase price"),
+    NO_ORDER: gettext("未找到对应医嘱 / No matching doctor order"),
   };
   var ACTION_DONE = {
-    receive: "已入库 / Received",
-    issue: "已出库 / Issued",
-    use: "已使用 / Used",
-    "return": "已退回 / Returned",
-    scrap: "已报损 / Scrapped",
+    receive: gettext("已入库 / Received"),
+    issue: gettext("已出库 / Issued"),
+    use: gettext("已使用 / Used"),
+    "return": gettext("已退回 / Returned"),
+    scrap: gettext("已报损 / Scrapped"),
   };
   var LOG_LIMIT = 200;
 
@@ -125,34 +147,43 @@
       result.className = "scan-result " + (entry.ok ? "ok" : entry.pending ? "pending" : "err");
       result.textContent = "";
       if (entry.pending) {
-        result.appendChild(el("div", "headline", "… 提交中 / Sending " + visible(entry.code)));
+        result.appendChild(el("div", "headline",
+          interpolate(gettext("… 提交中 / Sending %(code)s"), { code: visible(entry.code) }, true)));
         return;
       }
       if (entry.ok) {
         var body = entry.body;
         var item = body.consumable || {};
         result.appendChild(
-          el("div", "headline", "✓ " + (ACTION_DONE[action] || "OK") + "：" +
+          el("div", "headline", "✓ " + (ACTION_DONE[action] || "OK") + gettext("：") +
             (item.name || "") + (item.spec ? " " + item.spec : ""))
         );
         var facts = [];
-        if (body.lot) facts.push("批号 / lot " + body.lot);
-        if (body.expiry) facts.push("效期 / expiry " + body.expiry);
-        facts.push("数量 / qty " + body.quantity);
-        if (body.serial) facts.push("序列号 / serial " + body.serial);
-        if (body.hospital_barcode) facts.push("院内码 / label " + body.hospital_barcode);
+        if (body.lot) facts.push(interpolate(gettext("批号 / lot %(lot)s"), { lot: body.lot }, true));
+        if (body.expiry) {
+          facts.push(interpolate(gettext("效期 / expiry %(expiry)s"), { expiry: body.expiry }, true));
+        }
+        facts.push(interpolate(gettext("数量 / qty %(qty)s"), { qty: body.quantity }, true));
+        if (body.serial) {
+          facts.push(interpolate(gettext("序列号 / serial %(serial)s"), { serial: body.serial }, true));
+        }
+        if (body.hospital_barcode) {
+          facts.push(interpolate(gettext("院内码 / label %(label)s"),
+            { label: body.hospital_barcode }, true));
+        }
         if (entry.to) facts.push("→ " + entry.to);
         result.appendChild(el("div", "facts", facts.join(" · ")));
         if (body.moves && body.moves.length > 1) {
-          result.appendChild(el("div", "sub", "按效期分批出库 / FEFO lots: " + body.moves
-            .map(function (m) { return (m.lot || "—") + " ×" + m.quantity; }).join("，")));
+          result.appendChild(el("div", "sub", gettext("按效期分批出库 / FEFO lots:") + " " + body.moves
+            .map(function (m) { return (m.lot || "—") + " ×" + m.quantity; }).join(gettext("，"))));
         }
         (body.warnings || []).forEach(function (code) {
           result.appendChild(el("div", "warning", "⚠ " + warningText(code)));
         });
         if (body.labels && body.labels.length) {
           var link = el("a", "labels-link",
-            "打印院内码（" + body.labels.length + " 张） / Print " + body.labels.length + " labels");
+            interpolate(gettext("打印院内码（%(n)s 张） / Print %(n)s labels"),
+              { n: body.labels.length }, true));
           link.href = labelsUrl + "?labels=" + encodeURIComponent(body.labels.join(","));
           link.target = "_blank";
           link.rel = "noopener";
@@ -161,21 +192,24 @@
           result.appendChild(line);
         }
         if (entry.status === 200) {
-          result.appendChild(el("div", "sub", "重复提交，已按首次结果返回 / Replay of a recorded scan"));
+          result.appendChild(el("div", "sub", gettext("重复提交，已按首次结果返回 / Replay of a recorded scan")));
         }
       } else {
-        result.appendChild(el("div", "headline", "✗ " + entry.message));
+        result.appendChild(el("div", "headline", "✗ " + messageOf(entry)));
         var sub = el("div", "sub");
         if (entry.errorCode) sub.appendChild(el("span", "code", entry.errorCode));
-        if (entry.messageEn) sub.appendChild(document.createTextNode(" " + entry.messageEn));
-        sub.appendChild(document.createTextNode(" · 条码 / code: " + visible(entry.code)));
+        if (entry.messageEn && !ENGLISH) {
+          sub.appendChild(document.createTextNode(" " + entry.messageEn));
+        }
+        sub.appendChild(document.createTextNode(
+          " · " + interpolate(gettext("条码 / code: %(code)s"), { code: visible(entry.code) }, true)));
         result.appendChild(sub);
         if (entry.retry) result.appendChild(retryButton(entry));
       }
     }
 
     function retryButton(entry) {
-      var button = el("button", "retry", "重试（同一事件号） / Retry");
+      var button = el("button", "retry", gettext("重试（同一事件号） / Retry"));
       button.type = "button";
       button.addEventListener("click", function () {
         enqueue(entry);
@@ -189,7 +223,7 @@
       log.textContent = "";
       if (!entries.length) {
         var empty = el("tr", "empty");
-        empty.appendChild(el("td", null, "尚未扫码 / No scans yet")).colSpan = 7;
+        empty.appendChild(el("td", null, gettext("尚未扫码 / No scans yet"))).colSpan = 7;
         log.appendChild(empty);
       }
       entries.forEach(function (entry) {
@@ -197,34 +231,34 @@
         var item = (entry.body && entry.body.consumable) || {};
         row.appendChild(el("td", "time", entry.time));
         row.appendChild(el("td", "result",
-          entry.ok ? "✓ 成功" : entry.pending ? "… 提交中" : "✗ " + (entry.errorCode || "失败")));
+          entry.ok ? gettext("✓ 成功") : entry.pending ? gettext("… 提交中") : "✗ " + (entry.errorCode || gettext("失败"))));
         var what = el("td", "item");
         if (item.name) what.appendChild(el("div", null, item.name + " " + (item.spec || "")));
         what.appendChild(el("div", "code", visible(entry.code)));
         row.appendChild(what);
         // data-label: the column name, shown on a PDA where the table becomes cards.
         var lot = el("td", "lot", entry.body ? entry.body.lot || "—" : "");
-        lot.setAttribute("data-label", "批号");
+        lot.setAttribute("data-label", gettext("批号"));
         row.appendChild(lot);
         var expiry = el("td", "expiry", entry.body ? entry.body.expiry || "—" : "");
-        expiry.setAttribute("data-label", "效期");
+        expiry.setAttribute("data-label", gettext("效期"));
         row.appendChild(expiry);
         var qty = el("td", "num qty", entry.body ? entry.body.quantity : "");
-        qty.setAttribute("data-label", "数量");
+        qty.setAttribute("data-label", gettext("数量"));
         row.appendChild(qty);
         var detail = el("td", "detail");
         if (entry.ok) {
-          detail.textContent = (entry.body.warnings || []).map(warningText).join("；");
+          detail.textContent = (entry.body.warnings || []).map(warningText).join(gettext("；"));
           if (entry.to) detail.textContent = "→ " + entry.to + " " + detail.textContent;
           if (entry.body.labels && entry.body.labels.length) {
-            var link = el("a", null, "打印院内码 / labels");
+            var link = el("a", null, gettext("打印院内码 / labels"));
             link.href = labelsUrl + "?labels=" + encodeURIComponent(entry.body.labels.join(","));
             link.target = "_blank";
             link.rel = "noopener";
             detail.appendChild(link);
           }
         } else if (!entry.pending) {
-          detail.textContent = entry.message || "";
+          detail.textContent = messageOf(entry);
           if (entry.retry) detail.appendChild(retryButton(entry));
         }
         row.appendChild(detail);
@@ -233,7 +267,9 @@
       if (counter) {
         var ok = entries.filter(function (e) { return e.ok; }).length;
         counter.textContent = entries.length
-          ? "成功 " + ok + " / 共 " + entries.length + "（ok / total）" : "";
+          ? interpolate(gettext("成功 %(ok)s / 共 %(total)s（ok / total）"),
+            { ok: ok, total: entries.length }, true)
+          : "";
       }
     }
 
@@ -252,7 +288,7 @@
             if (entry.pending) {
               entry.pending = false;
               entry.retry = true;
-              entry.message = "页面刷新前未收到结果，请重试 / No answer before reload: retry";
+              entry.message = gettext("页面刷新前未收到结果，请重试 / No answer before reload: retry");
             }
             return entry;
           });
@@ -297,15 +333,15 @@
             var detail = answer.data.error.detail;
             if (entry.errorCode === "VALIDATION_ERROR" && detail && !detail.field) {
               // Serializer errors: name the fields that were refused.
-              entry.message += "：" + Object.keys(detail).join("、");
+              entry.message += gettext("：") + Object.keys(detail).join(gettext("、"));
             }
             entry.retry = answer.status >= 500;
           } else {
             entry.ok = false;
             entry.errorCode = "HTTP_" + answer.status;
             entry.message = answer.status === 403
-              ? "无权执行此操作或登录已过期，请重新登录 / Not allowed or logged out"
-              : "服务器错误，结果未知，请重试 / Server error: retry";
+              ? gettext("无权执行此操作或登录已过期，请重新登录 / Not allowed or logged out")
+              : gettext("服务器错误，结果未知，请重试 / Server error: retry");
             entry.retry = answer.status >= 500 || answer.status === 0;
           }
         })
@@ -313,7 +349,7 @@
           entry.pending = false;
           entry.ok = false;
           entry.errorCode = "NETWORK";
-          entry.message = "网络中断，结果未知，请重试 / Network error: retry";
+          entry.message = gettext("网络中断，结果未知，请重试 / Network error: retry");
           entry.retry = true;
         })
         .then(function () {
@@ -342,8 +378,9 @@
       if (lacking.length) {
         entry.pending = false;
         entry.errorCode = "NOT_SENT";
-        entry.message = "请先填写：" + lacking.map(fieldLabel).join("、") +
-          "（本次扫码未提交） / Fill these in first: the scan was not sent";
+        entry.message = interpolate(
+          gettext("请先填写：%(fields)s（本次扫码未提交） / Fill these in first: %(fields)s"),
+          { fields: lacking.map(fieldLabel).join(gettext("、")) }, true);
         entries.unshift(entry);
         renderLog();
         save();

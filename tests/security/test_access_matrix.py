@@ -119,6 +119,7 @@ SKIPPED = {
     "login": "the login page itself: anonymous by nature",
     "logout": "logging out: open to everyone by nature",
     "set_language": "language switch: no data behind it",
+    "javascript-catalog": "the scripts' interface messages: no data behind them",
     "password_reset": "password reset by e-mail: anonymous by nature",
     "password_reset_done": "password reset by e-mail: anonymous by nature",
     "password_reset_confirm": "password reset by e-mail: anonymous by nature",
