@@ -108,43 +108,47 @@ def _params(**values) -> dict:
 
 DAY = "{t}.{col} >= %(since)s AND {t}.{col} < %(until)s"
 MOVES_OF_DAY = DAY.format(t="m", col="occurred_at")
+# A use is valued when it happened, a return from a patient when the use it undoes did.
+PRICED_AT = """CASE WHEN m.kind = 'return' AND m.reverses_id IS NOT NULL
+    THEN (SELECT u.occurred_at FROM inventory_stockmove u WHERE u.id = m.reverses_id)
+    ELSE m.occurred_at END"""
 
 VARIANCE_SQL = f"""
 WITH {PRICE_SPANS.format(consumables="").strip()},
-stock AS (
-    SELECT tl.department_id AS dept, m.consumable_id,
-           CASE WHEN m.kind = 'receive' THEN m.quantity ELSE 0 END AS received,
-           CASE WHEN m.kind = 'issue' THEN m.quantity ELSE 0 END AS issued
-    FROM inventory_stockmove m JOIN inventory_location tl ON tl.id = m.to_location_id
-    WHERE {MOVES_OF_DAY} AND m.kind IN ('receive', 'issue')
-    UNION ALL
-    SELECT fl.department_id, m.consumable_id, 0, m.quantity
-    FROM inventory_stockmove m JOIN inventory_location fl ON fl.id = m.from_location_id
-    WHERE {MOVES_OF_DAY} AND m.kind = 'issue'
-),
-bedside AS (
-    SELECT fl.department_id AS dept, m.consumable_id, m.quantity, m.occurred_at AS priced_at
-    FROM inventory_stockmove m JOIN inventory_location fl ON fl.id = m.from_location_id
-    WHERE {MOVES_OF_DAY} AND m.kind = 'use'
-    UNION ALL
-    SELECT tl.department_id, m.consumable_id, -m.quantity,
-           COALESCE((SELECT u.occurred_at FROM inventory_stockmove u WHERE u.id = m.reverses_id),
-                    m.occurred_at)
-    FROM inventory_stockmove m JOIN inventory_location tl ON tl.id = m.to_location_id
-    WHERE {MOVES_OF_DAY} AND m.kind = 'return' AND m.encounter_no <> ''
+day_moves AS MATERIALIZED (
+    SELECT m.kind, m.consumable_id, m.quantity,
+           tl.department_id AS to_dept, fl.department_id AS from_dept,
+           CASE WHEN m.kind = 'use' THEN m.quantity
+                WHEN m.kind = 'return' AND m.encounter_no <> '' THEN -m.quantity
+                ELSE 0 END AS bedside,
+           CASE WHEN k.chargeable AND (m.kind = 'use'
+                     OR (m.kind = 'return' AND m.encounter_no <> ''))
+                THEN COALESCE(ROUND(
+                    CASE WHEN m.kind = 'use' THEN m.quantity ELSE -m.quantity END
+                    * s.charge_price, 2), 0)
+                ELSE 0 END AS due
+    FROM inventory_stockmove m
+    JOIN inventory_location fl ON fl.id = m.from_location_id
+    JOIN inventory_location tl ON tl.id = m.to_location_id
+    JOIN consumables_consumable k ON k.id = m.consumable_id
+    LEFT JOIN price_spans s ON s.consumable_id = m.consumable_id AND {in_span("s", PRICED_AT)}
+    WHERE {MOVES_OF_DAY}
 ),
 flows AS (
-    SELECT dept, consumable_id, received, issued, 0 AS used, 0 AS billed, 0 AS due,
-           0 AS billed_amount
-    FROM stock
+    SELECT to_dept AS dept, consumable_id,
+           CASE WHEN kind = 'receive' THEN quantity ELSE 0 END AS received,
+           CASE WHEN kind = 'issue' THEN quantity ELSE 0 END AS issued,
+           CASE WHEN bedside < 0 THEN bedside ELSE 0 END AS used, 0 AS billed,
+           CASE WHEN bedside < 0 THEN due ELSE 0 END AS due, 0 AS billed_amount
+    FROM day_moves
+    WHERE to_dept IS NOT NULL AND (kind IN ('receive', 'issue') OR bedside < 0)
     UNION ALL
-    SELECT b.dept, b.consumable_id, 0, 0, b.quantity, 0,
-           CASE WHEN k.chargeable THEN COALESCE(ROUND(b.quantity * s.charge_price, 2), 0)
-                ELSE 0 END,
-           0
-    FROM bedside b
-    JOIN consumables_consumable k ON k.id = b.consumable_id
-    LEFT JOIN price_spans s ON s.consumable_id = b.consumable_id AND {in_span("s", "b.priced_at")}
+    SELECT from_dept, consumable_id, 0,
+           CASE WHEN kind = 'issue' THEN quantity ELSE 0 END,
+           CASE WHEN bedside > 0 THEN bedside ELSE 0 END, 0,
+           CASE WHEN bedside > 0 THEN due ELSE 0 END, 0
+    FROM day_moves
+    WHERE from_dept IS NOT NULL AND (kind = 'issue' OR bedside > 0)
     UNION ALL
     SELECT COALESCE(c.department_id,
                     (SELECT e.department_id FROM billing_encounter e WHERE e.id = c.encounter_id)),
