@@ -197,8 +197,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Reconciliation: a department/item whose abs(used - billed) / used exceeds this (percent)
-# is reported as VARIANCE_OVER_THRESHOLD (the hospital's target: within 5%).
+# Reconciliation: a department/chargeable item whose abs(used - billed) / used exceeds this
+# (percent, up to 2 places) is reported as VARIANCE_OVER_THRESHOLD (the target: within 5%).
 RECONCILIATION_VARIANCE_THRESHOLD_PCT = os.environ.get("RECONCILIATION_THRESHOLD_PCT", "5")
 
 # High-value use approval (高值耗材使用审批): a use whose charge price in force is at or above
