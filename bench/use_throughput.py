@@ -316,6 +316,16 @@ def table_counts() -> dict:
     }
 
 
+def throttle_text() -> str:
+    """The scan API's throttles and the cache each counts in (as configured, not assumed)."""
+    from inventory.api import ScanApi
+
+    return ", ".join(
+        f"{cls.__name__} ({type(getattr(cls, 'cache', None)).__name__})"
+        for cls in ScanApi.throttle_classes
+    )
+
+
 def summarise(phases: list[dict], kind: str) -> dict:
     chosen = [p for p in phases if p["kind"] == kind]
     elapsed = sum(p["elapsed"] for p in chosen)
@@ -411,8 +421,9 @@ def main() -> int:
 
         print(f"database: {label}, {connection.cursor().connection.info.server_version}")
         print(
-            f"gunicorn: {args.workers} sync workers, persistent DB connections; cache "
-            f"(scan throttle): {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}"
+            f"gunicorn: {args.workers} sync workers, persistent DB connections; scan throttle: "
+            f"{throttle_text()}; default cache: "
+            f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}"
             f"{' ' + cache_url if cache_url else ''}"
         )
         print(
