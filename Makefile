@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && e
 # The scan benchmarks make (and drop) their own databases on this server.
 BENCH_DATABASE_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo postgres://postgres@127.0.0.1:5432/postgres)
 
-.PHONY: run test install lint bench bench-1m clean system-deps deploy-check messages makemessages
+.PHONY: run test install lint bench bench-1m bench-recon clean system-deps deploy-check messages makemessages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -74,12 +74,18 @@ bench: $(STAMP)
 	$(BIN)/python bench/import_master.py
 	@if [ -n "$(BENCH_DATABASE_URL)" ]; then \
 	  DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/scans.py --sizes 10000,100000 --repeat 20 && \
-	  DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/use_throughput.py --seconds 5 --moves 10000; \
+	  DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/use_throughput.py --seconds 5 --moves 10000 && \
+	  DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/reconciliation.py --sizes 200000,1000000 --repeat 3; \
 	else echo "PostgreSQL not answering on 127.0.0.1:5432: scan benchmarks skipped"; fi
 
 # The scan benchmark at the sizes of issue 3's acceptance: 10,000 and 1,000,000 moves.
 bench-1m: $(STAMP)
 	DATABASE_URL=$(or $(BENCH_DATABASE_URL),$(error PostgreSQL is needed)) $(BIN)/python bench/scans.py
+
+# The reconciliation benchmark at issue 5's sizes: one day of 50,000 uses on 1M and 10M moves
+# (about 25 minutes, 12 GB of throwaway databases, dropped afterwards).
+bench-recon: $(STAMP)
+	DATABASE_URL=$(or $(BENCH_DATABASE_URL),$(error PostgreSQL is needed)) $(BIN)/python bench/reconciliation.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

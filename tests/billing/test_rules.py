@@ -258,3 +258,37 @@ def test_query_count_is_the_same_for_2_and_20_encounters(hospital, his):
     many_queries, many_findings = measure(encounters)
     assert many_findings == 10 * few_findings > 0
     assert few_queries == many_queries == 3  # the ids of the queryset, matching, lines
+
+
+def test_day_reports_a_line_finding_on_the_day_the_line_was_charged(hospital, his):
+    """The pair has events on two days; its wrongly priced line, charged on the first, is
+    that day's finding and not again the next time the pair is active."""
+    consumable, _, (code,) = his_billed(hospital, "690888000016")
+    today = rules.business_day(NOW)
+    first, _ = rules.business_day_bounds(today - dt.timedelta(days=3))
+    start, _ = rules.business_day_bounds(today)
+    earlier = (first + dt.timedelta(hours=10)).isoformat()
+    now = (start + (NOW - start) / 2).isoformat()
+    response = his.post(
+        "/api/v1/orders",
+        {
+            "order_id": "O-EARLY",
+            "encounter": "ZY001",
+            "order_code": consumable.order_code,
+            "quantity": 2,
+            "ordered_at": (first - dt.timedelta(days=1)).isoformat(),
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    use(hospital, code, 1, at=earlier)
+    charge_id = his_charge(his, consumable, 1, price="30", at=earlier)
+    use(hospital, code, 1, at=now)
+    his_charge(his, consumable, 1, at=now)
+
+    def on(day):
+        bounds = dict(zip(("start", "end"), rules.business_day_bounds(day), strict=True))
+        return [(f.kind, f.ref) for f in rules.findings_for_day(**bounds)]
+
+    assert on(today - dt.timedelta(days=3)) == [("PRICE_MISMATCH", f"charge:{charge_id}")]
+    assert on(today) == []
