@@ -290,7 +290,7 @@ def in_span(span: str, at: str) -> str:
 
 _PAIR = "{a}.encounter_id = {b}.encounter_id AND {a}.consumable_id = {b}.consumable_id"
 
-# One row per event of the encounters concerned before the cut-off, signed into its column,
+# One row per event of the encounters concerned before the cut-off, each in its own column,
 # then one GROUP BY per encounter and item: no join between the four kinds of event. The
 # uses and charges are read by range scans of (encounter, consumable, time) indexes; only
 # the few uses and lines that ever had a return or a refund (partial indexes) are looked up
