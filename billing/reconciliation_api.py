@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from kombu.exceptions import OperationalError as BrokerError
 from rest_framework import serializers, status
@@ -17,6 +18,8 @@ from config.permissions import HasRole
 from . import reconciliation, tasks
 from . import reconciliation_schema as doc
 from .models import ExceptionRow, ReconciliationRun, VarianceRow
+
+FIRST_DAY = dt.date(2000, 1, 1)
 
 
 class ReconciliationApi(APIView):
@@ -48,6 +51,15 @@ def run_payload(run: ReconciliationRun) -> dict:
 class RunCreateApi(ReconciliationApi):
     class RunInputSerializer(serializers.Serializer):
         date = serializers.DateField()
+
+        def validate_date(self, value: dt.date) -> dt.date:
+            # A business day that has begun: nothing to reconcile after today.
+            if not FIRST_DAY <= value <= timezone.localdate():
+                raise serializers.ValidationError(
+                    f"营业日须在 {FIRST_DAY} 与今天之间 / the day must be between {FIRST_DAY} "
+                    "and today"
+                )
+            return value
 
     @extend_schema(request=RunInputSerializer, responses=doc.RUN_CREATE)
     def post(self, request):

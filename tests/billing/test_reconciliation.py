@@ -779,3 +779,12 @@ def test_a_synthetic_hospital_day_agrees_with_the_naive_definitions_and_reruns_i
 
     again = reconciliation.reconciliation_run(day=day)
     assert stored(again) == first
+
+
+def test_a_day_that_has_not_begun_is_refused(finance):
+    tomorrow = TODAY + dt.timedelta(days=1)
+    for day in (tomorrow.isoformat(), "9999-12-31", "1899-12-31"):
+        response = finance.post("/api/v1/reconciliation/runs", {"date": day}, format="json")
+        assert response.status_code == 400, day
+        assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert not ReconciliationRun.objects.exists()
