@@ -446,6 +446,7 @@ def reconciliation_run(*, day: dt.date) -> ReconciliationRun:
     """Compute ``day`` and replace its stored result atomically; on failure the previous
     result stays, the run is marked failed and the exception propagates (for retries)."""
     with day_lock(day):
+        recover_stale_runs()  # other days' runs whose worker died say so from now on
         run, _ = ReconciliationRun.objects.get_or_create(date=day)
         ReconciliationRun.objects.filter(pk=run.pk).update(
             status=Status.RUNNING, started_at=timezone.now(), attempts=run.attempts + 1, error=""
@@ -501,6 +502,12 @@ def run_in_progress(day: dt.date) -> bool:
             [LOCK_SPACE, day.toordinal()],
         )
         return cursor.fetchone()[0] > 0
+
+
+def recover_stale_runs() -> int:
+    """Mark failed every run left running by a process that is gone; return how many."""
+    running = ReconciliationRun.objects.filter(status=Status.RUNNING)
+    return sum(recover_stale_run(run).status == Status.FAILED for run in running)
 
 
 def recover_stale_run(run: ReconciliationRun) -> ReconciliationRun:

@@ -491,6 +491,14 @@ def test_running_run_whose_worker_is_gone_is_reported_failed(finance):
 
 
 @pytest.mark.postgres
+def test_the_next_run_of_any_day_recovers_runs_left_running(hospital):
+    yesterday = TODAY - dt.timedelta(days=1)
+    ReconciliationRun.objects.create(date=yesterday, status="running", started_at=START)
+    run_today()
+    assert ReconciliationRun.objects.get(date=yesterday).status == "failed"
+
+
+@pytest.mark.postgres
 def test_running_run_whose_worker_holds_the_day_is_still_running(finance):
     ReconciliationRun.objects.create(date=TODAY, status="running", started_at=timezone.now())
     other = _hold_day_lock(TODAY)
