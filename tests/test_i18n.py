@@ -167,3 +167,15 @@ def test_a_refusal_reads_in_the_language_of_the_page():
     assert render(source, "en", e=error) == "Expired||Expired"
     # A refusal known only in Chinese still says something in English.
     assert render("{{ e|refusal_message }}", "en", e={"message": "未知"}) == "未知"
+
+
+def test_api_refusals_keep_the_chinese_message_in_an_english_session(auth_client, settings):
+    # CONTRACT.md: ``message`` is Chinese and ``message_en`` English whatever the page
+    # language; only the pages follow the switch.
+    auth_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = auth_client.post("/api/v1/codes/resolve", {}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert error["message"] == "请求数据有误"
+    assert error["message_en"] == "The request is invalid"

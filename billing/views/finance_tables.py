@@ -111,7 +111,7 @@ def _export_value(value, kind: str):
     if kind in ("money", "pct", "price"):
         return Decimal(value)
     if kind == "bool":
-        return "是" if value else "否"
+        return _("是") if value else _("否")
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).replace(tzinfo=None)
     if kind == "code":
@@ -127,7 +127,7 @@ def _csv_value(value, kind: str) -> str:
     if kind == "price":
         return display(value, "price")
     if kind == "bool":
-        return "是" if value else "否"
+        return _("是") if value else _("否")
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
