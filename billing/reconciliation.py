@@ -45,7 +45,8 @@ failed. On PostgreSQL a run holds a session advisory lock on its day while it wo
 two runs of one day never overlap (the second waits, then recomputes), and a run whose
 process died (SIGKILL, a lost worker) is recognised by its lock being gone: PostgreSQL
 rolls back its transaction, the previous rows stay, and ``recover_stale_run`` marks it
-failed (the run endpoint calls it before answering; the next run takes over anyway).
+failed: the run endpoint does so before answering, and every run does so for the other
+days first; the next run of the day takes over.
 Elsewhere (SQLite, the quick start, one process) a run left running for longer than
 ``RECONCILIATION_STALE_SECONDS`` (default an hour) counts as interrupted.
 """
