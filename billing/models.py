@@ -128,11 +128,11 @@ class Use(models.Model):
         ]
         indexes = [
             # The reconciliation reads the uses of the encounters touched on a day by range
-            # scans of this index alone (index-only: it carries what it sums).
+            # scans of this index alone (index-only: it carries what it sums; a key column
+            # rather than INCLUDE, which SQLite, the quick start, does not have).
             models.Index(
-                fields=["encounter", "consumable", "occurred_at"],
-                include=["quantity"],
-                name="use_enc_item_time",
+                fields=["encounter", "consumable", "occurred_at", "quantity"],
+                name="use_enc_item_time_qty",
             ),
             # The few uses with a return: where timed returns must be looked up at all.
             models.Index(
@@ -214,9 +214,8 @@ class ChargeLine(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["encounter", "consumable", "charged_at"],
-                include=["quantity"],
-                name="charge_enc_item_time",
+                fields=["encounter", "consumable", "charged_at", "quantity"],
+                name="charge_enc_item_time_qty",
             ),
             models.Index(
                 fields=["encounter"],
