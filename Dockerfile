@@ -10,7 +10,8 @@ COPY inventory ./inventory
 COPY billing ./billing
 RUN pip install --no-cache-dir .
 COPY . .
-RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput
+RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput \
+    && DJANGO_SECRET_KEY=build-only python manage.py compilemessages --ignore='.venv/*'
 RUN useradd --system --uid 1000 app && chown -R app /app
 USER app
 EXPOSE 8000
