@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && e
 # The scan benchmarks make (and drop) their own databases on this server.
 BENCH_DATABASE_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo postgres://postgres@127.0.0.1:5432/postgres)
 
-.PHONY: run test install lint bench bench-1m bench-recon clean system-deps deploy-check messages makemessages
+.PHONY: run test install lint bench bench-1m bench-recon clean system-deps deploy-check messages makemessages screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -42,6 +42,12 @@ test: $(STAMP) system-deps messages
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory deploy-check
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The README's screenshots (docs/screenshots/), taken by the browser tests in the states
+# they check; a plain test run writes them to a temporary folder instead.
+screenshots: $(STAMP) system-deps messages
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots DATABASE_URL=$(TEST_DATABASE_URL) \
+	  $(BIN)/python -m pytest -q tests/browser/test_bedside.py tests/browser/test_finance.py
 
 # locale/*/LC_MESSAGES/*.po -> .mo (built, never committed) with GNU gettext's msgfmt,
 # from Debian's gettext when it is missing.

@@ -19,6 +19,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The README's screenshots are refreshed on request (``make screenshots``), so that a test
+# run leaves the checkout as it found it; otherwise they go to pytest's temporary folder.
+SCREENSHOTS_DIR = os.environ.get("SCREENSHOTS_DIR", "")
 PASSWORD = "pw-123456!"
 
 
@@ -90,3 +93,17 @@ def log_in(page, username, password=PASSWORD, next_url="/"):
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"**{next_url}")
+
+
+@pytest.fixture
+def screenshot(tmp_path):
+    """``screenshot(page, name, full_page=True)``: save the page as ``name``.png."""
+    folder = Path(SCREENSHOTS_DIR) if SCREENSHOTS_DIR else tmp_path
+
+    def save(page, name: str, *, full_page: bool = True) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    return save

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -21,7 +20,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # The README shows these (section "Screenshots / 界面截图"): taken by the tests, so they show
 # the page as it is, in the states the tests just checked.
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SCANS = "**/api/v1/scans"
 OK = re.compile(r"\bok\b")
 ERR = re.compile(r"\berr\b")
@@ -96,17 +94,12 @@ def open_patient(page, visit_no="ZY001", name="张三"):
     expect(page.locator(".bs-name")).to_have_text(name)
 
 
-def screenshot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 def session_rows(page, state=None):
     selector = "[data-session-rows] tr"
     return page.locator(selector + (f"[data-state={state}]" if state else ""))
 
 
-def test_nurse_picks_ward_scans_wristband_and_items(ward, new_page):
+def test_nurse_picks_ward_scans_wristband_and_items(ward, new_page, screenshot):
     from playwright.sync_api import expect
 
     page = new_page(1280)
@@ -155,7 +148,7 @@ def test_nurse_picks_ward_scans_wristband_and_items(ward, new_page):
     screenshot(page, "bedside-1280-refused")
 
 
-def test_pda_layout_at_360px(ward, new_page):
+def test_pda_layout_at_360px(ward, new_page, screenshot):
     from playwright.sync_api import expect
 
     page = new_page(360, 740)
@@ -170,7 +163,7 @@ def test_pda_layout_at_360px(ward, new_page):
     screenshot(page, "bedside-360")
 
 
-def test_offline_scans_wait_and_are_sent_once_when_the_network_returns(ward, new_page):
+def test_offline_scans_wait_and_are_sent_once_when_the_network_returns(ward, new_page, screenshot):
     from playwright.sync_api import expect
 
     page = new_page(360, 740)
@@ -286,7 +279,7 @@ def test_undo_sends_a_return_and_the_charge_is_refunded(ward, new_page):
     assert stent.refunded_quantity == 1 and stent.active_unit is None
 
 
-def test_consent_recorded_on_the_spot_then_the_scan_is_sent_again(ward, new_page):
+def test_consent_recorded_on_the_spot_then_the_scan_is_sent_again(ward, new_page, screenshot):
     from playwright.sync_api import expect
 
     page = new_page(360, 740)

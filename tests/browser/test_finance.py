@@ -3,8 +3,6 @@ exception, and downloads the charges behind it as XLSX."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from openpyxl import load_workbook
 
@@ -16,7 +14,6 @@ from tests.billing.conftest import hospital as billing_hospital  # noqa: F401  (
 from .conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -26,14 +23,8 @@ def scenario(billing_hospital):  # noqa: F811
     return built
 
 
-def shot(page, name: str, *, full_page: bool = False) -> None:
-    """The README's screenshots, rewritten on every run in the states checked here."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
-
-
 def test_finance_drills_down_to_the_charges_behind_an_exception_and_downloads_them(
-    scenario, new_page, tmp_path
+    scenario, new_page, tmp_path, screenshot
 ):
     page = new_page()
     log_in(page, "finance01", next_url="/billing/finance/")
@@ -41,7 +32,7 @@ def test_finance_drills_down_to_the_charges_behind_an_exception_and_downloads_th
     assert chart.get_attribute("role") == "img"
     assert chart.locator("rect.bar").count() == 3
     assert page.locator("svg.variance-chart .target-line").count() == 1
-    shot(page, "finance-dashboard-1280")
+    screenshot(page, "finance-dashboard-1280", full_page=False)
 
     page.locator('table[data-table="by_variance"] a', has_text="XNK").click()
     page.wait_for_url("**/billing/finance/departments/XNK/**")
@@ -57,7 +48,7 @@ def test_finance_drills_down_to_the_charges_behind_an_exception_and_downloads_th
     charges = page.locator('table[data-table="charges"] tbody tr')
     assert charges.count() == 2  # the two HIS charges of B on ZY001 up to day 3
     assert page.locator('table[data-table="moves"] tbody tr').count() == 2
-    shot(page, "finance-exception-1280", full_page=True)
+    screenshot(page, "finance-exception-1280")
 
     with page.expect_download() as info:
         page.locator('a[data-export="charges-xlsx"]').click()
@@ -71,11 +62,11 @@ def test_finance_drills_down_to_the_charges_behind_an_exception_and_downloads_th
     assert sorted(r[7] for r in rows[2:]) == [1, 2]  # charged quantities, as numbers
 
 
-def test_dashboard_fits_a_pda_screen(scenario, new_page):
+def test_dashboard_fits_a_pda_screen(scenario, new_page, screenshot):
     page = new_page(width=360, height=740)
     log_in(page, "finance01", next_url="/billing/finance/")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360  # wide tables scroll inside their frame, the page does not
     box = page.locator("svg.variance-chart").bounding_box()
     assert box["width"] <= 360
-    shot(page, "finance-dashboard-360")
+    screenshot(page, "finance-dashboard-360", full_page=False)
