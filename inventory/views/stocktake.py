@@ -24,6 +24,12 @@ from ..models import Department, Stocktake
 from ..services import stocktake as services
 
 STOCKTAKE_ROLES = (roles.STOREKEEPER, roles.NURSE, roles.ADMINISTRATOR)
+# Finance and the insurance office read every count and its differences; they count nothing.
+STOCKTAKE_READERS = (*STOCKTAKE_ROLES, roles.FINANCE, roles.INSURANCE_OFFICE)
+
+
+def may_count(user) -> bool:
+    return has_role(user, *STOCKTAKE_ROLES)
 
 
 def countable_departments(user):
@@ -35,12 +41,18 @@ def countable_departments(user):
     return departments.exclude(kind=Department.Kind.STORE)
 
 
+def readable_departments(user):
+    """Departments whose counts ``user`` may read: those he may count, or every department
+    for the offices that read everything."""
+    return countable_departments(user) if may_count(user) else visible_departments(user)
+
+
 def _stocktake_for(request, pk: int) -> Stocktake:
     stocktake = get_object_or_404(
         Stocktake.objects.select_related("department", "location", "counted_by", "confirmed_by"),
         pk=pk,
     )
-    if not countable_departments(request.user).filter(pk=stocktake.department_id).exists():
+    if not readable_departments(request.user).filter(pk=stocktake.department_id).exists():
         raise PermissionDenied(_("只能盘点本人所属科室 / Only your own departments"))
     return stocktake
 
@@ -68,10 +80,13 @@ class CountForm(forms.Form):
     lot_no = forms.CharField(max_length=64, required=False)
 
 
-@role_required(*STOCKTAKE_ROLES)
+@role_required(*STOCKTAKE_READERS)
 def stocktake_list(request):
-    form = StartForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
+    counting = may_count(request.user)
+    if request.method == "POST" and not counting:
+        raise PermissionDenied(_("无权开始盘点 / You may not start a count"))
+    form = StartForm(request.POST or None, user=request.user) if counting else None
+    if form is not None and request.method == "POST" and form.is_valid():
         try:
             stocktake = services.stocktake_open(
                 department=form.cleaned_data["department"], user=request.user
@@ -83,7 +98,7 @@ def stocktake_list(request):
             return redirect("inventory:stocktake-list")
         return _detail(stocktake.pk)
     stocktakes = (
-        Stocktake.objects.filter(department__in=countable_departments(request.user))
+        Stocktake.objects.filter(department__in=readable_departments(request.user))
         .select_related("department", "counted_by", "confirmed_by")
         .order_by("-opened_at")[:100]
     )
@@ -91,11 +106,11 @@ def stocktake_list(request):
         request,
         "inventory/stocktake/list.html",
         {"form": form, "stocktakes": stocktakes},
-        status=400 if form.errors else 200,
+        status=400 if form is not None and form.errors else 200,
     )
 
 
-@role_required(*STOCKTAKE_ROLES)
+@role_required(*STOCKTAKE_READERS)
 def stocktake_detail(request, pk: int):
     stocktake = _stocktake_for(request, pk)
     rows = services.stocktake_rows(stocktake)
@@ -108,6 +123,7 @@ def stocktake_detail(request, pk: int):
             "uncounted": services.uncounted_units(stocktake),
             "differences": sum(1 for row in rows if row.difference),
             "drifted": sum(1 for row in rows if row.drift),
+            "may_count": may_count(request.user),
             "may_confirm": not services.took_part_in_count(stocktake, request.user),
         },
     )

@@ -483,7 +483,7 @@ def test_nurse_may_count_her_ward_but_not_the_store(store, ward):
     assert page.get(f"/inventory/stocktake/{store_count.pk}/").status_code == 403
 
 
-@pytest.mark.parametrize("role", [roles.FINANCE, roles.PROCUREMENT, roles.PRICING_OFFICE])
+@pytest.mark.parametrize("role", [roles.PROCUREMENT, roles.PRICING_OFFICE, roles.SUPPLIER])
 def test_stocktake_pages_are_forbidden_to_other_roles(store, counter, role):
     stocktake = st.stocktake_open(department=store, user=counter)
     page = browser(person("other", role, store))
@@ -493,6 +493,28 @@ def test_stocktake_pages_are_forbidden_to_other_roles(store, counter, role):
         f"/inventory/stocktake/{stocktake.pk}/confirm/",
     ):
         assert page.get(url).status_code == 403, url
+
+
+@pytest.mark.parametrize("role", [roles.FINANCE, roles.INSURANCE_OFFICE])
+def test_finance_and_insurance_read_every_count_but_count_nothing(counted_store, counter, role):
+    stocktake = counted_store["stocktake"]
+    stocktake.refresh_from_db()
+    page = browser(person("reader", role))  # no department: these offices read all of them
+    listing = page.get("/inventory/stocktake/")
+    assert listing.status_code == 200
+    assert f"/inventory/stocktake/{stocktake.pk}/" in listing.content.decode()
+    assert "开始盘点" not in listing.content.decode()
+    detail = page.get(f"/inventory/stocktake/{stocktake.pk}/")
+    assert detail.status_code == 200
+    html = detail.content.decode()
+    assert "<form" not in html.split("</header>", 1)[1]  # no counting, submitting or posting
+    start = page.post("/inventory/stocktake/", {"department": stocktake.department_id})
+    assert start.status_code == 403
+    assert page.get(f"/inventory/stocktake/{stocktake.pk}/confirm/").status_code == 403
+    scan = page.post(f"/inventory/stocktake/{stocktake.pk}/scan/", {"code": "X", "quantity": 1})
+    assert scan.status_code == 403
+    assert Stocktake.objects.get(pk=stocktake.pk).status == stocktake.status == "submitted"
+    assert Stocktake.objects.count() == 1
 
 
 def test_stocktake_pages_need_a_login(store, counter):

@@ -40,8 +40,9 @@ MATRIX: dict[str, set[str]] = {
     "inventory:stock": {S, N, F, INS, A},
     "inventory:history": {S, N, F, INS, A},
     "inventory:label-sheet": {S, N, A},
-    "inventory:stocktake-list": {S, N, A},
-    "inventory:stocktake-detail": {S, N, A},
+    # Stocktakes: counted by stores and wards; finance and the insurance office read them.
+    "inventory:stocktake-list": {S, N, F, INS, A},
+    "inventory:stocktake-detail": {S, N, F, INS, A},
     "inventory:stocktake-scan": {S, N, A},
     "inventory:stocktake-set-count": {S, N, A},
     "inventory:stocktake-submit": {S, N, A},
