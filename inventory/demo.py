@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from consumables.models import Consumable
 from consumables.prices import approved_version_in_force
+from consumables.submissions.models import SupplierProduct
 
 from .models import Supplier
 from .services.scans import ScanRequest, scan_record
@@ -106,3 +107,25 @@ def load_demo_stock(items, *, storekeeper) -> Counter:
                     quantity=max(per_package // 2, 5),
                 )
     return counts
+
+
+def link_demo_supplier(items, *, supplier_user) -> int:
+    """The demo supplier account speaks for GYS01 and sees the items GYS01 delivers (every
+    third demo item, as ``load_demo_stock`` assigns them): the supplier pages have content."""
+    code = SUPPLIERS[0][0]
+    supplier, _ = Supplier.objects.get_or_create(code=code, defaults={"name": SUPPLIERS[0][1]})
+    supplier.users.add(supplier_user)
+    delivered = Consumable.objects.filter(
+        material_code__in=[item.material_code for n, item in enumerate(items) if n % 3 == 0]
+    )
+    known = set(
+        SupplierProduct.objects.filter(supplier_code=code).values_list("consumable_id", flat=True)
+    )
+    SupplierProduct.objects.bulk_create(
+        [
+            SupplierProduct(supplier_code=code, consumable=consumable)
+            for consumable in delivered
+            if consumable.pk not in known
+        ]
+    )
+    return len(delivered)

@@ -15,6 +15,7 @@ from consumables import demo_data
 from consumables.codes import is_valid_insurance_code
 from consumables.models import Consumable, DeviceIdentifier, ExternalPrice, PriceVersion
 from consumables.prices import FourPrices, four_price_violations, with_prices_in_force
+from consumables.submissions.models import SupplierProduct
 from consumables.udi import parse_code
 from inventory.models import Department
 
@@ -53,6 +54,8 @@ def snapshot() -> dict:
             "admitted_at")),
         "orders": sorted(DoctorOrder.objects.values_list(
             "order_id", "encounter__visit_no", "order_code", "quantity", "ordered_at")),
+        "supplier_products": sorted(SupplierProduct.objects.values_list(
+            "supplier_code", "consumable__material_code")),
     }
 
 
@@ -122,6 +125,16 @@ def test_load_demo_builds_a_demo_hospital():
     assert "http://127.0.0.1:8000/admin/" in output
     assert demo_data.DEMO_PASSWORD in output and "pricing02" in output
     assert "库存" in output
+
+
+def test_demo_supplier_sees_its_own_products_on_the_supplier_page(client):
+    load_demo()
+    products = SupplierProduct.objects.filter(supplier_code="GYS01")
+    assert products.count() >= 50
+    client.force_login(get_user_model().objects.get(username="supplier01"))
+    page = client.get("/master/supplier/")
+    assert page.status_code == 200
+    assert products.first().consumable.material_code in page.content.decode()
 
 
 def test_load_demo_twice_changes_nothing():

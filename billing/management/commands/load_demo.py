@@ -26,7 +26,7 @@ from consumables import demo_data
 from consumables.importing import import_consumable_rows, import_department_rows
 from consumables.models import Consumable, DeviceIdentifier, ExternalPrice, PriceVersion
 from consumables.prices import FourPrices, four_price_violations, with_prices_in_force
-from inventory.demo import load_demo_stock
+from inventory.demo import link_demo_supplier, load_demo_stock
 from inventory.models import Department
 
 LOGIN_URL = "http://127.0.0.1:8000/admin/"
@@ -86,6 +86,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"新记录扫码 {counts['recorded']}，重放（已存在）{counts['replayed']} / "
                 f"scans recorded {counts['recorded']}, replayed {counts['replayed']}"
+            )
+            supplied = link_demo_supplier(items, supplier_user=users["supplier01"])
+            self.stdout.write(
+                f"供应商 supplier01 → GYS01，供货品种 {supplied} / supplier01 speaks for GYS01, "
+                f"{supplied} products"
             )
         self.summary(users, time.monotonic() - started)
 
