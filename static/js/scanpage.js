@@ -15,23 +15,12 @@
 (function () {
   "use strict";
 
-  // Messages come from the catalogue at /i18n/js/ (locale/*/djangojs.po).
-  var gettext = window.gettext || function (text) { return text; };
-  var interpolate = window.interpolate || function (format, values) {
-    return format.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
-  };
-  var ENGLISH = (document.documentElement.lang || "").indexOf("en") === 0;
+  var kit = window.WumaPage;
+  var gettext = kit.gettext, interpolate = kit.interpolate, ENGLISH = kit.english;
+  var englishPart = kit.englishPart, uuid4 = kit.uuid4, csrfToken = kit.csrfToken;
+  var el = kit.el, visible = kit.visible;
 
   // The English of a refusal: message_en, or the part of the message after " / ".
-  function englishPart(text) {
-    var parts = String(text || "").split(" / ");
-    for (var i = 1; i < parts.length; i++) {
-      var head = parts.slice(0, i).join(" / ");
-      var tail = parts.slice(i).join(" / ");
-      if (/[\u3400-\u9fff]/.test(head) && !/[\u3400-\u9fff]/.test(tail)) return tail;
-    }
-    return "";
-  }
   function messageOf(entry) {
     if (!ENGLISH) return entry.message || "";
     return entry.messageEn || englishPart(entry.message) || entry.message || "";
@@ -50,45 +39,6 @@
     scrap: gettext("已报损 / Scrapped"),
   };
   var LOG_LIMIT = 200;
-
-  function uuid4() {
-    var c = window.crypto;
-    // randomUUID exists only in secure contexts (https or localhost), not on a plain-http
-    // intranet address: fall back to getRandomValues, then Math.random.
-    if (c && typeof c.randomUUID === "function") return c.randomUUID();
-    var bytes = new Uint8Array(16);
-    if (c && typeof c.getRandomValues === "function") {
-      c.getRandomValues(bytes);
-    } else {
-      for (var i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    var hex = Array.prototype.map
-      .call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); })
-      .join("");
-    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20),
-      hex.slice(20)].join("-");
-  }
-
-  function csrfToken() {
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    if (match) return decodeURIComponent(match[1]);
-    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
-    return input ? input.value : "";
-  }
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function visible(code) {
-    // Control characters (GS) shown as a visible mark in the log.
-    return String(code).replace(/\x1d/g, "␝");
-  }
 
   function timeNow() {
     var d = new Date();
