@@ -64,6 +64,16 @@ SOURCES = {
     "refund": gettext_lazy("退费 / refunds"),
     "consent": gettext_lazy("知情同意 / consents"),
 }
+# The actions of idempotent writes (ScanEvent.action): scans and the HIS feed's charges.
+EVENT_ACTIONS = {
+    "receive": gettext_lazy("入库 / receive"),
+    "issue": gettext_lazy("出库 / issue"),
+    "use": gettext_lazy("使用 / use"),
+    "return": gettext_lazy("退回 / return"),
+    "scrap": gettext_lazy("报损 / scrap"),
+    "charge": gettext_lazy("HIS 计费 / HIS charge"),
+    "refund": gettext_lazy("HIS 退费 / HIS refund"),
+}
 SKIPPED_FIELDS = {"history_id", "history_date", "history_change_reason", "history_type"}
 
 
@@ -267,7 +277,7 @@ def _scan_entries(ids: list[int], viewer) -> dict[int, TrailEntry]:
             at=event.created_at,
             username="",
             source="scan",
-            action=event.action,
+            action=EVENT_ACTIONS.get(event.action, event.action),
             subject=" ".join(
                 str(v) for v in (consumable.get("material_code"), consumable.get("name")) if v
             ),

@@ -35,9 +35,16 @@ EXPORT_COLUMNS = [
 ]
 
 
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class TrailForm(forms.Form):
-    since = forms.DateField(label=_("起 / from"), required=False, input_formats=["%Y-%m-%d"])
-    until = forms.DateField(label=_("止 / to"), required=False, input_formats=["%Y-%m-%d"])
+    since = forms.DateField(
+        label=_("起 / from"), required=False, input_formats=["%Y-%m-%d"], widget=DATE_INPUT
+    )
+    until = forms.DateField(
+        label=_("止 / to"), required=False, input_formats=["%Y-%m-%d"], widget=DATE_INPUT
+    )
     user = forms.CharField(label=_("操作人 / user"), required=False, max_length=150)
     source = forms.ChoiceField(
         label=_("类别 / source"),

@@ -94,7 +94,7 @@ def test_scans_charges_and_refunds_carry_who_did_them(hospital, auditor):
     refunds = text_of(auditor.get(PAGE, {"source": "refund", "q": "ZY001"}))
     assert "nurse01" in refunds and "8.00" in refunds
     scans = text_of(auditor.get(PAGE, {"source": "scan", "user": "store01"}))
-    assert scans.count("<td>receive</td>") == 1 and scans.count("<td>issue</td>") == 1
+    assert scans.count("<td>入库 / receive</td>") == 1 and scans.count("<td>出库 / issue</td>") == 1
     assert consumable.material_code in scans
 
 
