@@ -7,9 +7,6 @@ downloads everything the filters select. Patient names are masked for finance.
 
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
 from django import forms
 from django.shortcuts import render
 from django.urls import path
@@ -20,9 +17,9 @@ from config.permissions import role_required
 from consumables.exports import FORMATS, export_response
 
 from ..audit_trail import SOURCES, TrailFilter, audit_trail, iter_audit_trail
+from ..rules import business_day_bounds
 
 TRAIL_ROLES = (roles.INSURANCE_OFFICE, roles.FINANCE, roles.ADMINISTRATOR)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 50
 EXPORT_COLUMNS = [
     ("at", _("时间 / time")),
@@ -63,14 +60,10 @@ class TrailForm(forms.Form):
 
     def trail_filter(self) -> TrailFilter:
         data = self.cleaned_data
-
-        def midnight(day: dt.date | None):
-            return dt.datetime.combine(day, dt.time.min, tzinfo=SHANGHAI) if day else None
-
-        until = data.get("until")
+        since, until = data.get("since"), data.get("until")
         return TrailFilter(
-            since=midnight(data.get("since")),
-            until=midnight(until + dt.timedelta(days=1)) if until else None,
+            since=business_day_bounds(since)[0] if since else None,
+            until=business_day_bounds(until)[1] if until else None,
             username=data.get("user", "").strip(),
             source=data.get("source", ""),
             text=data.get("q", "").strip(),
