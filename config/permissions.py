@@ -24,11 +24,15 @@ def user_roles(user) -> set[str]:
         return set(roles.ROLES)
     cached = getattr(user, "_role_names", None)
     if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))
-        if roles.ADMINISTRATOR in cached:  # the administrator role may do everything
-            cached = set(roles.ROLES)
-        user._role_names = cached
+        cached = remember_roles(user, set(user.groups.values_list("name", flat=True)))
     return cached
+
+
+def remember_roles(user, group_names: set[str]) -> set[str]:
+    """Keep ``user``'s role names (his group names) on the object for the request."""
+    names = set(roles.ROLES) if roles.ADMINISTRATOR in group_names else group_names
+    user._role_names = names  # the administrator role may do everything
+    return names
 
 
 def has_role(user, *wanted: str) -> bool:

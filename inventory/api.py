@@ -23,24 +23,26 @@ ACTION_ROLES = {
 }
 
 
-def refuse_unless_allowed(user, data: dict) -> None:
+def refuse_unless_allowed(user, data: dict) -> Department | None:
     """Role per action, and the department where it happens must be the user's own
-    (for an issue: the store it leaves)."""
+    (for an issue: the store it leaves). Returns the scan's ``department`` when it was
+    read here (with its location), so the service need not read it again."""
     if not has_role(user, *ACTION_ROLES[data["action"]], roles.ADMINISTRATOR):
         raise PermissionDenied("该角色不能执行此扫码操作 / Your role may not do this scan")
     where = data.get("from_department") if data["action"] == "issue" else data["department"]
-    if not where or has_role(user, roles.ADMINISTRATOR):
-        return
-    # An unknown department is answered by the service (UNKNOWN_DEPARTMENT). One query:
-    # [] unknown, [True] one of the user's, [False] someone else's.
-    mine = visible_departments(user).filter(pk=OuterRef("pk"))
-    found = list(
-        Department.objects.filter(code=where, is_active=True)
-        .annotate(mine=Exists(mine))
-        .values_list("mine", flat=True)
-    )
-    if found and not found[0]:
+    if not where:
+        return None
+    # An unknown department is answered by the service (UNKNOWN_DEPARTMENT). One query,
+    # the department with whether it is one of the user's.
+    departments = Department.objects.select_related("location").filter(code=where, is_active=True)
+    administrator = has_role(user, roles.ADMINISTRATOR)
+    if not administrator:
+        mine = visible_departments(user).filter(pk=OuterRef("pk"))
+        departments = departments.annotate(mine=Exists(mine))
+    department = departments.first()
+    if department is not None and not administrator and not department.mine:
         raise PermissionDenied("只能在本人所属科室操作 / Only in your own departments")
+    return department if where == data["department"] else None
 
 
 class ScanChargeSerializer(serializers.Serializer):
@@ -119,6 +121,10 @@ class ScanApi(APIView):
     def post(self, request):
         serializer = self.ScanInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        refuse_unless_allowed(request.user, serializer.validated_data)
-        outcome = scan_record(request=ScanRequest(**serializer.validated_data), user=request.user)
+        department = refuse_unless_allowed(request.user, serializer.validated_data)
+        outcome = scan_record(
+            request=ScanRequest(**serializer.validated_data),
+            user=request.user,
+            department=department,
+        )
         return Response(outcome.body, status=outcome.status)

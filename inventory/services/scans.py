@@ -138,8 +138,15 @@ def refuse_if_expired(expiry: dt.date | None, on: dt.date, lot_no: str | None) -
         raise errors.expired(expiry, lot_no or "")
 
 
-def scan_record(*, request: ScanRequest, user) -> WriteOutcome:
-    """Record one scan exactly once; see the module docstring for the guarantees."""
+def scan_record(
+    *, request: ScanRequest, user, department: Department | None = None
+) -> WriteOutcome:
+    """Record one scan exactly once; see the module docstring for the guarantees.
+
+    ``department``: the request's department if the caller has read it already (active,
+    with its location), to save a query."""
+    if department is not None and department.code != request.department:
+        department = None
     if request.action not in ACTIONS or request.action not in HANDLERS:
         raise errors.validation(
             "action", f"不支持的操作 {request.action}", f"Unsupported action {request.action}"
@@ -149,7 +156,7 @@ def scan_record(*, request: ScanRequest, user) -> WriteOutcome:
         context = ScanContext(
             request=request,
             resolution=resolve_consumable(request.code),
-            department=department_by_code(request.department),
+            department=department or department_by_code(request.department),
             occurred_at=request.occurred_at or timezone.now(),
             user=event.user,
         )
