@@ -17,7 +17,14 @@ from django.test import override_settings
 from django.utils import timezone
 
 from billing import reconciliation, rules
-from billing.models import Encounter, ExceptionRow, ReconciliationRun, Use, VarianceRow
+from billing.models import (
+    ChargeLine,
+    Encounter,
+    ExceptionRow,
+    ReconciliationRun,
+    Use,
+    VarianceRow,
+)
 from config import roles
 from consumables.models import Consumable, ExternalPrice
 from tests.billing.conftest import client_for, gs1, post_scan, stocked_item
@@ -746,7 +753,7 @@ def _naive_lines(start, end) -> list[tuple]:
 @pytest.mark.postgres
 def test_a_synthetic_hospital_day_agrees_with_the_naive_definitions_and_reruns_identically():
     from bench.generate import Shape, generate
-    from bench.reconciliation import BASELINE_SQL
+    from bench.reconciliation import BASELINE_SQL, MATCHING_FLOOR_SQL
 
     shape, _ = generate(
         Shape(consumables=400, departments=6, days=4, uses_per_day=1500, formulary=80),
@@ -766,6 +773,30 @@ def test_a_synthetic_hospital_day_agrees_with_the_naive_definitions_and_reruns_i
             "department_id", "consumable_id", "received", "issued", "used", "billed"
         )
     ) == plain
+
+    # The bench's matching floor sums what it says: the day's encounters' uses and charges
+    # up to the day's end, per encounter and item.
+    with connection.cursor() as cursor:
+        cursor.execute(MATCHING_FLOOR_SQL, rules.sql_params(since=start, until=end))
+        floor = {(e, c): (int(u), int(ch)) for e, c, u, ch in cursor.fetchall()}
+    of_day = {"occurred_at__gte": start, "occurred_at__lt": end}
+    touched = set(Use.objects.filter(**of_day).values_list("encounter_id", flat=True)) | set(
+        ChargeLine.objects.filter(charged_at__gte=start, charged_at__lt=end).values_list(
+            "encounter_id", flat=True
+        )
+    )
+    naive: dict = {}
+    for e, c, q in Use.objects.filter(encounter_id__in=touched, occurred_at__lt=end).values_list(
+        "encounter_id", "consumable_id", "quantity"
+    ):
+        used, charged = naive.get((e, c), (0, 0))
+        naive[(e, c)] = (used + q, charged)
+    for e, c, q in ChargeLine.objects.filter(
+        encounter_id__in=touched, charged_at__lt=end
+    ).values_list("encounter_id", "consumable_id", "quantity"):
+        used, charged = naive.get((e, c), (0, 0))
+        naive[(e, c)] = (used, charged + q)
+    assert floor == naive and len(floor) > 100
 
     def kinds_of(*wanted):
         return sorted(
