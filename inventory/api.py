@@ -12,7 +12,7 @@ from config.permissions import HasRole, has_role, visible_departments
 from consumables.api import ConsumableCodesSerializer
 
 from .models import Department, Receipt
-from .services.scans import ACTIONS, ScanRequest, scan_record
+from .services.scans import ACTIONS, ScanRequest, active_departments, scan_record
 
 ACTION_ROLES = {
     "receive": (roles.STOREKEEPER,),
@@ -34,7 +34,7 @@ def refuse_unless_allowed(user, data: dict) -> Department | None:
         return None
     # An unknown department is answered by the service (UNKNOWN_DEPARTMENT). One query,
     # the department with whether it is one of the user's.
-    departments = Department.objects.select_related("location").filter(code=where, is_active=True)
+    departments = active_departments(where)
     administrator = has_role(user, roles.ADMINISTRATOR)
     if not administrator:
         mine = visible_departments(user).filter(pk=OuterRef("pk"))

@@ -79,9 +79,13 @@ def register(action: str, handler: Handler) -> None:
     HANDLERS[action] = handler
 
 
+def active_departments(code: str):
+    """The active department ``code`` (none or one), with its location."""
+    return Department.objects.select_related("location").filter(code=code, is_active=True)
+
+
 def department_by_code(code: str | None, field: str = "department") -> Department:
-    departments = Department.objects.select_related("location").filter(code=code, is_active=True)
-    department = departments.first() if code else None
+    department = active_departments(code).first() if code else None
     if department is None:
         raise errors.unknown_department(code or "", field)
     return department
