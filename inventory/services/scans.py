@@ -147,8 +147,8 @@ def scan_record(
 ) -> WriteOutcome:
     """Record one scan exactly once; see the module docstring for the guarantees.
 
-    ``department``: the request's department if the caller has read it already (active,
-    with its location), to save a query."""
+    ``department``: a department the caller has read already (``active_departments``);
+    used when it is the request's own, to save a query, else ignored."""
     if department is not None and department.code != request.department:
         department = None
     if request.action not in ACTIONS or request.action not in HANDLERS:
