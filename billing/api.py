@@ -1,16 +1,18 @@
 """HIS feed (CONTRACT.md): encounters, discharge, doctor orders, charges and refunds."""
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config import roles
+from config.bounds import decimal_bounds, decimal_max, integer_bounds, max_length
 from config.permissions import HasRole
 
-from .models import Encounter
-from .services.charges import charge_refund_record, his_charge_record
+from .models import ChargeLine, DoctorOrder, Encounter, Patient
+from .services.charges import charge_refund_record, his_charge_record, money
 from .services.encounters import encounter_discharge, encounter_upsert, order_upsert
 
 
@@ -54,6 +56,32 @@ class RefundOutputSerializer(serializers.Serializer):
 
 REPLAY = "the same event_id again: the first answer"
 
+# CONTRACT.md: a visit number is 1-32 of A-Z a-z 0-9 - _ (it is a path segment of the pages
+# and of the API, and a file name of the exports).
+VISIT_NO_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
+# A quantity HIS may send in one message: far below the column, so that a quantity times
+# any price still fits an amount (checked per charge, below).
+MAX_FEED_QUANTITY = 100_000
+
+
+def visit_no_field(**kwargs):
+    return serializers.RegexField(
+        VISIT_NO_PATTERN,
+        max_length=32,
+        error_messages={
+            "invalid": _("住院号须为 1-32 位字母、数字、- 或 _ / "
+                         "A visit number is 1-32 letters, digits, - or _")
+        },
+        help_text="1-32 of A-Z a-z 0-9 - _",
+        **kwargs,
+    )
+
+
+def feed_quantity(model, name):
+    return serializers.IntegerField(
+        **{**integer_bounds(model, name), "min_value": 1, "max_value": MAX_FEED_QUANTITY}
+    )
+
 
 class HisFeedApi(APIView):
     permission_classes = [HasRole]
@@ -62,9 +90,9 @@ class HisFeedApi(APIView):
 
 class EncounterApi(HisFeedApi):
     class EncounterInputSerializer(serializers.Serializer):
-        visit_no = serializers.CharField(max_length=64)
-        patient_id = serializers.CharField(max_length=64)
-        patient_name = serializers.CharField(max_length=100)
+        visit_no = visit_no_field()
+        patient_id = serializers.CharField(max_length=max_length(Patient, "patient_id"))
+        patient_name = serializers.CharField(max_length=max_length(Patient, "name"))
         insurance_type = serializers.ChoiceField(Encounter.InsuranceType.values)
         department = serializers.CharField(max_length=32)
         admitted_at = serializers.DateTimeField()
@@ -126,12 +154,14 @@ class DischargeApi(HisFeedApi):
 
 class OrderApi(HisFeedApi):
     class OrderInputSerializer(serializers.Serializer):
-        order_id = serializers.CharField(max_length=64)
-        encounter = serializers.CharField(max_length=64)
-        order_code = serializers.CharField(max_length=64)
-        quantity = serializers.IntegerField(min_value=1, max_value=100000)
+        order_id = serializers.CharField(max_length=max_length(DoctorOrder, "order_id"))
+        encounter = serializers.CharField(max_length=max_length(Encounter, "visit_no"))
+        order_code = serializers.CharField(max_length=max_length(DoctorOrder, "order_code"))
+        quantity = feed_quantity(DoctorOrder, "quantity")
         ordered_at = serializers.DateTimeField()
-        doctor = serializers.CharField(max_length=100, required=False, default="")
+        doctor = serializers.CharField(
+            max_length=max_length(DoctorOrder, "doctor"), required=False, default=""
+        )
 
     @extend_schema(
         summary="HIS：医嘱 / HIS: doctor order",
@@ -170,12 +200,29 @@ class OrderApi(HisFeedApi):
 class ChargeApi(HisFeedApi):
     class ChargeInputSerializer(serializers.Serializer):
         event_id = serializers.UUIDField()
-        encounter = serializers.CharField(max_length=64)
-        charge_code = serializers.CharField(max_length=64)
-        quantity = serializers.IntegerField(min_value=1, max_value=100000)
-        unit_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
+        encounter = serializers.CharField(max_length=max_length(Encounter, "visit_no"))
+        charge_code = serializers.CharField(max_length=max_length(ChargeLine, "charge_code"))
+        quantity = feed_quantity(ChargeLine, "quantity")
+        unit_price = serializers.DecimalField(
+            **decimal_bounds(ChargeLine, "unit_price"), min_value=0
+        )
         charged_at = serializers.DateTimeField()
-        order = serializers.CharField(max_length=64, required=False, allow_null=True)
+        order = serializers.CharField(
+            max_length=max_length(DoctorOrder, "order_id"), required=False, allow_null=True
+        )
+
+        def validate(self, attrs):
+            largest = decimal_max(ChargeLine, "amount")
+            if money(attrs["unit_price"], attrs["quantity"]) > largest:
+                raise serializers.ValidationError(
+                    {
+                        "unit_price": [
+                            _("数量×单价超出金额上限 %(max)s / quantity × unit price exceeds "
+                              "the largest amount, %(max)s") % {"max": largest}
+                        ]
+                    }
+                )
+            return attrs
 
     @extend_schema(
         summary="HIS：计费 / HIS: a charge keyed in at HIS",
@@ -197,7 +244,7 @@ class ChargeApi(HisFeedApi):
 class RefundApi(HisFeedApi):
     class RefundInputSerializer(serializers.Serializer):
         event_id = serializers.UUIDField()
-        quantity = serializers.IntegerField(min_value=1, max_value=100000)
+        quantity = feed_quantity(ChargeLine, "refunded_quantity")
         refunded_at = serializers.DateTimeField()
 
     @extend_schema(

@@ -70,6 +70,13 @@ def api_exception_handler(exc, context):
             error_body("VALIDATION_ERROR", "请求数据有误", "The request is invalid", exc.detail),
             status=status.HTTP_400_BAD_REQUEST,
         )
+    if isinstance(exc, exceptions.ParseError):  # malformed body (config.parsers), any depth
+        return Response(
+            error_body(
+                "VALIDATION_ERROR", "请求数据有误", "The request is invalid", {"reason": exc.detail}
+            ),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     # Django's own 404 and 403 (get_object_or_404, a selector's PermissionDenied) get the
     # same body as DRF's: convert them first, as DRF's handler does internally.
     if isinstance(exc, Http404):

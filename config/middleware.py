@@ -1,5 +1,7 @@
-"""Session hardening for shared ward PCs, and API-only integration accounts."""
+"""Session hardening for shared ward PCs, API-only integration accounts, and the refusal of
+control characters in URLs."""
 
+import re
 import time
 
 from django.conf import settings
@@ -7,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from . import roles
@@ -101,3 +104,54 @@ class ApiJsonNotFoundMiddleware:
                 status=404,
             )
         return response
+
+
+# A path argument is an identifier: no control character at all. A query or form value may
+# carry what a barcode scanner types into a search box (tab, CR/LF, and the ISO/IEC 15434
+# separators EOT, GS, RS of GS1/MA/HIBC codes), never NUL (PostgreSQL refuses it in text:
+# a DataError, a 500) or the other control characters, which no keyboard or scanner sends.
+CONTROL_IN_PATH = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_IN_VALUE = re.compile(r"[\x00-\x03\x05-\x08\x0b\x0c\x0e-\x1c\x1f\x7f]")
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def control_character_in(request) -> str | None:
+    """Where ``request`` carries a refused control character: ``"path"``, the name of the
+    query or form parameter, or None."""
+    if CONTROL_IN_PATH.search(request.path_info):
+        return "path"
+    fields = [request.GET]
+    if request.method == "POST" and request.content_type == FORM_CONTENT_TYPE:
+        fields.append(request.POST)  # multipart and JSON bodies: forms and config.parsers
+    for query in fields:
+        for name, values in query.lists():
+            if CONTROL_IN_PATH.search(name):
+                return name.encode("unicode_escape").decode("ascii")
+            if any(CONTROL_IN_VALUE.search(value) for value in values):
+                return name
+    return None
+
+
+class RefuseControlCharactersMiddleware:
+    """One place for every page and endpoint: a URL (path or query parameter) or a form field
+    holding NUL or another control character is refused before any view runs, with the 400
+    page, or ``VALIDATION_ERROR`` under the API. Nothing reaches the database."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        where = control_character_in(request)
+        if where is None:
+            return self.get_response(request)
+        if request.path_info.startswith(settings.API_PATH_PREFIXES):
+            return JsonResponse(
+                error_body(
+                    "VALIDATION_ERROR",
+                    "请求含有控制字符",
+                    "The request holds a control character",
+                    {"reason": "CONTROL_CHARACTER", "parameter": where},
+                ),
+                status=400,
+            )
+        return render(request, "400.html", status=400)

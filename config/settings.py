@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.i18n.CookieLocaleMiddleware",
+    # Before any view or redirect: NUL and control characters in the URL are a 400.
+    "config.middleware.RefuseControlCharactersMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -164,6 +166,12 @@ REST_FRAMEWORK = {
         "scans": os.environ.get("DJANGO_SCAN_RATE", "120/min"),
         "decode": os.environ.get("DJANGO_DECODE_RATE", "30/min"),
     },
+    # JSON with a depth limit and no NUL (config/parsers.py); forms and uploads as DRF's.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "config.openapi.ErrorDocumentingAutoSchema",
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,

@@ -16,13 +16,16 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from config.bounds import date_in_range
+
 from .. import rules
 from ..reports.common import Period, latest_run_date
 
 DAY_CHOICES = (7, 30, 90)
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-DATE = {"input_formats": ["%Y-%m-%d"], "required": False}
+# Bounded so that the period, its predecessor and the month steps stay inside the calendar.
+DATE = {"input_formats": ["%Y-%m-%d"], "required": False, "validators": [date_in_range]}
 
 
 def _days(n: int) -> str:
@@ -45,6 +48,12 @@ class PeriodForm(forms.Form):
     month = forms.RegexField(
         label=_("月份 / Month"), regex=r"^\d{4}-(0[1-9]|1[0-2])$", required=False
     )
+
+    def clean_month(self):
+        month = self.cleaned_data.get("month")
+        if month:
+            date_in_range(dt.date(int(month[:4]), int(month[5:]), 1))
+        return month
 
     def clean(self):
         data = super().clean()

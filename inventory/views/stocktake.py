@@ -16,11 +16,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from config import roles
+from config.bounds import integer_bounds
 from config.errors import DomainError
 from config.i18n import pair
 from config.permissions import has_role, role_required, visible_departments
 
-from ..models import Department, Stocktake
+from ..models import Department, Stocktake, StocktakeLine
 from ..services import stocktake as services
 
 STOCKTAKE_ROLES = (roles.STOREKEEPER, roles.NURSE, roles.ADMINISTRATOR)
@@ -80,6 +81,12 @@ class CountForm(forms.Form):
     lot_no = forms.CharField(max_length=64, required=False)
 
 
+class SetCountForm(forms.Form):
+    """A typed count: a whole number that fits the line's column (never negative)."""
+
+    counted = forms.IntegerField(**{**integer_bounds(StocktakeLine, "counted"), "min_value": 0})
+
+
 @role_required(*STOCKTAKE_READERS)
 def stocktake_list(request):
     counting = may_count(request.user)
@@ -112,7 +119,10 @@ def stocktake_list(request):
 
 @role_required(*STOCKTAKE_READERS)
 def stocktake_detail(request, pk: int):
-    stocktake = _stocktake_for(request, pk)
+    return _detail_page(request, _stocktake_for(request, pk))
+
+
+def _detail_page(request, stocktake: Stocktake, status: int = 200):
     rows = services.stocktake_rows(stocktake)
     return render(
         request,
@@ -126,6 +136,7 @@ def stocktake_detail(request, pk: int):
             "may_count": may_count(request.user),
             "may_confirm": not services.took_part_in_count(stocktake, request.user),
         },
+        status=status,
     )
 
 
@@ -166,14 +177,16 @@ def stocktake_scan(request, pk: int):
 @role_required(*STOCKTAKE_ROLES)
 def stocktake_set_count(request, pk: int, line_id: int):
     stocktake = _stocktake_for(request, pk)
-    try:
-        counted = int(request.POST.get("counted", ""))
-    except ValueError:
+    form = SetCountForm(request.POST)
+    if not form.is_valid():  # not a number, or beyond the column: the page again, nothing saved
         messages.error(request, _("实盘数须为整数（VALIDATION_ERROR）"))
-        return _detail(stocktake.pk)
+        return _detail_page(request, stocktake, status=400)
     try:
         services.stocktake_set_count(
-            stocktake_id=stocktake.pk, line_id=line_id, counted=counted, user=request.user
+            stocktake_id=stocktake.pk,
+            line_id=line_id,
+            counted=form.cleaned_data["counted"],
+            user=request.user,
         )
     except DomainError as error:
         _refused(request, error)
