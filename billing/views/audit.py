@@ -9,7 +9,7 @@ administrators read every encounter (finance with the patient's name masked).
 from __future__ import annotations
 
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import NoReverseMatch, path
 from django.utils import timezone
 
 from config import roles
@@ -25,8 +25,20 @@ AUDIT_ROLES = (roles.NURSE, roles.INSURANCE_OFFICE, roles.FINANCE, roles.ADMINIS
 def audit_search(request):
     visit_no = (request.GET.get("visit_no") or "").strip()
     if visit_no:
-        return redirect("billing-audit-detail", visit_no=visit_no)
+        try:
+            return redirect("billing-audit-detail", visit_no=visit_no)
+        except NoReverseMatch:  # "a/b": no such page, so no such visit
+            return _not_found(request, visit_no)
     return render(request, "billing/audit/search.html", {"visit_no": ""})
+
+
+def _not_found(request, visit_no: str):
+    return render(
+        request,
+        "billing/audit/search.html",
+        {"visit_no": visit_no, "not_found": True},
+        status=404,
+    )
 
 
 @role_required(*AUDIT_ROLES)
@@ -36,12 +48,7 @@ def audit_detail(request, visit_no: str):
     except DomainError as error:
         if error.code != "UNKNOWN_ENCOUNTER":
             raise
-        return render(
-            request,
-            "billing/audit/search.html",
-            {"visit_no": visit_no, "not_found": True},
-            status=404,
-        )
+        return _not_found(request, visit_no)
     audit = selectors.encounter_audit(encounter=encounter)
     flagged = audit.material_codes_with_findings
     return render(

@@ -13,6 +13,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from config import roles
+from config.bounds import date_in_range
 from config.permissions import role_required
 from consumables.exports import FORMATS, export_response
 
@@ -37,10 +38,18 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 class TrailForm(forms.Form):
     since = forms.DateField(
-        label=_("起 / from"), required=False, input_formats=["%Y-%m-%d"], widget=DATE_INPUT
+        label=_("起 / from"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=DATE_INPUT,
+        validators=[date_in_range],
     )
     until = forms.DateField(
-        label=_("止 / to"), required=False, input_formats=["%Y-%m-%d"], widget=DATE_INPUT
+        label=_("止 / to"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=DATE_INPUT,
+        validators=[date_in_range],
     )
     user = forms.CharField(label=_("操作人 / user"), required=False, max_length=150)
     source = forms.ChoiceField(

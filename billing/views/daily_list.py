@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config import roles
+from config.bounds import date_in_range
 from config.errors import DomainError
 from config.permissions import role_required
 
@@ -28,7 +29,12 @@ DAILY_LIST_ROLES = (roles.NURSE, roles.INSURANCE_OFFICE, roles.FINANCE, roles.AD
 
 
 class DayForm(forms.Form):
-    date = forms.DateField(label=_("日期 / Date"), required=False, input_formats=["%Y-%m-%d"])
+    date = forms.DateField(
+        label=_("日期 / Date"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        validators=[date_in_range],  # the day before and after stay in the calendar
+    )
     department = forms.CharField(label=_("病区 / Ward"), required=False, max_length=32)
 
 

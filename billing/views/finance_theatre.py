@@ -23,6 +23,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from config.bounds import date_in_range
 from config.permissions import role_required
 from inventory.models import Department
 
@@ -37,7 +38,12 @@ OWNERSHIP = {True: _("寄售/跟台 / consignment"), False: _("医院自有 / ho
 
 
 class TheatreForm(forms.Form):
-    date = forms.DateField(label=_("日期 / Date"), required=False, input_formats=["%Y-%m-%d"])
+    date = forms.DateField(
+        label=_("日期 / Date"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        validators=[date_in_range],  # the day before and after stay in the calendar
+    )
     department = forms.ModelChoiceField(
         label=_("手术室 / Theatre"),
         queryset=Department.objects.filter(kind=Department.Kind.THEATRE).order_by("code"),

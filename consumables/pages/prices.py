@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from config import roles
+from config.bounds import date_in_range
 from config.errors import DomainError
 from config.permissions import role_required
 
@@ -111,7 +112,8 @@ class ProposeForm(forms.Form):
     charge_price = forms.DecimalField(label=_("收费价 / Charge price"), min_value=0,
                                       max_digits=14, decimal_places=4)
     effective_date = forms.DateField(label=_("生效日期 / Effective date"),
-                                     widget=forms.DateInput(attrs={"type": "date"}))
+                                     widget=forms.DateInput(attrs={"type": "date"}),
+                                     validators=[date_in_range])
     reason = forms.CharField(label=_("调整原因 / Reason"), max_length=500)  # fmt: skip
 
 
@@ -197,7 +199,7 @@ class PriceListForm(forms.Form):
     file = forms.FileField(label=_("价格目录（CSV 或 XLSX）/ Price list (CSV or XLSX)"))
     effective_date = forms.DateField(
         label=_("生效日期（行内未填时）/ Effective date (for rows without one)"), required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}), validators=[date_in_range],
     )
 
 

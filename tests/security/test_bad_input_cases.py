@@ -14,8 +14,11 @@ from billing.models import ChargeLine, Encounter
 from config import roles
 from inventory.models import StockMove, StocktakeLine
 from inventory.services.stocktake import stocktake_open
-from tests.billing.conftest import client_for, stocked_item
-from tests.billing.conftest import hospital  # noqa: F401  (a fixture, used by name)
+from tests.billing.conftest import (
+    client_for,
+    hospital,  # noqa: F401  (a fixture, used by name)
+    stocked_item,
+)
 
 from .world import client_as
 
