@@ -64,7 +64,9 @@ class DoctorOrderInline(admin.TabularInline):
 
 
 @admin.register(Encounter)
-class EncounterAdmin(LabelledFormMixin, admin.ModelAdmin):
+class EncounterAdmin(LabelledFormMixin, HistoryAdmin):
+    # The history page shows who changed the insurance type or ward, when, old -> new.
+    history_list_display = ("insurance_type", "department", "history_change_reason")
     list_display = (
         "visit_no",
         "patient_column",

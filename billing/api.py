@@ -116,8 +116,14 @@ class EncounterApi(HisFeedApi):
         ],
         responses={
             201: OpenApiResponse(EncounterFeedOutputSerializer, description="created"),
-            200: OpenApiResponse(EncounterFeedOutputSerializer, description="updated"),
+            200: OpenApiResponse(
+                EncounterFeedOutputSerializer, description="updated, or the same post again"
+            ),
             404: OpenApiResponse(description="UNKNOWN_DEPARTMENT"),
+            409: OpenApiResponse(
+                description="ENCOUNTER_CONFLICT (the visit number belongs to another patient), "
+                "ENCOUNTER_CLOSED (a change to a discharged encounter)"
+            ),
         },
     )
     def post(self, request):
@@ -184,7 +190,10 @@ class OrderApi(HisFeedApi):
             201: OpenApiResponse(OrderFeedOutputSerializer, description="created"),
             200: OpenApiResponse(OrderFeedOutputSerializer, description="updated"),
             404: OpenApiResponse(description="UNKNOWN_ENCOUNTER"),
-            409: OpenApiResponse(description="ENCOUNTER_CLOSED"),
+            409: OpenApiResponse(
+                description="ENCOUNTER_CLOSED (a new or changed order on a discharged "
+                "encounter), ORDER_CONFLICT (the order_id belongs to another encounter)"
+            ),
         },
     )
     def post(self, request):

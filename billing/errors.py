@@ -41,3 +41,23 @@ def no_approved_price(material_code: str) -> DomainError:
         detail={"material_code": material_code},
         http_status=409,
     )
+
+
+def encounter_conflict(visit_no: str, patient_id: str) -> DomainError:
+    return DomainError(
+        "ENCOUNTER_CONFLICT",
+        f"住院号 {visit_no} 已属于另一位患者，不能改到患者 {patient_id} 名下：请在 HIS 核对",
+        f"Encounter {visit_no} belongs to another patient, not {patient_id}",
+        detail={"encounter": visit_no, "patient_id": patient_id},
+        http_status=409,
+    )
+
+
+def order_conflict(order_id: str, visit_no: str, posted: str) -> DomainError:
+    return DomainError(
+        "ORDER_CONFLICT",
+        f"医嘱 {order_id} 属于就诊 {visit_no}，不能改到就诊 {posted}：请在 HIS 开立新医嘱",
+        f"Order {order_id} belongs to encounter {visit_no}, not {posted}",
+        detail={"order_id": order_id, "encounter": visit_no, "posted_encounter": posted},
+        http_status=409,
+    )

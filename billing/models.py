@@ -47,6 +47,9 @@ class Encounter(models.Model):
     )
     admitted_at = models.DateTimeField(_("入院时间 / admitted at"))
     discharged_at = models.DateTimeField(_("出院时间 / discharged at"), null=True, blank=True)
+    # Who changed the insurance type or the ward, when, from what to what: an insurance
+    # auditor reads it (billing.services.encounters.encounter_upsert writes the reason).
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("就诊 / encounter")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils import timezone
 
 from inventory.models import Department
 from inventory.services.scans import department_by_code
@@ -39,20 +40,81 @@ def encounter_upsert(
     department: str,
     admitted_at: dt.datetime,
 ) -> tuple[Encounter, bool]:
-    """Create or update an encounter from the HIS feed (idempotent on ``visit_no``)."""
+    """Create or update an encounter from the HIS feed (idempotent on ``visit_no``).
+
+    A visit number stays with its patient: another ``patient_id`` is ENCOUNTER_CONFLICT,
+    so HIS cannot move an encounter and its charges to someone else. The same post again
+    changes nothing; a discharged encounter is refused any change (ENCOUNTER_CLOSED). A
+    change of insurance type or ward is saved with its reason (old -> new) in the
+    encounter's history, under the HIS account that sent it.
+    """
     ward = department_by_code(department)
-    patient, _ = Patient.objects.update_or_create(
-        patient_id=patient_id, defaults={"name": patient_name}
+    wanted = {"insurance_type": insurance_type, "department": ward, "admitted_at": admitted_at}
+    encounter = _encounter_locked(visit_no)
+    if encounter is None:
+        patient = _patient_upsert(patient_id=patient_id, name=patient_name)
+        encounter, created = Encounter.objects.select_for_update().get_or_create(
+            visit_no=visit_no, defaults={"patient": patient, **wanted}
+        )
+        if created:
+            return encounter, True
+        encounter = _encounter_locked(visit_no)  # created meanwhile by a concurrent post
+    if encounter.patient.patient_id != patient_id:
+        raise errors.encounter_conflict(visit_no, patient_id)
+    changes = _encounter_changes(encounter, wanted)
+    if not changes and encounter.patient.name == patient_name:
+        return encounter, False
+    if encounter.discharged_at is not None:
+        raise errors.encounter_closed(visit_no)
+    _patient_upsert(patient_id=patient_id, name=patient_name)
+    if changes:
+        for name, value in wanted.items():
+            setattr(encounter, name, value)
+        encounter._change_reason = _change_reason(changes)
+        encounter.save(update_fields=list(wanted))
+    return encounter, False
+
+
+def _encounter_locked(visit_no: str) -> Encounter | None:
+    return (
+        Encounter.objects.select_for_update(of=("self",))
+        .select_related("patient", "department")
+        .filter(visit_no=visit_no)
+        .first()
     )
-    return Encounter.objects.update_or_create(
-        visit_no=visit_no,
-        defaults={
-            "patient": patient,
-            "insurance_type": insurance_type,
-            "department": ward,
-            "admitted_at": admitted_at,
-        },
+
+
+def _patient_upsert(*, patient_id: str, name: str) -> Patient:
+    patient, created = Patient.objects.select_for_update().get_or_create(
+        patient_id=patient_id, defaults={"name": name}
     )
+    if not created and patient.name != name:
+        patient.name = name
+        patient.save(update_fields=["name"])
+    return patient
+
+
+# Labels of the history reason an auditor reads (history_change_reason, 100 characters).
+CHANGE_LABELS = {"insurance_type": "医保类型", "department": "病区", "admitted_at": "入院时间"}
+
+
+def _encounter_changes(encounter: Encounter, wanted: dict) -> list[tuple[str, str, str]]:
+    """``(field, old, new)`` for each field HIS changes, in words an auditor reads."""
+    changes = []
+    for name, new in wanted.items():
+        old = getattr(encounter, name)
+        if old != new:
+            if name == "admitted_at":
+                old, new = (timezone.localtime(t).isoformat(timespec="minutes") for t in (old, new))
+            elif name == "department":
+                old, new = old.code, new.code
+            changes.append((name, str(old), str(new)))
+    return changes
+
+
+def _change_reason(changes: list[tuple[str, str, str]]) -> str:
+    text = "HIS: " + "; ".join(f"{CHANGE_LABELS[name]} {old} → {new}" for name, old, new in changes)
+    return text[:100]
 
 
 @transaction.atomic
@@ -77,20 +139,45 @@ def order_upsert(
     ordered_at: dt.datetime,
     doctor: str = "",
 ) -> tuple[DoctorOrder, bool]:
-    """Create or update a doctor order from HIS (idempotent on ``order_id``)."""
-    visit = Encounter.objects.filter(visit_no=encounter).first()
+    """Create or update a doctor order from HIS (idempotent on ``order_id``).
+
+    An order's encounter never changes (ORDER_CONFLICT); a discharged encounter takes no
+    new or changed order (ENCOUNTER_CLOSED), though the same order posted again is a no-op.
+    """
+    visit = Encounter.objects.select_for_update().filter(visit_no=encounter).first()
     if visit is None:
         raise errors.unknown_encounter(encounter)
-    return DoctorOrder.objects.update_or_create(
-        order_id=order_id,
-        defaults={
-            "encounter": visit,
-            "order_code": order_code,
-            "quantity": quantity,
-            "ordered_at": ordered_at,
-            "doctor": doctor,
-        },
+    wanted = {
+        "order_code": order_code,
+        "quantity": quantity,
+        "ordered_at": ordered_at,
+        "doctor": doctor,
+    }
+    order = (
+        DoctorOrder.objects.select_for_update(of=("self",))
+        .select_related("encounter")
+        .filter(order_id=order_id)
+        .first()
     )
+    if order is None:
+        if visit.discharged_at is not None:
+            raise errors.encounter_closed(visit.visit_no)
+        order, created = DoctorOrder.objects.select_for_update().get_or_create(
+            order_id=order_id, defaults={"encounter": visit, **wanted}
+        )
+        if created:
+            return order, True
+        # else created meanwhile by a post for another encounter: checked as any other.
+    if order.encounter_id != visit.pk:
+        raise errors.order_conflict(order_id, order.encounter.visit_no, encounter)
+    if all(getattr(order, name) == value for name, value in wanted.items()):
+        return order, False
+    if visit.discharged_at is not None:
+        raise errors.encounter_closed(visit.visit_no)
+    for name, value in wanted.items():
+        setattr(order, name, value)
+    order.save(update_fields=list(wanted))
+    return order, False
 
 
 def usable_at_bedside(department: Department) -> bool:
