@@ -41,6 +41,14 @@ _MA_DATES = {"production_date", "expiry", "validity_date"}
 _MAIN_FIELDS = ("lot", "serial", "production_date", "expiry")
 
 
+def is_ma(text: str) -> bool:
+    """Whether ``text`` claims to be MA: ``MA.`` and anything. A read cut short (``MA.``,
+    ``MA.15``) or broken after the prefix must be refused as unreadable so the nurse
+    rescans; taken as an internal code it would find no consumable (UNKNOWN_CODE: "call
+    procurement")."""
+    return text[:3].upper() == "MA."
+
+
 def parse_ma(source: Input) -> ParsedCode:
     parts = source.text.split(".")
     di, extra, warnings = _ma_di(".".join(parts[:5]))

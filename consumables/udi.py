@@ -302,7 +302,8 @@ def parse_code(text: str) -> ParsedCode:
     - HIBC (``+...``, also ``*+...*`` and two linear lines), mod-43 check verified;
     - MA (IDcode) ``MA.156.M0.<registrant>.<product>[.L..][.S..]...``: the check
       characters are kept but cannot be verified (``MA_CHECK_NOT_VERIFIED``); the package
-      digit must be a digit, so the published template ``N123456Y`` is refused;
+      digit must be a digit, so the published template ``N123456Y`` is refused; anything
+      else starting ``MA.`` (a truncated read) is refused, never an internal code;
     - AHM ``MF<digits>`` followed by BA/BN/SN/MD/BD/ED/PL units: structure unverified
       (``AHM_STRUCTURE_UNVERIFIED``); anything else starting with MF is ordinary text;
     - in-hospital label ``YN`` + 11 digits + check digit (case-insensitive);
@@ -334,7 +335,7 @@ def _parse(raw: object) -> ParsedCode:
         return _udi_gs1.parse_gs1(source)
     if text.startswith(("+", "*+")):
         return _udi_hibc.parse_hibc(source)
-    if re.match(r"MA\.[0-9]", text, re.IGNORECASE):
+    if _udi_ma.is_ma(text):
         return _udi_ma.parse_ma(source)
     if _AHM_RE.match(text):
         found = _udi_ma.parse_ahm(source)

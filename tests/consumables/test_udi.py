@@ -786,3 +786,19 @@ GS1_FIELDS = st.fixed_dictionaries(
 def test_any_gs1_data_reads_the_same_in_any_arrival_form(expected, form):
     parsed = parse_code(arrival_forms(expected)[form])
     assert_fields(parsed, expected)
+
+
+# Issue 13, finding 6a: a truncated MA read is unreadable (rescan), not an internal code.
+
+
+@pytest.mark.parametrize("text", ["MA.", "ma.", "MA..", "MA.X", "MA.ABC.M0", "MA.-156", "MA./1"])
+def test_truncated_or_broken_ma_read_is_unreadable_not_internal(text):
+    with pytest.raises(CodeParseError) as caught:
+        parse_code(text)
+    assert caught.value.code == "UNREADABLE_CODE"
+    assert caught.value.reason == "MA_BAD_DI"
+
+
+def test_internal_code_that_only_starts_with_ma_is_still_internal():
+    assert parse_code("MA001").issuer == "internal"
+    assert parse_code("MA-2024-01").issuer == "internal"
