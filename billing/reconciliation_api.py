@@ -83,17 +83,16 @@ class RunCreateApi(ReconciliationApi):
                 run_payload(ReconciliationRun.objects.get(date=day)),
                 status=status.HTTP_201_CREATED,
             )
-        run = reconciliation.request_run(day)
         try:
-            tasks.reconcile_day.delay(day.isoformat())
+            run = tasks.queue_reconcile_day(day)
         except BrokerError as error:
             raise DomainError(
                 "BROKER_UNAVAILABLE",
                 "任务队列不可用，请稍后重试",
                 "The task queue is unavailable; retry later",
+                detail=run_payload(ReconciliationRun.objects.get(date=day)),
                 http_status=503,
             ) from error
-        run.refresh_from_db()
         return Response(run_payload(run), status=status.HTTP_202_ACCEPTED)
 
 

@@ -4,8 +4,11 @@ import datetime as dt
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError, connection
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from . import reconciliation
+from .models import ReconciliationRun
 
 # A lost connection, a deadlock or a serialization failure: worth another try. Anything
 # else (a bug, bad data) fails the run at once, with its error on the run endpoint.
@@ -43,3 +46,28 @@ def reconcile_previous_day() -> str:
     day = reconciliation.previous_business_day().isoformat()
     reconcile_day.delay(day)
     return day
+
+
+BROKER_UNAVAILABLE = "BROKER_UNAVAILABLE: the task queue could not be reached; nothing was queued"
+
+
+def queue_reconcile_day(day: dt.date) -> ReconciliationRun:
+    """Mark the day's run queued and queue it for a worker. If the broker cannot be reached
+    the run is marked failed (no worker will ever take it: left ``queued`` it would say so
+    for ever) and ``BrokerError`` propagates; the stored result stays as it was."""
+    run = reconciliation.request_run(day)
+    try:
+        reconcile_day.delay(day.isoformat())
+    except BrokerError:
+        # Only the queued mark this request made: a run a worker has started meanwhile
+        # (an earlier delivery) speaks for itself.
+        ReconciliationRun.objects.filter(
+            pk=run.pk, status=ReconciliationRun.Status.QUEUED
+        ).update(
+            status=ReconciliationRun.Status.FAILED,
+            finished_at=timezone.now(),
+            error=BROKER_UNAVAILABLE,
+        )
+        raise
+    run.refresh_from_db()
+    return run
