@@ -217,6 +217,10 @@ BILLING_HIGH_VALUE_MODE = os.environ.get("BILLING_HIGH_VALUE_MODE", "flag").stri
 if BILLING_HIGH_VALUE_MODE not in {"flag", "block"}:
     raise ImproperlyConfigured('BILLING_HIGH_VALUE_MODE must be "flag" or "block".')
 
+# Bedside page: the same lot-tracked code read twice within this many seconds is a scanner
+# that fired twice until the nurse says otherwise (再加一件): the page asks, it does not charge.
+BEDSIDE_REPEAT_SCAN_SECONDS = float(os.environ.get("DJANGO_BEDSIDE_REPEAT_SCAN_SECONDS", "2"))
+
 # Security headers on by default; cookies secure whenever not in DEBUG.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

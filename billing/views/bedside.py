@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
@@ -84,6 +85,8 @@ def bedside_page(request):
         "ward_refusal": _ward_refusal(code) if code and ward is None else None,
         "relationships": [(r, RELATIONSHIP_LABELS[r]) for r in RELATIONSHIPS],
         "server_now_ms": int(timezone.now().timestamp() * 1000),
+        # Two identical reads of a lot-tracked item closer than this: asked, not charged twice.
+        "repeat_scan_seconds": settings.BEDSIDE_REPEAT_SCAN_SECONDS,
     }
     status = 200
     if ward is not None:

@@ -60,6 +60,9 @@
     NO_APPROVED_PRICE: gettext("未出库、未计费：请联系物价办 / Nothing recorded"),
     PERMISSION_DENIED: gettext("请确认病区与账号 / Check the ward and your account"),
     APPROVAL_REQUIRED: gettext("未出库、未计费：请先登记高值耗材使用审批 / Record the approval first"),
+    TIME_OUT_OF_RANGE:
+      gettext("扫码时间超出允许范围（离线过久），未记录：请核对后重新扫描 / Outside the time window: nothing recorded, scan it again"),
+    ENCOUNTER_NOT_ON_WARD: gettext("请扫描本病区患者的腕带 / Scan the wristband of a patient of this ward"),
   };
 
   function hhmm(ms) {
@@ -137,12 +140,18 @@
     // the PDA's own clock is wrong.
     var clockOffset = parseInt(root.getAttribute("data-server-now"), 10) - Date.now();
     if (isNaN(clockOffset)) clockOffset = 0;
+    // Identical reads of a lot-tracked item closer than this: asked about, not charged twice.
+    var repeatMs = parseFloat(root.getAttribute("data-repeat-seconds")) * 1000;
+    if (isNaN(repeatMs) || repeatMs < 0) repeatMs = 2000;
 
     var box = root.querySelector("[data-scanbox]");
     if (!box || !ward) return;
     var qtyInput = root.querySelector("[data-qty]");
     var label = root.querySelector("[data-scan-label]");
     var result = root.querySelector("[data-result]");
+    var ask = root.querySelector("[data-ask]");
+    var refusalsBox = root.querySelector("[data-refusals]");
+    var refusalList = root.querySelector("[data-refusal-list]");
     var queueBar = root.querySelector("[data-queue]");
     var netBadge = root.querySelector("[data-net]");
     var slot = root.querySelector("[data-patient-slot]");
@@ -169,7 +178,7 @@
     var serverLoadedAt = 0;
     var refreshTimer = null;
     var hadOfflineQueue = false;
-    var pageLoadedAt = Date.now();
+    var repeatAsk = null; // {code, encounter, firstId}: "scanned twice: add another?" is open
 
     // -------------------------------------------------------------- storage
     function readStored() {
@@ -389,6 +398,7 @@
 
     function clearPatient() {
       patient = null;
+      closeRepeat();
       slot.textContent = "";
       var prompt = el("div", "bs-prompt");
       prompt.appendChild(el("div", "big", gettext("① 请扫描患者腕带")));
@@ -419,7 +429,9 @@
       var code = raw.replace(/^[ \r\n\t]+|[ \r\n\t]+$/g, "");
       if (!code) return;
       audio(); // a key press or tap: the moment a browser lets a page make sound
-      if (!patient) { selectPatient(code); return; }
+      if (!camera.panel.hidden) closeCamera();
+      var asked = closeRepeat(); // any next scan answers or dismisses the question
+      if (!patient) { scanWithoutPatient(code); return; }
       var visit = stripSymbology(code);
       if (roster[visit] && visit !== patient.visit_no) {
         // A wristband scanned while on another patient: move to that patient.
@@ -432,6 +444,33 @@
         sound("ok");
         return;
       }
+      if (asked && asked.code === code && asked.encounter === patient.visit_no) {
+        recordUse(code); // scanned again after "add another?": she means it
+        return;
+      }
+      var first = repeatedRead(code);
+      if (first) { openRepeat(first); return; }
+      recordUse(code);
+    }
+
+    function scanWithoutPatient(code) {
+      var visit = stripSymbology(code).trim();
+      if (!roster[visit] && looksLikeItemCode(code)) { wristbandFirst(code); return; }
+      selectPatient(code);
+    }
+
+    function wristbandFirst(code) {
+      // An item scanned before any wristband: it is not a visit number; nothing is recorded.
+      resetResult("bs-result err");
+      result.setAttribute("data-notice", "WRISTBAND_FIRST");
+      result.appendChild(el("div", "headline",
+        gettext("✗ 请先扫描患者腕带 / Scan the patient's wristband first")));
+      result.appendChild(el("div", "sub", gettext("这是耗材条码，未记录 / An item's code: nothing recorded")));
+      result.appendChild(el("div", "sub code", visible(code)));
+      sound("err");
+    }
+
+    function recordUse(code) {
       var quantity = qtyInput && qtyInput.value ? parseInt(qtyInput.value, 10) : null;
       if (qtyInput) qtyInput.value = "";
       var request = {
@@ -444,6 +483,97 @@
       };
       if (quantity && quantity > 0) request.quantity = quantity;
       add({ kind: "use", code: code, request: request });
+    }
+
+    // -------------------------------------------------------------- what a code looks like
+    // The server's parser (consumables/udi.py) is the judge; these only have to tell an
+    // item from a wristband and a unit from a lot, offline too.
+    var GS1_SYMBOLOGY = /^\](C1|d2|Q3|e0|J1|E0|E4)/;
+
+    function gtinValid(digits) {
+      var sum = 0;
+      for (var i = digits.length - 2, weight = 3; i >= 0; i--, weight = 4 - weight) {
+        sum += parseInt(digits.charAt(i), 10) * weight;
+      }
+      return (10 - (sum % 10)) % 10 === parseInt(digits.charAt(digits.length - 1), 10);
+    }
+
+    function looksLikeItemCode(raw) {
+      // GS1 (symbology, GS, HRI brackets, Digital Link, "01" + GTIN), HIBC, MA, AHM, an
+      // in-hospital label or a bare GTIN-13/14: none of them is a visit number's shape.
+      if (GS1_SYMBOLOGY.test(raw) || raw.indexOf("\x1d") >= 0) return true;
+      var text = stripSymbology(raw).trim();
+      return /^[({]01[)}]/.test(text) ||
+        /^https?:\/\/[^ ]*\/01\/[0-9]{14}/i.test(text) ||
+        /^\*?\+[A-Z0-9$]/i.test(text) ||
+        /^MA\.[0-9]/i.test(text) ||
+        /^MF[0-9]{1,13}(BA|BN|SN|MD|BD|ED|PL)/.test(text) ||
+        /^YN[0-9]{12}$/i.test(text) ||
+        (/^01[0-9]{14}/.test(text) && gtinValid(text.slice(2, 16))) ||
+        (/^[0-9]{13,14}$/.test(text) && gtinValid(text));
+    }
+
+    function carriesSerial(raw) {
+      var text = stripSymbology(raw);
+      return /\x1d21|[({]21[)}]/.test(text) ||
+        /^01[0-9]{14}(?:1[1-7][0-9]{6})*21/.test(text) ||
+        (/^MA\./i.test(text) && /\.S[^.]/i.test(text)) ||
+        /^YN[0-9]{12}$/i.test(text);
+    }
+
+    function tracksUnits(entry) {
+      // A unit (serial or in-hospital label) is refused a second use by the server itself.
+      if (entry.body) return !!(entry.body.serial || entry.body.hospital_barcode);
+      return carriesSerial(entry.code);
+    }
+
+    // -------------------------------------------------------------- "scanned twice?"
+    function repeatedRead(code) {
+      // The scanner fired twice: the same code again at once, for the same patient, right
+      // after a read that may have charged a lot-tracked item. That read, else null.
+      var last = entries[entries.length - 1];
+      if (!last || last.kind !== "use" || last.answers) return null;
+      if (last.code !== code || last.encounter !== patient.visit_no) return null;
+      if (Date.now() - last.createdAt >= repeatMs) return null;
+      if (last.state === "err" || tracksUnits(last)) return null;
+      return last;
+    }
+
+    function openRepeat(first) {
+      repeatAsk = { code: first.code, encounter: first.encounter, firstId: first.id };
+      ask.hidden = false;
+      ask.textContent = "";
+      ask.setAttribute("data-question", "repeat");
+      ask.appendChild(el("div", "headline", gettext("重复扫码：再加一件？ / Scanned twice: add another?")));
+      ask.appendChild(el("div", "sub", itemTitle(first) || visible(first.code)));
+      ask.appendChild(el("div", "sub",
+        gettext("未重复计费。再扫一次或点“再加一件”才计费 / Not charged again: scan it again or press “Add another”")));
+      var more = el("button", "bs-btn", gettext("再加一件 / Add another"));
+      more.type = "button";
+      more.setAttribute("data-add-another", "");
+      more.addEventListener("click", function () {
+        var asked = closeRepeat();
+        if (asked && patient && asked.encounter === patient.visit_no) recordUse(asked.code);
+        box.focus();
+      });
+      ask.appendChild(more);
+      sound("pending");
+    }
+
+    function closeRepeat() {
+      var asked = repeatAsk;
+      repeatAsk = null;
+      ask.hidden = true;
+      ask.textContent = "";
+      ask.removeAttribute("data-question");
+      return asked;
+    }
+
+    function repeatAnswered(entry) {
+      // The first read's answer came: refused (nothing charged) or a unit (the server
+      // refuses a second use): the second read was no second item, nothing to ask.
+      if (!repeatAsk || repeatAsk.firstId !== entry.id) return;
+      if (entry.state === "err" || (entry.state === "ok" && tracksUnits(entry))) closeRepeat();
     }
 
     function add(fields) {
@@ -547,6 +677,7 @@
         inFlightId = null;
         touch(next);
         settle(next, answer);
+        repeatAnswered(next);
         save();
         renderSession();
         updateQueueBar();
@@ -736,14 +867,14 @@
           });
         }).then(function (answer) {
           if (answer.status === 200 || answer.status === 201) {
+            // The held scan goes by itself and the scanner's next read lands in the scan
+            // box: a button left focused here once took the next read's Enter and
+            // resubmitted the previous item.
             entry.consent = answer.data;
             touch(entry);
-            save();
             form.remove();
-            showResult(entry);
-            sound("ok");
-            var again = result.querySelector("[data-resend]");
-            if (again) again.focus();
+            box.focus();
+            resend(entry);
           } else {
             var error = (answer.data && answer.data.error) || {};
             message.className = "bs-consent-msg err";
@@ -762,6 +893,65 @@
       signer.select();
     }
 
+    // -------------------------------------------------------------- a box code (包装码)
+    function packageQuestion(entry, who) {
+      // PACKAGE_CODE: the scan named a box, not a unit. Nothing was recorded; the nurse
+      // scans the unit (the scan box keeps focus) or says how many units she used.
+      var detail = (entry.error && entry.error.detail) || {};
+      result.className = "bs-result ask";
+      result.setAttribute("data-question", "package");
+      result.appendChild(el("div", "headline", interpolate(gettext(
+        "这是包装码（每盒 %(n)s %(unit)s）：请扫描单件条码，或输入实际使用数量 / This is the box code (%(n)s per box): scan the single item, or enter how many you used"),
+        { n: detail.units_per_package || "?", unit: detail.unit || "" }, true)));
+      result.appendChild(el("div", "sub code", who + visible(entry.code)));
+      if (entry.resolvedBy) {
+        result.appendChild(el("div", "todo", gettext("已按数量登记 / Recorded by quantity")));
+        return;
+      }
+      result.appendChild(packageForm(entry, detail.unit || ""));
+    }
+
+    function packageForm(entry, unit) {
+      var form = el("form", "bs-package");
+      form.setAttribute("data-package-form", "");
+      var field = el("input", "bs-qty");
+      field.type = "text";
+      field.inputMode = "numeric";
+      field.autocomplete = "off";
+      field.setAttribute("data-qty-field", "");
+      field.setAttribute("aria-label", gettext("实际使用数量 / Units used"));
+      field.placeholder = gettext("数量");
+      var record = el("button", "bs-btn", gettext("按数量登记 / Record"));
+      record.type = "submit";
+      record.setAttribute("data-package-record", "");
+      var message = el("div", "bs-package-msg");
+      form.appendChild(field);
+      if (unit) form.appendChild(el("span", "unit", unit));
+      form.appendChild(record);
+      form.appendChild(message);
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var text = field.value.trim();
+        var quantity = /^[0-9]{1,5}$/.test(text) ? parseInt(text, 10) : 0;
+        if (!quantity) {
+          message.textContent = gettext("请输入使用数量（整数） / Enter the number of units used");
+          field.focus();
+          return;
+        }
+        answerPackage(entry, quantity);
+        box.focus();
+      });
+      return form;
+    }
+
+    function answerPackage(entry, quantity) {
+      // A new event_id: the refused scan's id keeps its own (refused) content.
+      var request = Object.assign({}, entry.request, { event_id: uuid4(), quantity: quantity });
+      entry.resolvedBy = request.event_id;
+      touch(entry);
+      add({ kind: "use", code: entry.code, request: request, answers: entry.id });
+    }
+
     function resend(entry) {
       // A refusal recorded nothing: the same event_id may be sent again once fixed.
       entry.state = "pending";
@@ -778,14 +968,21 @@
 
     // -------------------------------------------------------------- the big answer line
     function hideResult() {
+      resetResult("bs-result");
       result.hidden = true;
+    }
+
+    function resetResult(className) {
+      result.hidden = false;
+      result.className = className;
       result.textContent = "";
+      result.removeAttribute("data-entry");
+      result.removeAttribute("data-notice");
+      result.removeAttribute("data-question");
     }
 
     function showNotice(text) {
-      result.hidden = false;
-      result.className = "bs-result info";
-      result.textContent = "";
+      resetResult("bs-result info");
       result.appendChild(el("div", "headline small", text));
     }
 
@@ -795,8 +992,7 @@
     }
 
     function showResult(entry) {
-      result.hidden = false;
-      result.textContent = "";
+      resetResult("bs-result");
       result.setAttribute("data-entry", entry.id);
       var who = entry.patientName
         ? interpolate(gettext("患者 %(name)s · "), { name: entry.patientName }, true) : "";
@@ -851,6 +1047,7 @@
         return;
       }
       var error = entry.error || {};
+      if (error.code === "PACKAGE_CODE") { packageQuestion(entry, who); return; }
       result.className = "bs-result err";
       result.appendChild(el("div", "headline", "✗ " + (messageOf(error) || gettext("失败"))));
       var sub = el("div", "sub");
@@ -865,14 +1062,10 @@
             interpolate(gettext("限定支付条件：%(restriction)s"), { restriction: detail.restriction }, true)));
         }
         if (entry.consent) {
+          // Sent again by itself once the consent was recorded: refused all the same.
           result.appendChild(el("div", "todo",
             interpolate(gettext("已登记知情同意（签署人 %(name)s，%(relationship)s） / Consent recorded"),
               { name: entry.consent.signed_by, relationship: entry.consent.relationship }, true)));
-          var again = el("button", "bs-btn", gettext("重新提交该扫码 / Send the scan again"));
-          again.type = "button";
-          again.setAttribute("data-resend", "");
-          again.addEventListener("click", function () { resend(entry); });
-          result.appendChild(again);
         } else {
           result.appendChild(el("div", "todo",
             gettext("请患者或家属签署《自费知情同意书》后登记 / Have the consent form signed, then record it")));
@@ -900,6 +1093,7 @@
     }
 
     function renderSession() {
+      renderRefusals();
       var body = slot.querySelector("[data-session-rows]");
       if (!body) return;
       body.textContent = "";
@@ -911,7 +1105,7 @@
         if (e.encounter !== patient.visit_no || e.ward !== ward) return false;
         if (e.state !== "ok" && e.state !== "err") return true; // waiting: always shown
         if (e.createdAt < midnight.getTime()) return false;
-        if (e.state === "err") return e.settledAt >= pageLoadedAt;
+        if (e.state === "err") return false; // refusals have their own list
         if (e.kind === "use" && onServer[e.id]) return false;
         // Settled before the server's list was (re)loaded: that list already shows it.
         return !(serverLoadedAt > e.settledAt);
@@ -926,6 +1120,41 @@
         note.textContent = waiting.length
           ? gettext("灰色为本机待发送记录 / Grey rows are waiting on this device") : "";
       }
+    }
+
+    // -------------------------------------------------------------- scans not recorded
+    // Refusals of the day (any patient of this ward, the latest few) apart from the uses:
+    // an offline scan refused when the queue is sent is shown here, never dropped silently.
+    var REFUSALS_SHOWN = 5;
+
+    function renderRefusals() {
+      var midnight = new Date();
+      midnight.setHours(0, 0, 0, 0);
+      var refused = entries.filter(function (e) {
+        return e.state === "err" && !e.resolvedBy && e.ward === ward &&
+          e.createdAt >= midnight.getTime();
+      }).slice(-REFUSALS_SHOWN).reverse();
+      refusalList.textContent = "";
+      refused.forEach(function (entry) { refusalList.appendChild(refusalRow(entry)); });
+      refusalsBox.hidden = !refused.length;
+    }
+
+    function refusalRow(entry) {
+      var error = entry.error || {};
+      var row = el("li", "bs-refused");
+      row.setAttribute("data-refused", entry.id);
+      row.setAttribute("data-code", error.code || "");
+      var line = el("div", "line");
+      line.appendChild(el("span", "time", hhmm(entry.createdAt)));
+      if (entry.patientName) line.appendChild(el("span", "who", entry.patientName));
+      line.appendChild(el("span", "reason", "✗ " + (entry.kind === "return" ? gettext("↩ 撤销 ") : "") +
+        (messageOf(error) || error.code || "")));
+      row.appendChild(line);
+      var sub = el("div", "sub");
+      sub.appendChild(el("span", "code", error.code || ""));
+      sub.appendChild(el("span", "scanned", visible(entry.code)));
+      row.appendChild(sub);
+      return row;
     }
 
     function sessionRow(entry) {
@@ -1190,14 +1419,68 @@
       if (file) decodeBlob(file);
     });
 
-    // -------------------------------------------------------------- wiring
-    box.addEventListener("scan", function (event) { onScan(event.detail.code); });
-    submit.addEventListener("click", function () {
+    // -------------------------------------------------------------- the scanner's keys
+    // A keyboard-wedge scanner types wherever focus is. Keys typed while focus is on a
+    // button, a link or nothing would be lost, and the read's Enter would press that button
+    // (a focused "send the scan again" once resubmitted the previous item): they go into the
+    // scan box instead. Fields where the nurse types (a quantity, the consent form) keep
+    // their keys, except a read spilling into a quantity field, which is moved to the box.
+    var TEXT_TYPES = /^(text|search|number|tel|email|url|password)$/;
+    var QTY_MAX_DIGITS = 5;
+
+    function takesText(node) {
+      if (!node || !node.tagName) return false;
+      if (node.isContentEditable || node.tagName === "TEXTAREA" || node.tagName === "SELECT") {
+        return true;
+      }
+      return node.tagName === "INPUT" && TEXT_TYPES.test(node.type);
+    }
+
+    function submitBox() {
       var code = box.value;
       box.value = "";
       onScan(code);
       box.focus();
-    });
+    }
+
+    function intoBox(text, finish) {
+      box.focus();
+      box.value += text;
+      if (finish) submitBox();
+    }
+
+    function qtyKeys(event, field) {
+      var key = event.key;
+      if (key === "Enter" && field.value.length <= QTY_MAX_DIGITS) return; // the count's Enter
+      if (/^[0-9]$/.test(key) && field.value.length < QTY_MAX_DIGITS) return;
+      // A letter, or more digits than any count: a scanner read that landed here.
+      event.preventDefault();
+      var text = field.value + (key === "Enter" ? "" : key);
+      field.value = "";
+      intoBox(text, key === "Enter");
+    }
+
+    function guardKeys(event) {
+      var target = event.target;
+      var key = event.key;
+      if (target === box || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) {
+        return;
+      }
+      if (!key || (key.length !== 1 && key !== "Enter")) return;
+      if (target.hasAttribute && target.hasAttribute("data-qty-field")) {
+        qtyKeys(event, target);
+        return;
+      }
+      if (takesText(target)) return;
+      if ((key === "Enter" || key === " ") && !box.value) return; // a person pressing a button
+      event.preventDefault();
+      intoBox(key === "Enter" ? "" : key, key === "Enter");
+    }
+
+    // -------------------------------------------------------------- wiring
+    document.addEventListener("keydown", guardKeys, true);
+    box.addEventListener("scan", function (event) { onScan(event.detail.code); });
+    submit.addEventListener("click", submitBox);
     if (qtyInput) {
       qtyInput.addEventListener("keydown", function (event) {
         if (event.key === "Enter" || event.key === "Tab") {
