@@ -18,7 +18,9 @@ STANDARD_ERRORS = {
     429: "THROTTLED: too many requests; retry after the Retry-After header's seconds",
 }
 WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
-READ_ERRORS = (401, 403)
+# A read is refused with 400 too: NUL or a control character in its path or query
+# (config.middleware.RefuseControlCharactersMiddleware), a malformed query parameter.
+READ_ERRORS = (400, 401, 403)
 
 
 def error_response(description: str) -> OpenApiResponse:
