@@ -21,6 +21,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from billing.models import DoctorOrder, Encounter, Patient
+from config import roles
 from config.roles import ROLES
 from consumables import demo_data
 from consumables.importing import import_consumable_rows, import_department_rows
@@ -128,11 +129,17 @@ class Command(BaseCommand):
             if user is None:
                 user = User(username=spec.username, email=spec.email)
                 created += 1
+            # An interface account speaks through its token only, as one made by
+            # ``manage.py integration_token``: no password, no admin.
+            api_only = spec.role == roles.INTEGRATION
             if is_demo:
                 user.first_name = spec.full_name
-                user.password = password
+                if not api_only:
+                    user.password = password
+                elif user.has_usable_password():
+                    user.set_unusable_password()
                 user.is_active = True
-                user.is_staff = spec.staff or spec.superuser
+                user.is_staff = not api_only and (spec.staff or spec.superuser)
                 user.is_superuser = spec.superuser
                 user.save()
             else:
@@ -147,8 +154,20 @@ class Command(BaseCommand):
                     spec.username,
                     ROLES[spec.role],
                     f"{department.code} {department.name}" if department else "—",
-                    demo_data.DEMO_PASSWORD if is_demo else "（已有账号，未修改密码）",
-                    "管理后台 /admin/" if user.is_staff else "工作站 /accounts/login/",
+                    (
+                        f"无密码，令牌 / token: manage.py drf_create_token {spec.username}"
+                        if api_only
+                        else demo_data.DEMO_PASSWORD
+                        if is_demo
+                        else "（已有账号，未修改密码）"
+                    ),
+                    (
+                        "接口 /api/v1/"
+                        if api_only
+                        else "管理后台 /admin/"
+                        if user.is_staff
+                        else "工作站 /accounts/login/"
+                    ),
                 ]
             )
         self.stdout.write(
