@@ -121,8 +121,15 @@ def control_character_in(request) -> str | None:
     if CONTROL_IN_PATH.search(request.path_info):
         return "path"
     fields = [request.GET]
-    if request.method == "POST" and request.content_type == FORM_CONTENT_TYPE:
-        fields.append(request.POST)  # multipart and JSON bodies: forms and config.parsers
+    if (
+        request.method == "POST"
+        and request.content_type == FORM_CONTENT_TYPE
+        and not request.path_info.startswith(settings.API_PATH_PREFIXES)
+    ):
+        # A page's form. The API's bodies are config.parsers' and its serializers' (which
+        # refuse NUL), multipart uploads the forms' (likewise), and a body too large stays
+        # the API's 413.
+        fields.append(request.POST)
     for query in fields:
         for name, values in query.lists():
             if CONTROL_IN_PATH.search(name):

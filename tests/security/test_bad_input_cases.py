@@ -249,3 +249,25 @@ def test_page_of_an_odd_visit_number_is_a_404(admin, page, visit):
     response = admin.get(f"/billing/{page}/{visit}/")
     assert response.status_code == 404
 
+
+
+def test_nul_in_a_page_form_field_is_a_400_and_nothing_written(hospital):  # noqa: F811
+    stocked_item(hospital, "690555900004", price="8.5", quantity=5)
+    nurse = hospital["nurse"].user
+    stocktake = stocktake_open(department=hospital["ward"], user=nurse)
+    line = stocktake.lines.first()
+    response = client_as(nurse).post(
+        f"/inventory/stocktake/{stocktake.pk}/lines/{line.pk}/count/", {"counted": "3\x00"}
+    )
+    assert response.status_code == 400
+    assert StocktakeLine.objects.get(pk=line.pk).counted == line.counted
+
+
+def test_scanned_code_with_group_separators_passes_the_page_form(hospital):  # noqa: F811
+    _, _, codes = stocked_item(hospital, "690555900005", price="8.5", quantity=5)
+    nurse = hospital["nurse"].user
+    stocktake = stocktake_open(department=hospital["ward"], user=nurse)
+    response = client_as(nurse).post(
+        f"/inventory/stocktake/{stocktake.pk}/scan/", {"code": codes[0] + "\x1d", "quantity": 1}
+    )
+    assert response.status_code == 302  # counted (or refused by the count), not a 400
