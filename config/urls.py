@@ -1,6 +1,7 @@
 import datetime as dt
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -74,7 +75,22 @@ api_v1 = [
 urlpatterns = [
     path("", consumables_views.home, name="home"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # django.contrib.auth.urls without the password reset by e-mail: no mail is configured,
+    # and a reset page that sends nothing only tells an attacker which addresses exist. An
+    # administrator resets a password (admin > users, or manage.py changepassword USERNAME),
+    # as the login page says.
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password_change/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     # The scripts' messages (locale/*/djangojs.po) in the user's language.
     path("i18n/js/", JavaScriptCatalog.as_view(packages=["config"]), name="javascript-catalog"),

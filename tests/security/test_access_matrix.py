@@ -121,10 +121,6 @@ SKIPPED = {
     "logout": "logging out: open to everyone by nature",
     "set_language": "language switch: no data behind it",
     "javascript-catalog": "the scripts' interface messages: no data behind them",
-    "password_reset": "password reset by e-mail: anonymous by nature",
-    "password_reset_done": "password reset by e-mail: anonymous by nature",
-    "password_reset_confirm": "password reset by e-mail: anonymous by nature",
-    "password_reset_complete": "password reset by e-mail: anonymous by nature",
 }
 # The admin site's own views sit behind is_staff and model permissions (admin:index is
 # walked as their representative).
