@@ -111,6 +111,30 @@ def refund_quantity(
     )
 
 
+def refund_on_return(
+    *,
+    charge: ChargeLine,
+    quantity: int,
+    still_used: int,
+    event_id: uuid.UUID,
+    at: dt.datetime,
+    user,
+    reason: str = "",
+) -> ChargeRefund | None:
+    """The refund a return of ``quantity`` unused units owes: the charge brought down to
+    the ``still_used`` units the patient keeps, never more than the units returned. HIS
+    may have refunded them already (its own refund, before the nurse scans the item
+    back): then less, or nothing, is left to refund, and None is returned, so the return
+    still moves the stock back instead of failing with REFUND_EXCEEDS_CHARGE."""
+    charge = ChargeLine.objects.select_for_update().get(pk=charge.pk)
+    owed = min(quantity, charge.quantity - charge.refunded_quantity - still_used)
+    if owed <= 0:
+        return None
+    return refund_quantity(
+        charge=charge, quantity=owed, event_id=event_id, at=at, user=user, reason=reason
+    )
+
+
 def his_charge_record(
     *,
     event_id: uuid.UUID,

@@ -8,6 +8,8 @@ bedside path touches only the database: no Redis, no Celery (invariant 7).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
@@ -25,7 +27,7 @@ from inventory.services.scans import ScanContext, register
 from .. import errors as billing_errors
 from ..models import Consent, DoctorOrder, Use
 from .approvals import high_value_use_check
-from .charges import charge_for_use, charge_payload, charge_price_in_force, refund_quantity
+from .charges import charge_for_use, charge_payload, charge_price_in_force, refund_on_return
 from .encounters import encounter_for_write, usable_at_bedside
 from .kits import kit_order_for_use
 
@@ -204,7 +206,8 @@ def _uses_to_reverse(context: ScanContext, encounter, quantity: int) -> list[tup
 
 def return_from_patient(context: ScanContext) -> dict:
     """An unused item comes back from the patient: PATIENT -> ward, and its charge is
-    reversed in the same transaction."""
+    reversed in the same transaction, as far as HIS has not refunded it already (the stock
+    moves back either way)."""
     ward = _bedside_department(context)
     encounter = encounter_for_write(context.request.encounter)
     quantity = (
@@ -232,6 +235,7 @@ def return_from_patient(context: ScanContext) -> dict:
         ]
     )
     refunded = []
+    charges = []
     unit = None
     for (use, qty), _move in zip(plan, moves, strict=True):
         use.returned_quantity += qty
@@ -243,23 +247,25 @@ def return_from_patient(context: ScanContext) -> dict:
         use.save(update_fields=["returned_quantity", "active_unit"])
         charge = getattr(use, "charge", None)
         if charge is not None:
-            refunded.append(
-                refund_quantity(
-                    charge=charge,
-                    quantity=qty,
-                    event_id=context.request.event_id,
-                    at=context.occurred_at,
-                    user=context.user,
-                    reason="患者未使用退回 / returned unused",
-                )
+            charges.append(charge)
+            refund = refund_on_return(
+                charge=charge,
+                quantity=qty,
+                still_used=use.quantity - use.returned_quantity,
+                event_id=context.request.event_id,
+                at=context.occurred_at,
+                user=context.user,
+                reason="患者未使用退回 / returned unused",
             )
+            if refund is not None:  # None: HIS refunded it already
+                refunded.append(refund)
     charge = None
-    if refunded:
-        first = refunded[0].charge
+    if charges:
+        amount = sum((r.amount for r in refunded), Decimal("0.00"))
         charge = charge_payload(
-            first,
+            charges[0],
             quantity=-sum(r.quantity for r in refunded),
-            amount=-sum(r.amount for r in refunded),
+            amount=-amount if amount else amount,  # "0.00", not "-0.00"
         )
     return scan_body(
         context,
