@@ -967,6 +967,11 @@
     }
 
     // -------------------------------------------------------------- the big answer line
+    function consentLine(consent) {
+      return interpolate(gettext("已登记知情同意（签署人 %(name)s，%(relationship)s） / Consent recorded"),
+        { name: consent.signed_by, relationship: consent.relationship }, true);
+    }
+
     function hideResult() {
       resetResult("bs-result");
       result.hidden = true;
@@ -1038,6 +1043,7 @@
           more.push(interpolate(gettext("效期 %(expiry)s"), { expiry: body.expiry }, true));
         }
         result.appendChild(el("div", "sub", who + more.join(" · ")));
+        if (entry.consent) result.appendChild(el("div", "sub", consentLine(entry.consent)));
         (body.warnings || []).forEach(function (code) {
           result.appendChild(el("div", "warning", "⚠ " + (WARNINGS[code] || code)));
         });
@@ -1063,9 +1069,7 @@
         }
         if (entry.consent) {
           // Sent again by itself once the consent was recorded: refused all the same.
-          result.appendChild(el("div", "todo",
-            interpolate(gettext("已登记知情同意（签署人 %(name)s，%(relationship)s） / Consent recorded"),
-              { name: entry.consent.signed_by, relationship: entry.consent.relationship }, true)));
+          result.appendChild(el("div", "todo", consentLine(entry.consent)));
         } else {
           result.appendChild(el("div", "todo",
             gettext("请患者或家属签署《自费知情同意书》后登记 / Have the consent form signed, then record it")));
