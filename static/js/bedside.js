@@ -926,7 +926,7 @@
       record.setAttribute("data-package-record", "");
       var message = el("div", "bs-package-msg");
       form.appendChild(field);
-      if (unit) form.appendChild(el("span", "unit", unit));
+      if (unit && !ENGLISH) form.appendChild(el("span", "unit", unit)); // the master's word
       form.appendChild(record);
       form.appendChild(message);
       form.addEventListener("submit", function (event) {
@@ -949,7 +949,10 @@
       var request = Object.assign({}, entry.request, { event_id: uuid4(), quantity: quantity });
       entry.resolvedBy = request.event_id;
       touch(entry);
-      add({ kind: "use", code: entry.code, request: request, answers: entry.id });
+      add({
+        kind: "use", code: entry.code, request: request, answers: entry.id,
+        patientName: entry.patientName,
+      });
     }
 
     function resend(entry) {
