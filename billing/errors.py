@@ -61,3 +61,22 @@ def order_conflict(order_id: str, visit_no: str, posted: str) -> DomainError:
         detail={"order_id": order_id, "encounter": visit_no, "posted_encounter": posted},
         http_status=409,
     )
+
+
+def package_code(consumable, *, udi_di: str, units_per_package: int) -> DomainError:
+    """A use of a box (package-level DI) with no stated quantity: the nurse scans the
+    single item or says how many she used, never a silent charge of the whole box."""
+    return DomainError(
+        "PACKAGE_CODE",
+        f"该条码为包装码（每包装 {units_per_package}{consumable.unit}）："
+        "请扫描单件条码，或输入实际使用数量",
+        f"This is a package code ({units_per_package} per package): scan the single item, "
+        "or enter how many you used",
+        detail={
+            "units_per_package": units_per_package,
+            "unit": consumable.unit,
+            "udi_di": udi_di,
+            "material_code": consumable.material_code,
+        },
+        http_status=409,
+    )

@@ -15,13 +15,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config import roles
-from config.errors import DomainError
 from config.permissions import has_role, visible_departments
 from consumables.models import Consumable, DeviceIdentifier
 from inventory.models import Department
 
 from . import errors, rules
 from .models import ChargeLine, ChargeRefund, DoctorOrder, Encounter, Use
+from .services.encounters import encounter_for_write
 
 # audit and daily list
 # ---------------------------------------------------------------------------------------------
@@ -341,26 +341,9 @@ def bedside_roster(*, department: Department) -> list[dict]:
 def bedside_encounter(*, visit_no: str, department: Department) -> Encounter:
     """The open encounter ``visit_no`` a nurse may scan for in ``department``: on that ward
     (a theatre takes the patients of every ward). Refusals: UNKNOWN_ENCOUNTER (404),
-    ENCOUNTER_CLOSED (409), ENCOUNTER_NOT_ON_WARD (409). One query."""
-    encounter = (
-        Encounter.objects.select_related("patient", "department").filter(visit_no=visit_no).first()
-        if visit_no
-        else None
-    )
-    if encounter is None:
-        raise errors.unknown_encounter(visit_no)
-    if encounter.discharged_at is not None:
-        raise errors.encounter_closed(encounter.visit_no)
-    if department.kind == Department.Kind.WARD and encounter.department_id != department.pk:
-        raise DomainError(
-            "ENCOUNTER_NOT_ON_WARD",
-            f"住院号 {visit_no} 的患者在{encounter.department.name}，不在{department.name}："
-            "请核对腕带或切换病区",
-            f"Encounter {visit_no} is not on {department.code}",
-            detail={"encounter": visit_no, "department": encounter.department.code},
-            http_status=409,
-        )
-    return encounter
+    ENCOUNTER_CLOSED (409), ENCOUNTER_NOT_ON_WARD (409), decided by the same rule as the scan
+    service (``services.encounters.encounter_for_write``). One query."""
+    return encounter_for_write(visit_no, on_ward=department)
 
 
 @dataclass

@@ -221,6 +221,11 @@ if BILLING_HIGH_VALUE_MODE not in {"flag", "block"}:
 # that fired twice until the nurse says otherwise (再加一件): the page asks, it does not charge.
 BEDSIDE_REPEAT_SCAN_SECONDS = float(os.environ.get("DJANGO_BEDSIDE_REPEAT_SCAN_SECONDS", "2"))
 
+# Event times from scanners and HIS (CONTRACT.md, TIME_OUT_OF_RANGE): at most 5 minutes ahead
+# of the server clock, and no older than this many hours (the offline queue and HIS catch-up
+# stay well inside it; the time picks the price, so it may not roam).
+SCAN_BACKDATE_HOURS = int(os.environ.get("DJANGO_SCAN_BACKDATE_HOURS", "72"))
+
 # Security headers on by default; cookies secure whenever not in DEBUG.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

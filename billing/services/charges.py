@@ -7,6 +7,7 @@ import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
 from config.errors import DomainError
+from config.event_times import refuse_unless_in_window
 from consumables.models import Consumable, PriceVersion
 from consumables.prices import approved_version_in_force
 from inventory.services.idempotency import WriteOutcome, fingerprint, run_once
@@ -161,6 +162,7 @@ def his_charge_record(
     }
 
     def work(event) -> dict:
+        refuse_unless_in_window(charged_at, field="charged_at")
         visit = encounter_for_write(encounter)
         consumable = Consumable.objects.filter(charge_code=charge_code, is_active=True).first()
         if consumable is None:
@@ -216,6 +218,7 @@ def charge_refund_record(
         charge = ChargeLine.objects.filter(pk=charge_id).first()
         if charge is None:
             raise DomainError("NOT_FOUND", "计费记录不存在", "No such charge", http_status=404)
+        refuse_unless_in_window(refunded_at, field="refunded_at", not_before=charge.charged_at)
         refund = refund_quantity(
             charge=charge, quantity=quantity, event_id=event_id, at=refunded_at, user=event.user
         )

@@ -7,6 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from config.errors import DomainError
 from inventory.models import Department
 from inventory.services.scans import department_by_code
 
@@ -15,19 +16,43 @@ from ..models import DoctorOrder, Encounter, Patient
 
 
 def encounter_for_write(
-    visit_no: str | None, *, lock: bool = False, annotate: dict | None = None
+    visit_no: str | None,
+    *,
+    lock: bool = False,
+    annotate: dict | None = None,
+    on_ward: Department | None = None,
 ) -> Encounter:
     """The open encounter ``visit_no`` (UNKNOWN_ENCOUNTER / ENCOUNTER_CLOSED otherwise),
-    with the caller's ``annotate`` expressions read in the same query."""
-    encounters = Encounter.objects.select_related("patient").annotate(**(annotate or {}))
+    with the caller's ``annotate`` expressions read in the same query; with ``on_ward``,
+    a patient of that ward (``refuse_unless_on_ward``)."""
+    encounters = Encounter.objects.select_related("patient", "department").annotate(
+        **(annotate or {})
+    )
     if lock:
-        encounters = encounters.select_for_update()
+        encounters = encounters.select_for_update(of=("self",))
     encounter = encounters.filter(visit_no=visit_no).first() if visit_no else None
     if encounter is None:
         raise errors.unknown_encounter(visit_no)
     if encounter.discharged_at is not None:
         raise errors.encounter_closed(encounter.visit_no)
+    if on_ward is not None:
+        refuse_unless_on_ward(encounter, on_ward)
     return encounter
+
+
+def refuse_unless_on_ward(encounter: Encounter, department: Department) -> None:
+    """A use or a return from a patient happens on the patient's own ward; a theatre takes
+    the patients of every ward (ENCOUNTER_NOT_ON_WARD otherwise). The one place this rule
+    lives: the bedside page's patient panel and the scan API both call it."""
+    if department.kind == Department.Kind.WARD and encounter.department_id != department.pk:
+        raise DomainError(
+            "ENCOUNTER_NOT_ON_WARD",
+            f"住院号 {encounter.visit_no} 的患者在{encounter.department.name}，"
+            f"不在{department.name}：请核对腕带或切换病区",
+            f"Encounter {encounter.visit_no} is not on {department.code}",
+            detail={"encounter": encounter.visit_no, "department": encounter.department.code},
+            http_status=409,
+        )
 
 
 @transaction.atomic

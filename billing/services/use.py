@@ -57,7 +57,9 @@ def _open_encounter(context: ScanContext, consumable):
     if consumable.insurance_class in SELF_PAY_CLASSES:
         consents = Consent.objects.filter(encounter=OuterRef("pk"), consumable=consumable)
         annotations["consented"] = Exists(consents)
-    return encounter_for_write(context.request.encounter, annotate=annotations)
+    return encounter_for_write(
+        context.request.encounter, annotate=annotations, on_ward=context.department
+    )
 
 
 def _order_id_for(context: ScanContext, encounter, consumable) -> int | None:
@@ -108,6 +110,11 @@ def use(context: ScanContext) -> dict:
     consumable = context.consumable
     ward = _bedside_department(context)
     encounter = _open_encounter(context, consumable)
+    per_package = context.resolution.units_per_package or 1
+    if per_package > 1 and context.request.quantity is None:
+        raise billing_errors.package_code(
+            consumable, udi_di=context.resolution.udi_di, units_per_package=per_package
+        )
     if consumable.chargeable and not consumable.charge_code:
         raise billing_errors.no_charge_mapping(consumable.material_code)
     scan_billed = consumable.chargeable and consumable.billed_by == Consumable.BilledBy.SCAN
@@ -209,7 +216,7 @@ def return_from_patient(context: ScanContext) -> dict:
     reversed in the same transaction, as far as HIS has not refunded it already (the stock
     moves back either way)."""
     ward = _bedside_department(context)
-    encounter = encounter_for_write(context.request.encounter)
+    encounter = encounter_for_write(context.request.encounter, on_ward=ward)
     quantity = (
         1
         if context.consumable.tracking == Consumable.Tracking.UNIT

@@ -43,6 +43,14 @@ def return_stock(context: ScanContext) -> dict:
             if context.request.to_department
             else _default_store()
         )
+        if store.kind != Department.Kind.STORE:
+            # Ward to ward is a transfer, not a return: a return goes back up to a store.
+            raise errors.validation(
+                "to_department",
+                f"退回只能退到库房：{store.name} 不是库房",
+                f"A return goes back to a store only: {store.code} is not a store",
+                reason="NOT_A_STORE",
+            )
         target = department_location(store)
     body = move_scanned_stock(
         context,

@@ -19,6 +19,7 @@ from django.db.models import Exists
 from django.utils import timezone
 
 from config.errors import DomainError
+from config.event_times import refuse_unless_in_window
 from consumables.resolve import Resolution, resolve_code
 
 from .. import errors
@@ -157,6 +158,8 @@ def scan_record(
         )
 
     def work(event) -> dict:
+        if request.occurred_at is not None:
+            refuse_unless_in_window(request.occurred_at, field="occurred_at")
         context = ScanContext(
             request=request,
             resolution=resolve_consumable(request.code),

@@ -25,6 +25,7 @@ from decimal import Decimal
 from html.parser import HTMLParser
 
 from django.contrib.auth.models import Group
+from django.test import override_settings
 from django.utils import timezone
 
 from billing import reconciliation, rules
@@ -93,7 +94,17 @@ def _his_charge(his, visit_no, consumable, quantity, price, when):
     )["charge"]["id"]
 
 
+# The month is posted through the scan API and the HIS feed as it happened, days back:
+# wider than the live back-dating window (TIME_OUT_OF_RANGE), as a data migration would be.
+HISTORY_WINDOW_HOURS = 24 * 400
+
+
 def build(hospital) -> FinanceHospital:
+    with override_settings(SCAN_BACKDATE_HOURS=HISTORY_WINDOW_HOURS):
+        return _build(hospital)
+
+
+def _build(hospital) -> FinanceHospital:
     today = rules.business_day(timezone.now())
     day0, *days = [today - dt.timedelta(days=n) for n in (4, 3, 2, 1)]
     d1, d2, d3 = days

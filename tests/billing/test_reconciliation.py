@@ -150,6 +150,12 @@ def inpatient(hospital, visit_no, department=None):
     )
 
 
+def transfer(encounter, ward):
+    """HIS moves the patient to another ward (转科)."""
+    encounter.department = ward
+    encounter.save(update_fields=["department"])
+
+
 def his_billed(hospital, body, **fields):
     return stocked_item(hospital, body, billed_by=Consumable.BilledBy.HIS, **fields)
 
@@ -387,14 +393,16 @@ def test_misalignment_mended_before_the_day_is_not_reported(hospital):
 
 
 def test_use_billed_to_the_patients_own_ward_is_exactly_variance_over_threshold(hospital, his):
-    """A patient of another ward is treated on XNK and HIS bills the item to the patient's
-    own ward: the encounter is square, XNK used what it did not bill (100% > 5%), and the
-    other ward billed what it did not use (used 0: no percentage, no exception)."""
+    """A patient used an item on XNK, was transferred to another ward, and HIS bills the
+    item to the patient's ward of the moment: the encounter is square, XNK used what it did
+    not bill (100% > 5%), and the other ward billed what it did not use (used 0: no
+    percentage, no exception)."""
     consumable, _, (code,) = his_billed(hospital, "690777000036")
     other = DepartmentFactory(code="WKB", name="外科病区")
-    inpatient(hospital, "ZY002", department=other)
+    patient = inpatient(hospital, "ZY002")
     order(his, consumable, "ZY002")
     use(hospital, code, 1, encounter="ZY002")
+    transfer(patient, other)
     his_charge(his, consumable, 1, encounter="ZY002")
     run = run_today()
     m = consumable.material_code
@@ -409,9 +417,10 @@ def test_use_billed_to_the_patients_own_ward_is_exactly_variance_over_threshold(
 def test_the_threshold_is_a_setting(hospital, his):
     consumable, _, (code,) = his_billed(hospital, "690777000037")
     other = DepartmentFactory(code="WKB", name="外科病区")
-    inpatient(hospital, "ZY002", department=other)
+    patient = inpatient(hospital, "ZY002")
     order(his, consumable, "ZY002")
     use(hospital, code, 2, encounter="ZY002")
+    transfer(patient, other)
     his_charge(his, consumable, 1, encounter="ZY002")  # XNK bills 0 of 2, WKB 1
     order(his, consumable)
     use(hospital, code, 2)

@@ -206,7 +206,8 @@ def test_events_after_the_cut_off_are_not_counted(hospital, his):
     assert found(until=NOW - dt.timedelta(hours=2)) == []
 
 
-def test_day_findings_skip_pairs_without_an_event_that_day(hospital, his):
+def test_day_findings_skip_pairs_without_an_event_that_day(hospital, his, settings):
+    settings.SCAN_BACKDATE_HOURS = 24 * 7  # events three days back
     consumable, _, (code,) = his_billed(hospital, "690888000012")
     order(his, consumable)
     use(hospital, code, 1, at=(NOW - dt.timedelta(days=3)).isoformat())
@@ -260,9 +261,10 @@ def test_query_count_is_the_same_for_2_and_20_encounters(hospital, his):
     assert few_queries == many_queries == 3  # the ids of the queryset, matching, lines
 
 
-def test_day_reports_a_line_finding_on_the_day_the_line_was_charged(hospital, his):
+def test_day_reports_a_line_finding_on_the_day_the_line_was_charged(hospital, his, settings):
     """The pair has events on two days; its wrongly priced line, charged on the first, is
     that day's finding and not again the next time the pair is active."""
+    settings.SCAN_BACKDATE_HOURS = 24 * 7  # events three days back
     consumable, _, (code,) = his_billed(hospital, "690888000016")
     today = rules.business_day(NOW)
     first, _ = rules.business_day_bounds(today - dt.timedelta(days=3))
