@@ -47,7 +47,8 @@ test: $(STAMP) system-deps messages
 # they check; a plain test run writes them to a temporary folder instead.
 screenshots: $(STAMP) system-deps messages
 	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots DATABASE_URL=$(TEST_DATABASE_URL) \
-	  $(BIN)/python -m pytest -q tests/browser/test_bedside.py tests/browser/test_finance.py
+	  $(BIN)/python -m pytest -q tests/browser/test_bedside.py tests/browser/test_bedside_scanner.py \
+	  tests/browser/test_finance.py
 
 # locale/*/LC_MESSAGES/*.po -> .mo (built, never committed) with GNU gettext's msgfmt,
 # from Debian's gettext when it is missing.
