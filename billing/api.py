@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from config import roles
 from config.bounds import decimal_bounds, decimal_max, integer_bounds, max_length
+from config.event_times import EventTimeField
 from config.permissions import HasRole
 
 from .models import ChargeLine, DoctorOrder, Encounter, Patient
@@ -138,7 +139,7 @@ class EncounterApi(HisFeedApi):
 
 class DischargeApi(HisFeedApi):
     class DischargeInputSerializer(serializers.Serializer):
-        discharged_at = serializers.DateTimeField(required=False)
+        discharged_at = EventTimeField(required=False)
 
     @extend_schema(
         summary="HIS：出院 / HIS: discharge",
@@ -215,7 +216,7 @@ class ChargeApi(HisFeedApi):
         unit_price = serializers.DecimalField(
             **decimal_bounds(ChargeLine, "unit_price"), min_value=0
         )
-        charged_at = serializers.DateTimeField()
+        charged_at = EventTimeField()
         order = serializers.CharField(
             max_length=max_length(DoctorOrder, "order_id"), required=False, allow_null=True
         )
@@ -254,7 +255,7 @@ class RefundApi(HisFeedApi):
     class RefundInputSerializer(serializers.Serializer):
         event_id = serializers.UUIDField()
         quantity = feed_quantity(ChargeLine, "refunded_quantity")
-        refunded_at = serializers.DateTimeField()
+        refunded_at = EventTimeField()
 
     @extend_schema(
         summary="HIS：退费 / HIS: refund a charge",

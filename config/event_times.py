@@ -13,11 +13,17 @@ import datetime as dt
 
 from django.conf import settings
 from django.utils import timezone
+from rest_framework import serializers
 
 from .errors import DomainError
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-FIELD_NAMES = {"occurred_at": "扫码时间", "charged_at": "计费时间", "refunded_at": "退费时间"}
+FIELD_NAMES = {
+    "occurred_at": "扫码时间",
+    "charged_at": "计费时间",
+    "refunded_at": "退费时间",
+    "discharged_at": "出院时间",
+}
 
 
 def window(now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
@@ -31,15 +37,17 @@ def _local(at: dt.datetime) -> str:
 
 
 def _refusal(field: str, at: dt.datetime, earliest, latest, **detail) -> DomainError:
+    bounds = f"最晚 {_local(latest)}"
+    if earliest is not None:
+        bounds = f"最早 {_local(earliest)}，{bounds}"
     return DomainError(
         "TIME_OUT_OF_RANGE",
-        f"{FIELD_NAMES.get(field, field)}超出允许范围（最早 {_local(earliest)}，"
-        f"最晚 {_local(latest)}）：请核对设备时钟",
+        f"{FIELD_NAMES.get(field, field)}超出允许范围（{bounds}）：请核对设备时钟",
         f"{field} is outside the accepted window: check the device's clock",
         detail={
             "field": field,
             "value": at.isoformat(),
-            "earliest": earliest.isoformat(),
+            "earliest": earliest.isoformat() if earliest is not None else None,
             "latest": latest.isoformat(),
             **detail,
         },
@@ -63,3 +71,33 @@ def refuse_unless_in_window(at: dt.datetime, *, field: str, not_before=None) -> 
             reason="BEFORE_CHARGE",
             charged_at=not_before.isoformat(),
         )
+
+
+def refuse_if_ahead(at: dt.datetime, *, field: str, not_before=None, reason: str = "") -> None:
+    """TIME_OUT_OF_RANGE if ``at`` is more than ``FUTURE_TOLERANCE`` ahead of the server
+    clock, or before ``not_before``. For times that may lie far back (an admission, a
+    discharge keyed in late): only the future, which no real event has, is bounded."""
+    _, latest = window()
+    if at > latest:
+        raise _refusal(field, at, not_before, latest)
+    if not_before is not None and at < not_before:
+        raise _refusal(field, at, not_before, latest, reason=reason)
+
+
+class EventTimeField(serializers.DateTimeField):
+    """An API event time for a service that checks it against the window above.
+
+    DRF converts an aware time to the server's zone and answers an overflow (year 1 at
+    +08:00, year 9999 at -08:00) with a generic VALIDATION_ERROR; such a time is kept in its
+    own offset instead, so the service refuses it like any other time out of range
+    (TIME_OUT_OF_RANGE, CONTRACT.md). Only for fields whose service calls the window: the
+    value must never reach the database unchecked.
+    """
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except serializers.ValidationError:  # an aware time fails only by overflowing
+            if timezone.is_aware(value):
+                return value
+            raise

@@ -225,6 +225,8 @@ BEDSIDE_REPEAT_SCAN_SECONDS = float(os.environ.get("DJANGO_BEDSIDE_REPEAT_SCAN_S
 # of the server clock, and no older than this many hours (the offline queue and HIS catch-up
 # stay well inside it; the time picks the price, so it may not roam).
 SCAN_BACKDATE_HOURS = int(os.environ.get("DJANGO_SCAN_BACKDATE_HOURS", "72"))
+if not 1 <= SCAN_BACKDATE_HOURS <= 24 * 366:  # beyond a year is no window (nor overflows)
+    raise ImproperlyConfigured("DJANGO_SCAN_BACKDATE_HOURS must be 1 to 8784 hours.")
 
 # Security headers on by default; cookies secure whenever not in DEBUG.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config import roles
+from config.event_times import EventTimeField
 from config.permissions import HasRole, has_role, visible_departments
 from consumables.api import ConsumableCodesSerializer
 
@@ -80,7 +81,7 @@ class ScanApi(APIView):
         quantity = serializers.IntegerField(min_value=1, max_value=100000, required=False)
         encounter = serializers.CharField(max_length=64, required=False)
         order = serializers.CharField(max_length=64, required=False)
-        occurred_at = serializers.DateTimeField(required=False)
+        occurred_at = EventTimeField(required=False)
         supplier = serializers.CharField(max_length=32, required=False)
         invoice_no = serializers.CharField(max_length=64, required=False)
         unit_cost = serializers.DecimalField(

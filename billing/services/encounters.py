@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import DomainError
+from config.event_times import refuse_if_ahead
 from inventory.models import Department
 from inventory.services.scans import department_by_code
 
@@ -144,11 +145,19 @@ def _change_reason(changes: list[tuple[str, str, str]]) -> str:
 
 @transaction.atomic
 def encounter_discharge(*, visit_no: str, discharged_at: dt.datetime) -> Encounter:
-    """Close an encounter; discharging twice keeps the first time."""
+    """Close an encounter; discharging twice keeps the first time. A discharge ahead of the
+    server clock or before the admission is TIME_OUT_OF_RANGE (it may be keyed in late, so
+    it has no back-dating window)."""
     encounter = Encounter.objects.select_for_update().filter(visit_no=visit_no).first()
     if encounter is None:
         raise errors.unknown_encounter(visit_no)
     if encounter.discharged_at is None:
+        refuse_if_ahead(
+            discharged_at,
+            field="discharged_at",
+            not_before=encounter.admitted_at,
+            reason="BEFORE_ADMISSION",
+        )
         encounter.discharged_at = discharged_at
         encounter.save(update_fields=["discharged_at"])
     return encounter

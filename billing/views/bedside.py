@@ -87,6 +87,8 @@ def bedside_page(request):
         "server_now_ms": int(timezone.now().timestamp() * 1000),
         # Two identical reads of a lot-tracked item closer than this: asked, not charged twice.
         "repeat_scan_seconds": settings.BEDSIDE_REPEAT_SCAN_SECONDS,
+        # How old a queued scan may be before the server refuses it (TIME_OUT_OF_RANGE).
+        "scan_backdate_hours": settings.SCAN_BACKDATE_HOURS,
     }
     status = 200
     if ward is not None:
