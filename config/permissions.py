@@ -9,6 +9,7 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
@@ -58,10 +59,45 @@ def role_required(*wanted: str):
                 raise PermissionDenied(_("无权访问此页面 / You may not open this page"))
             return view(request, *args, **kwargs)
 
+        # Read back by ``may_open`` (the home page's tiles) and the 403 page's "needed" line.
         wrapper.allowed_roles = wanted
         return wrapper
 
     return decorator
+
+
+def roles_needed(path: str) -> tuple[str, ...]:
+    """The roles the page at ``path`` lets in (its ``role_required``), or () if unknown."""
+    try:
+        return tuple(getattr(resolve(path).func, "allowed_roles", ()))
+    except Resolver404:
+        return ()
+
+
+def may_open(request, path: str) -> bool:
+    """Whether ``request.user`` passes the gate of the view at ``path``: the very check that
+    view makes (its ``role_required`` roles, the admin site's model permission, a DRF view's
+    permission classes), so a link offered here never ends on a 403. A view whose gate is
+    none of these is not offered (deny by default)."""
+    try:
+        view = resolve(path).func
+    except Resolver404:
+        return False
+    if not request.user.is_authenticated:
+        return False
+    wanted = getattr(view, "allowed_roles", None)
+    if wanted is not None:
+        return has_role(request.user, *wanted)
+    model_admin = getattr(view, "model_admin", None)  # ModelAdmin.get_urls sets it
+    if model_admin is not None:
+        return model_admin.admin_site.has_permission(
+            request
+        ) and model_admin.has_view_or_change_permission(request)
+    view_class = getattr(view, "cls", None)  # a DRF APIView
+    if view_class is not None:
+        api_view = view_class(**getattr(view, "initkwargs", {}))
+        return all(p.has_permission(request, api_view) for p in api_view.get_permissions())
+    return False
 
 
 class HasRole(BasePermission):

@@ -101,3 +101,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# A page refused for its role says why and which roles it lets in (the API keeps its JSON
+# body: DRF answers before this handler). 404 is Django's own view with templates/404.html.
+handler403 = "config.error_pages.permission_denied"
