@@ -8,7 +8,7 @@ templates/404.html.
 from django.shortcuts import render
 
 from . import roles
-from .permissions import has_role, roles_needed
+from .permissions import PAGE_DENIED, has_role, roles_needed
 
 
 def permission_denied(request, exception=None):
@@ -18,6 +18,8 @@ def permission_denied(request, exception=None):
     # department he is not a member of): the reason says it, a role list would mislead.
     if needed and has_role(request.user, *needed):
         needed = ()
+    if reason == str(PAGE_DENIED):
+        reason = ""  # the page's roles say it better
     context = {
         "reason": reason,
         "needed_roles": [roles.ROLES[name] for name in needed if name in roles.ROLES],

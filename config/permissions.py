@@ -16,6 +16,8 @@ from rest_framework.permissions import BasePermission
 from . import roles
 
 READ_ALL_ROLES = (roles.FINANCE, roles.INSURANCE_OFFICE, roles.ADMINISTRATOR)
+# role_required's refusal; the 403 page shows the roles the page needs in its place.
+PAGE_DENIED = _("无权访问此页面 / You may not open this page")
 
 
 def user_roles(user) -> set[str]:
@@ -56,7 +58,7 @@ def role_required(*wanted: str):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not has_role(request.user, *wanted):
-                raise PermissionDenied(_("无权访问此页面 / You may not open this page"))
+                raise PermissionDenied(PAGE_DENIED)
             return view(request, *args, **kwargs)
 
         # Read back by ``may_open`` (the home page's tiles) and the 403 page's "needed" line.
