@@ -6,8 +6,10 @@ GTIN check digit, refusal of a missing GTIN, and the dropped-separator check.
 
 Dropped separators: a variable-length field (lot, serial ...) that was not closed by GS may
 have swallowed the fields after it. The strict reading is kept as the result; when the
-field's tail can be read *entirely* as UDI production AIs (10, 11, 15, 17, 21) that the
-message does not already contain - dates must be valid - the warning
+field's tail is itself a complete, valid element string of UDI production AIs (10, 11, 15,
+17, 21) that the message does not already contain - decided by biip parsing the tail, so a
+lot that merely ends in AI-like digits (``NEW001``, ``AB1721``: too short; ``L17251399``: no
+such date) is left alone - the warning
 ``POSSIBLE_MISSING_SEPARATOR`` is added and the most plausible split is put in
 ``extra["alternative"]`` (preferring more valid dates, then more fields, then the shortest
 tail). HRI and Digital Link carry explicit boundaries, so they are never flagged.
@@ -22,6 +24,7 @@ from biip import ParseError
 from biip.gs1_application_identifiers import GS1ApplicationIdentifier
 from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from biip.gs1_element_strings import GS1ElementString
+from biip.gs1_messages import GS1Message
 
 from .udi import GS, CodeParseError, Input, ParsedCode, gtin_check_digit, is_valid_gtin
 
@@ -261,29 +264,45 @@ def _alternative(elements: list[Element], present: set[str]) -> dict | None:
 
 
 def _readings(data: str, used: set[str]):
-    """Every way ``data`` reads entirely as UDI production AIs not in ``used``."""
+    """Every way ``data`` reads entirely as UDI production AIs not in ``used``, each reading
+    one that biip itself parses back as a complete message (see ``_parses_whole``)."""
+    for elements in _splits(data, used):
+        if _parses_whole(elements):
+            yield elements
+
+
+def _splits(data: str, used: set[str]):
     for ai in ALTERNATIVE_AIS:
         if ai in used or not data.startswith(ai):
             continue
         body = data[len(ai) :]
-        lengths = [6] if ai in DATE_AIS else range(1, min(len(body), 20) + 1)
-        for length in lengths:
-            if len(body) < length or not _reads_as(ai, body[:length]):
-                continue
-            rest = body[length:]
+        for value in _values(ai, body):
+            rest = body[len(value) :]
             if not rest:
-                yield [(ai, body[:length])]
+                yield [(ai, value)]
             else:
-                for more in _readings(rest, used | {ai}):
-                    yield [(ai, body[:length]), *more]
+                for more in _splits(rest, used | {ai}):
+                    yield [(ai, value), *more]
 
 
-def _reads_as(ai: str, value: str) -> bool:
-    if ai not in DATE_AIS:
-        return bool(re.fullmatch(r"[!%-?A-Z_a-z\x22]+", value))
-    if not re.fullmatch(r"[0-9]{6}", value):
-        return False
+def _values(ai: str, body: str) -> list[str]:
+    """The values biip accepts for ``ai`` at the start of ``body``: a fixed-length field's one
+    value (a real date for a date AI), or each prefix of the longest variable value."""
     try:
-        return GS1ElementString.parse(ai + value).date is not None
+        longest = GS1ElementString.extract(ai + body).value
+    except (ParseError, ValueError):
+        return []  # too short, wrong length, an impossible date, a character GS1 refuses
+    if ".." not in GS1ElementString.parse(ai + longest).ai.format:
+        return [longest]
+    return [longest[:length] for length in range(1, len(longest) + 1)]
+
+
+def _parses_whole(elements: list[tuple[str, str]]) -> bool:
+    """A real GS1 parse decides: the tail, written with its separators, is a valid element
+    string that biip reads back as exactly these elements (no leftover, no bad date)."""
+    text = GS.join(ai + value for ai, value in elements)
+    try:
+        message = GS1Message.parse(text)
     except (ParseError, ValueError):
         return False
+    return [(es.ai.ai, es.value) for es in message.element_strings] == elements

@@ -802,3 +802,59 @@ def test_truncated_or_broken_ma_read_is_unreadable_not_internal(text):
 def test_internal_code_that_only_starts_with_ma_is_still_internal():
     assert parse_code("MA001").issuer == "internal"
     assert parse_code("MA-2024-01").issuer == "internal"
+
+
+# Issue 12, item 8: the dropped-separator warning fires only when the tail of the variable
+# field is itself a complete, valid GS1 element string (biip parses it back), never on a
+# lot that merely ends in digits that look like an AI.
+
+GTIN_ONLY = "010690123456789210"  # (01) then (10): the lot is the last, unclosed field
+WITH_EXPIRY = "01069012345678921726123110"  # (01), (17) 2026-12-31, then (10)
+
+
+@pytest.mark.parametrize(
+    "lot",
+    [
+        "NEW001",  # "01" would be a GTIN with no digits, "001" an SSCC far too short
+        "L2024110",  # "110": AI 11 with one digit; "10": AI 10 with nothing
+        "AB1721",  # "1721": AI 17 with two digits; "21": a serial with nothing
+        "240512",  # a date-like lot: "12"/"0512" read as no UDI AI at all
+        "L17251399",  # "17251399": month 13 is no date
+        "L17250230",  # "17250230": 30 February is no date
+        "L1725123",  # "1725123": an expiry one digit short
+        "L1725",  # "1725": AI 17 far too short
+    ],
+)
+def test_lot_ending_in_ai_like_digits_that_do_not_parse_is_not_flagged(lot):
+    for prefix in (GTIN_ONLY, WITH_EXPIRY):
+        parsed = parse_code(prefix + lot)
+        assert parsed.lot == lot
+        assert "POSSIBLE_MISSING_SEPARATOR" not in parsed.warnings, prefix
+
+
+@pytest.mark.parametrize(
+    "text, lot, field, value",
+    [
+        (GTIN_ONLY + "ABC12317251231", "ABC123", "expiry", "2025-12-31"),
+        (GTIN_ONLY + "ABC12321SN001", "ABC123", "serial", "SN001"),
+        (WITH_EXPIRY + "ABC12321SN001", "ABC123", "serial", "SN001"),
+        (GTIN_ONLY + "L2024111250101", "L20241", "production_date", "2025-01-01"),
+        (GTIN_ONLY + "L2024117250100", "L20241", "expiry", "2025-01-31"),  # day 00: month end
+    ],
+)
+def test_lot_whose_tail_parses_as_a_valid_element_string_is_flagged(text, lot, field, value):
+    parsed = parse_code(text)
+    assert "POSSIBLE_MISSING_SEPARATOR" in parsed.warnings
+    alternative = parsed.extra["alternative"]
+    assert (alternative["lot"], alternative[field]) == (lot, value)
+
+
+def test_alternative_keeps_the_keys_the_scan_service_reads():
+    alternative = parse_code(GTIN_ONLY + "ABC12317251231").extra["alternative"]
+    assert {"lot", "serial", "expiry"} <= set(alternative)
+
+
+def test_tail_that_names_an_ai_already_in_the_message_is_not_flagged():
+    # With (17) present, "17251231" at the end of the lot is part of the lot.
+    parsed = parse_code(WITH_EXPIRY + "ABC12317251231")
+    assert "POSSIBLE_MISSING_SEPARATOR" not in parsed.warnings
