@@ -127,9 +127,12 @@ def _master_data(users, consumable) -> dict:
     submission = submission_create(
         user=users[roles.SUPPLIER],
         consumable_id=supplied.pk,
-        insurance_code=insurance_code(901),
+        # Far beyond the factories' sequences, which pass 901 in a full run (a collision).
+        insurance_code=insurance_code(99_999_901),
         registration_no="国械注准20243140001",
-        dis=[{"udi_di": gtin14(901), "units_per_package": 1, "package_level": "最小销售单元"}],
+        dis=[
+            {"udi_di": gtin14(99_999_901), "units_per_package": 1, "package_level": "最小销售单元"}
+        ],
     )
     return {
         "staging_import": batch,
