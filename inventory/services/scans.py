@@ -23,7 +23,7 @@ from config.event_times import refuse_unless_in_window
 from consumables.resolve import Resolution, resolve_code
 
 from .. import errors
-from ..models import Department, Recall
+from ..models import Department, Lot, Recall
 from .idempotency import WriteOutcome, fingerprint, run_once
 
 ACTIONS = ("receive", "issue", "use", "return", "scrap")
@@ -123,6 +123,19 @@ def resolve_consumable(code: str) -> Resolution:
     return resolution
 
 
+def separator_doubt_stands(resolution: Resolution) -> bool:
+    """Whether a scan's answer carries POSSIBLE_MISSING_SEPARATOR (the doubt that stayed
+    below refusing, see ``resolve_consumable``). A lot the ledger already holds for this
+    consumable, exactly as the strict reading has it, is that lot: the doubt belongs to the
+    first receipt of a lot, not to every later issue and use of a valid lot whose last digits
+    happen to parse as an AI (D262110 = D26 + serial 10)."""
+    parsed = resolution.parsed
+    if "POSSIBLE_MISSING_SEPARATOR" not in parsed.warnings:
+        return False
+    known = parsed.lot and Lot.objects.filter(consumable=resolution.consumable, lot_no=parsed.lot)
+    return not (known and known.exists())
+
+
 def _recalls(consumable, lot_no: str | None):
     return Recall.objects.filter(consumable=consumable, lot_no__in=["", lot_no or ""])
 
@@ -167,7 +180,7 @@ def scan_record(
             occurred_at=request.occurred_at or timezone.now(),
             user=event.user,
         )
-        if "POSSIBLE_MISSING_SEPARATOR" in context.resolution.parsed.warnings:
+        if separator_doubt_stands(context.resolution):
             context.warnings.append("POSSIBLE_MISSING_SEPARATOR")
         body = HANDLERS[request.action](context)
         return {

@@ -407,3 +407,15 @@ def test_lot_ending_like_a_serial_is_accepted_with_a_warning(client, hospital):
     assert response.status_code == 201, response.json()
     assert response.json()["lot"] == "A2101"
     assert response.json()["warnings"] == ["POSSIBLE_MISSING_SEPARATOR"]
+
+
+def test_a_lot_the_ledger_holds_is_not_doubted_again(client, hospital):
+    """The doubt belongs to the lot's first receipt: once the store holds lot A2101, its
+    next receipt and its issue carry no separator warning (issue 12, item 8)."""
+    _, di, _ = item("690123400034")
+    code = f"01{di}17{yymmdd(300)}10A2101"
+    first = receive(client, code)
+    again = receive(client, code)
+    assert first.json()["warnings"] == ["POSSIBLE_MISSING_SEPARATOR"]
+    assert again.status_code == 201, again.json()
+    assert again.json()["warnings"] == []
