@@ -23,11 +23,12 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from config.errors import DomainError
+from config.exports import export_response
 from config.i18n import is_english
 from config.permissions import has_role
 from config.roles import ADMINISTRATOR, PRICING_OFFICE
 
-from .exports import MASTER_COLUMNS, consumable_master_rows, export_response
+from .exports import MASTER_COLUMNS, consumable_master_rows
 from .models import Consumable, DeviceIdentifier, ExternalPrice, HospitalLabel, PriceVersion
 from .prices import PRICE_PLACES, FourPrices, four_price_violations, prices_in_force
 from .services import price_version_approve, price_version_propose, price_version_reject

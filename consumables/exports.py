@@ -1,33 +1,29 @@
-"""Spreadsheet downloads (XLSX and CSV) for admin actions and report pages.
+"""The consumable master as a spreadsheet, in the layout of ``import_master``.
 
-``export_response`` turns rows into a download. CSV carries a UTF-8 byte-order mark so Excel
-on a hospital PC opens the Chinese text correctly instead of guessing GBK.
-
-``consumable_master_rows`` gives the consumable master in the layout of ``import_master``
-(CONTRACT.md, consumables.csv): one row per UDI-DI, so an exported file imports back
-unchanged.
+``consumable_master_rows`` gives the master as CONTRACT.md's consumables.csv has it: one
+row per UDI-DI, so an exported file imports back unchanged. The file itself is written by
+the project's one spreadsheet writer, ``config.exports`` (text never a formula, numbers
+numeric, dates dates), re-exported here for the master-data pages.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from decimal import Decimal
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
-from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.functional import Promise
-from django.utils.http import content_disposition_header
+
+from config.exports import (  # noqa: F401  (the pages' and views' import path)
+    CSV_CONTENT_TYPE,
+    FORMATS,
+    XLSX_CONTENT_TYPE,
+    export_response,
+)
 
 from .models import Consumable, DeviceIdentifier, ExternalPrice
 from .prices import with_prices_in_force
-
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
-FORMATS = ("xlsx", "csv")
 
 # consumables.csv columns, in CONTRACT.md order, then extra columns the importer may ignore.
 MASTER_COLUMNS: list[tuple[str, str]] = [
@@ -54,111 +50,6 @@ MASTER_COLUMNS: list[tuple[str, str]] = [
     ("registration_no", "注册证号"),
     ("category", "类别"),
 ]
-
-Column = str | tuple[str, str]
-
-
-def _columns(columns: Sequence[Column]) -> list[tuple[str, str]]:
-    # str(): a label may be a lazy translation, which openpyxl does not take as text.
-    return [(c, c) if isinstance(c, str) else (c[0], str(c[1])) for c in columns]
-
-
-def _cell(value):
-    """A value as a spreadsheet cell: text stays text, so codes keep their leading zeros."""
-    if value is None:
-        return ""
-    if isinstance(value, Promise):  # a translated label: text in the user's language
-        return str(value)
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
-    if isinstance(value, dt.datetime):
-        if timezone.is_aware(value):
-            value = timezone.localtime(value)
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-def _values(row, keys: list[str]) -> list:
-    if isinstance(row, Mapping):
-        return [_cell(row.get(k)) for k in keys]
-    return [_cell(v) for v in row]
-
-
-def _filename(filename: str, fmt: str) -> str:
-    suffix = f".{fmt}"
-    return filename if filename.lower().endswith(suffix) else filename + suffix
-
-
-def write_csv(rows: Iterable, columns: Sequence[Column], header: str = "key") -> bytes:
-    """CSV bytes with a UTF-8 BOM. ``header``: ``key`` (importable) or ``label``."""
-    cols = _columns(columns)
-    keys = [k for k, _ in cols]
-    out = io.StringIO(newline="")
-    writer = csv.writer(out)
-    writer.writerow([k if header == "key" else label for k, label in cols])
-    for row in rows:
-        writer.writerow([str(v) for v in _values(row, keys)])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def write_xlsx(
-    rows: Iterable, columns: Sequence[Column], header: str = "key", sheet: str = "Sheet1"
-) -> bytes:
-    """XLSX bytes: the header row is bold and frozen; every code cell is stored as text."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    cols = _columns(columns)
-    keys = [k for k, _ in cols]
-    workbook = Workbook(write_only=False)
-    ws = workbook.active
-    ws.title = sheet[:31]
-    ws.append([k if header == "key" else label for k, label in cols])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    ws.freeze_panes = "A2"
-    widths = [max(len(str(k)), len(str(label))) for k, label in cols]
-    for row in rows:
-        values = _values(row, keys)
-        ws.append(values)
-        for i, v in enumerate(values[: len(widths)]):
-            widths[i] = max(widths[i], len(str(v)))
-    for i, width in enumerate(widths, start=1):
-        ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(width + 2, 60)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def export_response(
-    rows: Iterable,
-    columns: Sequence[Column],
-    filename: str,
-    fmt: str = "xlsx",
-    *,
-    header: str = "key",
-) -> HttpResponse:
-    """A download of ``rows`` as ``fmt`` (``xlsx`` or ``csv``).
-
-    ``columns``: column keys, or ``(key, label)`` pairs; ``rows``: mappings by key or
-    sequences in column order. ``header="key"`` writes the keys as the header row (a file
-    that imports back), ``header="label"`` the labels (a report for people).
-    """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; expected one of {FORMATS}")
-    if fmt == "csv":
-        body, content_type = write_csv(rows, columns, header), CSV_CONTENT_TYPE
-    else:
-        body, content_type = write_xlsx(rows, columns, header), XLSX_CONTENT_TYPE
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(
-        True, _filename(filename, fmt)
-    )
-    return response
 
 
 def _external_from(kind: str, at: dt.datetime):
@@ -225,13 +116,14 @@ def consumable_master_rows(
             yield {
                 **base,
                 "udi_di": di.udi_di if di else "",
-                "units_per_package": str(di.units_per_package) if di else "",
+                "units_per_package": di.units_per_package if di else None,
                 "package_level": di.package_level if di else "",
             }
 
 
 def _money(value: Decimal | None) -> str:
-    """A price as plain text with its significant places (12.5000 -> 12.50, 700 -> 700.00)."""
+    """A price as the text the import format has (12.5000 -> 12.50, 700 -> 700.00): the
+    master export is a file that imports back unchanged, so its prices are written as typed."""
     if value is None:
         return ""
     value = Decimal(value)

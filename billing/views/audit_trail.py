@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from config import roles
 from config.bounds import date_in_range
+from config.exports import FORMATS, export_response
 from config.permissions import role_required
-from consumables.exports import FORMATS, export_response
 
 from ..audit_trail import SOURCES, TrailFilter, audit_trail, iter_audit_trail
 from ..rules import business_day_bounds

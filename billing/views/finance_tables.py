@@ -3,14 +3,13 @@
 A page builds its tables as ``Table`` objects (columns and rows of plain values); the
 template renders them with ``billing/finance/_table.html`` and ``export_or_none`` answers a
 download of any of them from the same URL and filters, so what is downloaded is what is on
-the screen. XLSX keeps quantities and money as numbers (finance adds them up in Excel) and
-codes as text; CSV carries a UTF-8 byte-order mark for Excel (``consumables.exports``).
+the screen. The file is written by ``config.exports``: quantities and money stay numbers
+(finance adds them up in Excel), codes and names are text that never runs as a formula.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,13 +17,11 @@ from decimal import Decimal
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.functional import Promise
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config.exports import FORMATS, TEXT_FORMAT, Column, export_response
 from config.i18n import is_english
-from consumables.exports import CSV_CONTENT_TYPE, FORMATS, XLSX_CONTENT_TYPE, write_csv
 
 MONEY_FORMAT = "#,##0.00"
 
@@ -103,85 +100,40 @@ def display(value, kind: str) -> str:
     return str(value)
 
 
-def _export_value(value, kind: str):
-    if value is None:
-        return ""
-    if isinstance(value, Promise):  # a translated label: text in the user's language
-        return str(value)
-    if kind in ("money", "pct", "price"):
-        return Decimal(value)
+def _export_value(value, kind: str, fmt: str):
+    """A cell of a download: money, percent and prices as numbers (to the places the page
+    shows in CSV, in full in XLSX where a format shows them), codes as text."""
+    if value is None or value == "":
+        return None
+    if kind in ("money", "pct"):
+        value = Decimal(value)
+        return value.quantize(CENT) if fmt == "csv" else value
+    if kind == "price":
+        return Decimal(display(value, "price"))
     if kind == "bool":
         return _("是") if value else _("否")
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).replace(tzinfo=None)
     if kind == "code":
         return str(value)
     return value
 
 
-def _csv_value(value, kind: str) -> str:
-    if value is None:
-        return ""
-    if kind in ("money", "pct"):
-        return f"{Decimal(value):.2f}"
-    if kind == "price":
-        return display(value, "price")
-    if kind == "bool":
-        return _("是") if value else _("否")
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
-
-
-def write_xlsx(table: Table, title: str) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = table.en[:31] or "report"
-    sheet.append([title])
-    sheet["A1"].font = Font(bold=True)
-    sheet.append([c.label for c in table.columns])
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A3"
-    widths = [len(c.label) + 2 for c in table.columns]
-    for row in table.all_rows():
-        values = [_export_value(row.get(c.key), c.kind) for c in table.columns]
-        sheet.append(values)
-        for i, (column, value) in enumerate(zip(table.columns, values, strict=True)):
-            cell = sheet.cell(row=sheet.max_row, column=i + 1)
-            if column.kind == "money":
-                cell.number_format = MONEY_FORMAT
-            elif column.kind == "pct":
-                cell.number_format = "0.00"
-            elif column.kind == "code":
-                cell.number_format = "@"
-            elif isinstance(value, dt.datetime):
-                cell.number_format = "yyyy-mm-dd hh:mm"
-            widths[i] = max(widths[i], len(str(value)) + 2)
-    for i, width in enumerate(widths, start=1):
-        sheet.column_dimensions[sheet.cell(row=2, column=i).column_letter].width = min(width, 50)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+CENT = Decimal("0.01")
+NUMBER_FORMATS = {"money": MONEY_FORMAT, "pct": "0.00", "code": TEXT_FORMAT,
+                  "datetime": "yyyy-mm-dd hh:mm"}  # fmt: skip
 
 
 def export(table: Table, fmt: str, title: str) -> HttpResponse:
-    """``table`` as an XLSX or CSV download; the file name says the table and the period."""
-    if fmt == "csv":
-        rows = (
-            {c.key: _csv_value(row.get(c.key), c.kind) for c in table.columns}
-            for row in table.all_rows()
-        )
-        columns = [(c.key, c.label) for c in table.columns]
-        body, content_type = write_csv(rows, columns, header="label"), CSV_CONTENT_TYPE
-    else:
-        body, content_type = write_xlsx(table, title), XLSX_CONTENT_TYPE
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, f"{table.filename}.{fmt}")
-    return response
+    """``table`` as an XLSX or CSV download (``config.exports``, the one writer: no cell is
+    ever a formula); the file name says the table and the period."""
+    columns = [Column(c.key, c.label, NUMBER_FORMATS.get(c.kind)) for c in table.columns]
+    rows = (
+        [_export_value(row.get(c.key), c.kind, fmt) for c in table.columns]
+        for row in table.all_rows()
+    )
+    return export_response(
+        rows, columns, f"{table.filename}.{fmt}", fmt, header="label", title=title,
+        sheet=table.en or "report",
+    )
 
 
 def export_or_none(request, tables: list[Table], title: str) -> HttpResponse | None:
