@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -232,6 +233,16 @@ class _ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class DeviceIdentifierReadOnlyInline(_ReadOnlyInline):
+    """A live item's package levels: a DI is linked or retired through a mapping change."""
+
+    model = DeviceIdentifier
+    fields = ("udi_di", "issuer", "units_per_package", "package_level", "is_active")
+    readonly_fields = fields
+    verbose_name = DeviceIdentifierInline.verbose_name
+    verbose_name_plural = DeviceIdentifierInline.verbose_name_plural
+
+
 class PriceVersionInline(_ReadOnlyInline):
     model = PriceVersion
     fields = ("purchase_price", "charge_price", "effective_from", "status_column",
@@ -258,8 +269,22 @@ class ExternalPriceInline(_ReadOnlyInline):
     verbose_name_plural = _("平台价格（挂网价/集采价）/ platform prices")
 
 
+# The fields of a live item that change only through a two-person review: the codes through
+# a mapping change (consumables.mappings), the hospital prices through a price version. The
+# material code is the item's identity and never changes. The insurance class and payment
+# restriction have no review path yet, so the admin does not edit them either (they are not
+# in its form) and a history revert does not bring old values back.
+REVIEWED_FIELDS = ("material_code", "charge_code", "order_code", "insurance_code",
+                   "insurance_class", "insurance_restriction")
+FIVE_CODES = ("material_code", "charge_code", "order_code", "insurance_code")
+
+
 @admin.register(Consumable)
 class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
+    """The consumable master. On a new item the codes and DIs are entered here; on an item
+    that exists they are shown read-only with a link to propose a change for review, and a
+    save (or a history revert) keeps whatever codes the database holds."""
+
     list_display = (
         "material_code", "name", "spec", "charge_code", "order_code", "insurance_code",
         "smallest_udi_di", "value_class", "tracking", "billed_by", "is_active",
@@ -307,6 +332,45 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(smallest_udi_di=_smallest_di_subquery())
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.fieldsets
+        codes, *rest = self.fieldsets
+        title, options = codes
+        return ((title, {**options, "fields": (*FIVE_CODES, "propose_code_change")}), *rest)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = (*self.readonly_fields, "propose_code_change")
+        return readonly if obj is None else (*FIVE_CODES, *readonly)
+
+    def get_inlines(self, request, obj):
+        package_levels = DeviceIdentifierInline if obj is None else DeviceIdentifierReadOnlyInline
+        return (package_levels, PriceVersionInline, ExternalPriceInline)
+
+    def save_model(self, request, obj, form, change):
+        # Read-only fields are left out of the form, but a history revert saves a whole old
+        # instance: the reviewed fields are always taken from the database.
+        if change:
+            current = Consumable.objects.filter(pk=obj.pk).values(*REVIEWED_FIELDS).first()
+            for name, value in (current or {}).items():
+                setattr(obj, name, value)
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description=_("变更编码 / change the codes"))
+    def propose_code_change(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        url = reverse("master:mapping-new") + "?" + urlencode(
+            {"material_code": obj.material_code}
+        )
+        return format_html(
+            '{} <a href="{}">{}</a>',
+            _("在用耗材的编码与 UDI-DI 须经第二人审核后变更。"
+              " / A live item's codes and UDI-DIs change only after a second person's review."),
+            url,
+            _("提出对码变更 / propose a code change"),
+        )
 
     @admin.display(description=_("UDI-DI（最小包装）"), ordering="smallest_udi_di")
     def smallest_udi_di(self, obj):
@@ -370,6 +434,18 @@ class DeviceIdentifierAdmin(LabelledFormMixin, HistoryAdmin):
     search_fields = ("udi_di", "consumable__material_code", "consumable__name")
     list_select_related = ("consumable",)
     autocomplete_fields = ("consumable",)
+
+    # A DI is one of its item's five codes: it is entered with a new item (the package levels
+    # on the item's add form) and linked to or retired from a live item by a mapping change
+    # decided by a second person (/master/mappings/). Here it is only looked up.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     def get_search_results(self, request, queryset, search_term):
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
