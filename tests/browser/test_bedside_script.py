@@ -190,6 +190,7 @@ class Intended:
     quantity: int
     serial: str | None = None
     returned: int = 0
+    step: int = 0  # the script's step that made it
 
 
 @dataclass
@@ -200,6 +201,7 @@ class Shift:
     codes: dict
     rng: random.Random
     reads: int = 0
+    step: int = 0
     online: bool = True
     patient: str = "ZY001"
     last_code: str | None = None  # the code of the latest read that made an entry
@@ -248,7 +250,7 @@ class Shift:
     # ------------------------------------------------------------------ the account
     def intend(self, event_id: str, item: str, quantity: int = 1, serial: str | None = None):
         assert event_id not in self.uses, f"entry {event_id} counted twice"
-        self.uses[event_id] = Intended(item, self.patient, quantity, serial)
+        self.uses[event_id] = Intended(item, self.patient, quantity, serial, step=self.step)
         self.order.append(event_id)
 
     def expect_refused(self, event_id: str, *codes: str):
@@ -529,9 +531,9 @@ class Shift:
             (self.rng.randint(25, 80), self.rng.randint(5, 15)),
             (self.rng.randint(110, 170), self.rng.randint(5, 15)),
         ]
-        step = 0
+        step = self.step = 0
         while self.reads < READS:
-            step += 1
+            step = self.step = step + 1
             before = self.reads
             try:
                 if self.online and any(start <= self.reads < start + n for start, n in self.drops):
@@ -593,11 +595,22 @@ def test_a_scripted_shift_of_200_reads_charges_every_intended_use_once_and_nothi
 
     # Every intended use is one event on the server, of what the nurse meant.
     uses = {str(u.event_id): u for u in Use.objects.select_related("consumable", "encounter")}
-    assert set(uses) == set(script.uses)
+    missing = [
+        (m.step, m.item, m.visit, m.quantity) for e, m in script.uses.items() if e not in uses
+    ]
+    assert not missing, (
+        f"seed {SEED}: intended (step, item, patient, qty) not on the server: {missing}"
+    )
+    extra = [
+        (u.consumable.name, u.encounter.visit_no, u.quantity)
+        for e, u in uses.items()
+        if e not in script.uses
+    ]
+    assert not extra, f"seed {SEED}: uses on the server nobody meant: {extra}"
     for event_id, meant in script.uses.items():
         use = uses[event_id]
         got = (use.consumable.name, use.encounter.visit_no, use.quantity, use.returned_quantity)
-        assert got == (meant.item, meant.visit, meant.quantity, meant.returned), event_id
+        assert got == (meant.item, meant.visit, meant.quantity, meant.returned), (SEED, meant)
         if meant.serial:
             assert use.tracked_unit.serial == meant.serial
 
@@ -609,10 +622,11 @@ def test_a_scripted_shift_of_200_reads_charges_every_intended_use_once_and_nothi
     for charge in charges:
         key = (charge.consumable.name, charge.encounter.visit_no)
         charged[key] += charge.quantity - charge.refunded_quantity
-    assert +used == script.net_intended()
-    assert +charged == script.net_intended()
+    assert +used == script.net_intended(), SEED
+    assert +charged == script.net_intended(), SEED
 
     # Each charge line is the charge of one intended use, at its quantity; nothing else.
+    assert all(c.use for c in charges), "a charge line with no use"
     assert sorted(str(c.use.event_id) for c in charges if c.use) == sorted(script.uses)
     for charge in charges:
         meant = script.uses[str(charge.use.event_id)]
