@@ -112,3 +112,14 @@ def test_an_account_without_a_role_is_told_to_ask_for_one(django_user_model, cli
     response = client.get(reverse("home"))
     assert tiles_on(response) == set()
     assert "尚未分配角色" in response.content.decode()
+
+
+def test_an_integration_account_gets_the_403_page_saying_it_may_not_open_pages(world):
+    # HIS/HRP accounts work through the API only (config.middleware): no tiles, and the home
+    # address answers the Chinese-first 403 page with that reason and no role list.
+    response = client_as(world["users"][roles.INTEGRATION]).get(reverse("home"))
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert "接口账号不能打开页面" in body
+    assert "needed-roles" not in body
+    assert tiles_on(response) == set()
