@@ -500,7 +500,11 @@ class Shift:
         choices = [("unit", 30)]
         if left >= 2:
             choices += [("double", 14)]
-        choices += [("box", 10), ("serial", 12), ("switch", 5)]
+        # Offline a box read waits unrefused in the queue, so the same box again at once is
+        # a double read to the page ("再加一件？"), as for any code it cannot yet judge.
+        if self.online or self.last_code != self.codes["box"]:
+            choices.append(("box", 10))
+        choices += [("serial", 12), ("switch", 5)]
         if self.unknown_left:
             choices.append(("unknown", 7))
         if self.online:
