@@ -6,14 +6,12 @@ import re
 import pytest
 from django.utils import timezone
 
-from billing.models import ChargeLine, ChargeRefund, Consent, Encounter, Patient, Use
-from config import roles
+from billing.models import ChargeLine, ChargeRefund, Consent, Use
 from consumables.models import Consumable
 from inventory import labels
-from inventory.models import Department, Supplier
-from tests.billing.conftest import client_for, stocked_item
-from tests.factories import DepartmentFactory
+from tests.billing.conftest import stocked_item
 
+from .bedside_world import bedside_ward
 from .conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,29 +26,7 @@ PENDING = re.compile(r"\bpending\b")
 
 @pytest.fixture
 def ward():
-    store = DepartmentFactory(code="CK01", name="中心库房", kind=Department.Kind.STORE)
-    ward = DepartmentFactory(code="XNK", name="心内科病区")
-    theatre = DepartmentFactory(code="SSS", name="中心手术室", kind=Department.Kind.THEATRE)
-    other = DepartmentFactory(code="WKB", name="外科病区")
-    Supplier.objects.create(code="GYS01", name="四川某医疗器械有限公司")
-    hospital = {
-        "store": store,
-        "ward": ward,
-        "keeper": client_for("store01", roles.STOREKEEPER, store),
-        "nurse": client_for("nurse01", roles.NURSE, ward, theatre),
-    }
-    admitted = timezone.now() - dt.timedelta(days=2)
-    for visit_no, name, department in [
-        ("ZY001", "张三", ward),
-        ("ZY002", "李四", ward),
-        ("ZY009", "王五", other),
-    ]:
-        Encounter.objects.create(
-            visit_no=visit_no,
-            patient=Patient.objects.create(patient_id=f"P-{visit_no}", name=name),
-            department=department,
-            admitted_at=admitted,
-        )
+    hospital = bedside_ward()
     _, _, (hospital["cannula"],) = stocked_item(
         hospital, "690999000001", name="静脉留置针", spec="22G", price="25.5", quantity=20
     )

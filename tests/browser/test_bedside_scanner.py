@@ -15,14 +15,13 @@ import time
 import pytest
 from django.utils import timezone
 
-from billing.models import ChargeLine, Encounter, Patient, Use
-from config import roles
+from billing.models import ChargeLine, Use
 from consumables.models import Consumable
 from consumables.udi import gtin_check_digit
-from inventory.models import Department, Supplier
-from tests.billing.conftest import client_for, expiry_text, post_scan, stocked_item
-from tests.factories import DepartmentFactory, DeviceIdentifierFactory
+from tests.billing.conftest import expiry_text, post_scan, stocked_item
+from tests.factories import DeviceIdentifierFactory
 
+from .bedside_world import bedside_ward
 from .conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,29 +37,7 @@ BOX_OF = 50
 def ward():
     """A ward with a lot-tracked syringe, cannulas by the unit and in a box of 50, stents
     tracked by serial and a self-pay lens; two patients on the ward, one elsewhere."""
-    store = DepartmentFactory(code="CK01", name="中心库房", kind=Department.Kind.STORE)
-    ward = DepartmentFactory(code="XNK", name="心内科病区")
-    theatre = DepartmentFactory(code="SSS", name="中心手术室", kind=Department.Kind.THEATRE)
-    other = DepartmentFactory(code="WKB", name="外科病区")
-    Supplier.objects.create(code="GYS01", name="四川某医疗器械有限公司")
-    hospital = {
-        "store": store,
-        "ward": ward,
-        "keeper": client_for("store01", roles.STOREKEEPER, store),
-        "nurse": client_for("nurse01", roles.NURSE, ward, theatre),
-    }
-    admitted = timezone.now() - dt.timedelta(days=2)
-    for visit_no, name, department in [
-        ("ZY001", "张三", ward),
-        ("ZY002", "李四", ward),
-        ("ZY009", "王五", other),
-    ]:
-        Encounter.objects.create(
-            visit_no=visit_no,
-            patient=Patient.objects.create(patient_id=f"P-{visit_no}", name=name),
-            department=department,
-            admitted_at=admitted,
-        )
+    hospital = bedside_ward()
     _, _, (hospital["syringe"],) = stocked_item(
         hospital, "690999000001", name="一次性注射器", spec="5ml", price="0.8", quantity=20
     )

@@ -16,7 +16,6 @@ reads. The seed is printed with the failing step; ``BEDSIDE_SCRIPT_SEED=n`` repl
 script.
 """
 
-import datetime as dt
 import os
 import random
 import time
@@ -24,17 +23,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pytest
-from django.utils import timezone
 from rest_framework.settings import api_settings
 
-from billing.models import ChargeLine, ChargeRefund, Encounter, Patient, Use
-from config import roles
+from billing.models import ChargeLine, ChargeRefund, Use
 from consumables.models import Consumable
 from consumables.udi import gtin_check_digit
-from inventory.models import Department, Supplier
-from tests.billing.conftest import client_for, expiry_text, gtin, post_scan, stocked_item
-from tests.factories import DepartmentFactory, DeviceIdentifierFactory
+from tests.billing.conftest import expiry_text, gtin, post_scan, stocked_item
+from tests.factories import DeviceIdentifierFactory
 
+from .bedside_world import PATIENTS, bedside_ward
 from .conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,7 +43,6 @@ KEY_DELAY_MS = 2
 READS = 200
 BOX_OF = 50
 SERIALS = [f"SN{n:04d}" for n in range(1, 16)]
-PATIENTS = {"ZY001": "张三", "ZY002": "李四"}
 STORAGE_KEY = "bedside:v1:nurse01"  # the page's queue, per user
 
 SYRINGE, DRESSING, CANNULA = "一次性注射器", "透明敷贴", "静脉留置针"
@@ -100,27 +96,7 @@ def shift():
     """A ward with lot-tracked syringes, dressings and cannulas (also in boxes of 50),
     serial-tracked stents and a self-pay lens, all issued to it; two patients on the ward,
     one elsewhere."""
-    store = DepartmentFactory(code="CK01", name="中心库房", kind=Department.Kind.STORE)
-    ward = DepartmentFactory(code="XNK", name="心内科病区")
-    other = DepartmentFactory(code="WKB", name="外科病区")
-    Supplier.objects.create(code="GYS01", name="四川某医疗器械有限公司")
-    hospital = {
-        "store": store,
-        "ward": ward,
-        "keeper": client_for("store01", roles.STOREKEEPER, store),
-        "nurse": client_for("nurse01", roles.NURSE, ward),
-    }
-    admitted = timezone.now() - dt.timedelta(days=2)
-    for visit_no, name, department in [
-        *[(v, n, ward) for v, n in PATIENTS.items()],
-        ("ZY009", "王五", other),
-    ]:
-        Encounter.objects.create(
-            visit_no=visit_no,
-            patient=Patient.objects.create(patient_id=f"P-{visit_no}", name=name),
-            department=department,
-            admitted_at=admitted,
-        )
+    hospital = bedside_ward(theatre=False)
     codes = {}
     _, _, (codes[SYRINGE],) = stocked_item(
         hospital, "690999000001", name=SYRINGE, spec="5ml", price="0.8", quantity=120
