@@ -55,33 +55,35 @@ def _refusal(field: str, at: dt.datetime, earliest, latest, **detail) -> DomainE
     )
 
 
+def _refuse_outside(at, *, field, earliest, not_before, **detail) -> None:
+    """The window's check; ``earliest`` None: no back-dating bound (``not_before`` is then
+    the earliest the refusal names)."""
+    latest = window()[1]
+    if at > latest or (earliest is not None and at < earliest):
+        raise _refusal(field, at, not_before if earliest is None else earliest, latest)
+    if not_before is not None and at < not_before:
+        raise _refusal(field, at, not_before, latest, **detail)
+
+
 def refuse_unless_in_window(at: dt.datetime, *, field: str, not_before=None) -> None:
     """TIME_OUT_OF_RANGE unless ``at`` is inside the window (and not before ``not_before``,
     e.g. a refund before its charge). Comparisons only: no arithmetic on ``at``, so the
     years 0001 and 9999 are refused, not overflowed."""
-    earliest, latest = window()
-    if not earliest <= at <= latest:
-        raise _refusal(field, at, earliest, latest)
-    if not_before is not None and at < not_before:
-        raise _refusal(
-            field,
-            at,
-            not_before,
-            latest,
-            reason="BEFORE_CHARGE",
-            charged_at=not_before.isoformat(),
-        )
+    _refuse_outside(
+        at,
+        field=field,
+        earliest=window()[0],
+        not_before=not_before,
+        reason="BEFORE_CHARGE",
+        charged_at=not_before.isoformat() if not_before is not None else None,
+    )
 
 
 def refuse_if_ahead(at: dt.datetime, *, field: str, not_before=None, reason: str = "") -> None:
     """TIME_OUT_OF_RANGE if ``at`` is more than ``FUTURE_TOLERANCE`` ahead of the server
     clock, or before ``not_before``. For times that may lie far back (an admission, a
     discharge keyed in late): only the future, which no real event has, is bounded."""
-    _, latest = window()
-    if at > latest:
-        raise _refusal(field, at, not_before, latest)
-    if not_before is not None and at < not_before:
-        raise _refusal(field, at, not_before, latest, reason=reason)
+    _refuse_outside(at, field=field, earliest=None, not_before=not_before, reason=reason)
 
 
 class EventTimeField(serializers.DateTimeField):
