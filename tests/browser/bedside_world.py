@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from billing.models import Encounter, Patient
 from config import roles
+from consumables.models import Consumable
 from inventory.models import Department, Supplier
-from tests.billing.conftest import client_for
+from tests.billing.conftest import client_for, stocked_item
 from tests.factories import DepartmentFactory
 
 PATIENTS = {"ZY001": "张三", "ZY002": "李四"}
@@ -42,3 +43,26 @@ def bedside_ward(*, theatre: bool = True) -> dict:
             admitted_at=admitted,
         )
     return hospital
+
+
+def stock_stents_and_lens(hospital: dict) -> None:
+    """Two serial-tracked stents (SN0001, SN0002) and a self-pay lens issued to XNK:
+    ``stent_di``, ``stents`` (their codes) and ``lens`` (its code) go into ``hospital``."""
+    _, hospital["stent_di"], hospital["stents"] = stocked_item(
+        hospital,
+        "690999000003",
+        name="药物洗脱冠脉支架",
+        spec="3.0×18mm",
+        price="5800",
+        tracking=Consumable.Tracking.UNIT,
+        value_class=Consumable.ValueClass.HIGH,
+        serials=["SN0001", "SN0002"],
+    )
+    _, _, (hospital["lens"],) = stocked_item(
+        hospital,
+        "690999000004",
+        name="人工晶体",
+        spec="+21.0D",
+        price="3600",
+        insurance_class=Consumable.InsuranceClass.SELF_PAY,
+    )

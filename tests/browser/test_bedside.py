@@ -7,11 +7,10 @@ import pytest
 from django.utils import timezone
 
 from billing.models import ChargeLine, ChargeRefund, Consent, Use
-from consumables.models import Consumable
 from inventory import labels
 from tests.billing.conftest import stocked_item
 
-from .bedside_world import bedside_ward
+from .bedside_world import bedside_ward, stock_stents_and_lens
 from .conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,24 +32,7 @@ def ward():
     _, _, (hospital["dressing"],) = stocked_item(
         hospital, "690999000002", name="透明敷贴", spec="6×7cm", price="3.2", quantity=20
     )
-    _, hospital["stent_di"], hospital["stents"] = stocked_item(
-        hospital,
-        "690999000003",
-        name="药物洗脱冠脉支架",
-        spec="3.0×18mm",
-        price="5800",
-        tracking=Consumable.Tracking.UNIT,
-        value_class=Consumable.ValueClass.HIGH,
-        serials=["SN0001", "SN0002"],
-    )
-    _, _, (hospital["lens"],) = stocked_item(
-        hospital,
-        "690999000004",
-        name="人工晶体",
-        spec="+21.0D",
-        price="3600",
-        insurance_class=Consumable.InsuranceClass.SELF_PAY,
-    )
+    stock_stents_and_lens(hospital)
     return hospital
 
 

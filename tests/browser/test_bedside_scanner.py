@@ -16,12 +16,11 @@ import pytest
 from django.utils import timezone
 
 from billing.models import ChargeLine, Use
-from consumables.models import Consumable
 from consumables.udi import gtin_check_digit
 from tests.billing.conftest import expiry_text, post_scan, stocked_item
 from tests.factories import DeviceIdentifierFactory
 
-from .bedside_world import bedside_ward
+from .bedside_world import bedside_ward, stock_stents_and_lens
 from .conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,24 +44,7 @@ def ward():
         hospital, "690999000002", name="静脉留置针", spec="22G", price="17.27", quantity=20
     )
     hospital["box"] = _box_issued_to_the_ward(hospital, cannula, "690999000002")
-    _, _, hospital["stents"] = stocked_item(
-        hospital,
-        "690999000003",
-        name="药物洗脱冠脉支架",
-        spec="3.0×18mm",
-        price="5800",
-        tracking=Consumable.Tracking.UNIT,
-        value_class=Consumable.ValueClass.HIGH,
-        serials=["SN0001", "SN0002"],
-    )
-    _, _, (hospital["lens"],) = stocked_item(
-        hospital,
-        "690999000004",
-        name="人工晶体",
-        spec="+21.0D",
-        price="3600",
-        insurance_class=Consumable.InsuranceClass.SELF_PAY,
-    )
+    stock_stents_and_lens(hospital)
     return hospital
 
 
