@@ -8,12 +8,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config import roles
-from config.bounds import decimal_bounds, decimal_max, integer_bounds, max_length
+from config.bounds import decimal_bounds, integer_bounds, max_length
 from config.event_times import EventTimeField
 from config.permissions import HasRole
 
 from .models import ChargeLine, DoctorOrder, Encounter, Patient
-from .services.charges import charge_refund_record, his_charge_record, money
+from .services.charges import charge_refund_record, his_charge_record
 from .services.encounters import encounter_discharge, encounter_upsert, order_upsert
 
 
@@ -60,8 +60,8 @@ REPLAY = "the same event_id again: the first answer"
 # CONTRACT.md: a visit number is 1-32 of A-Z a-z 0-9 - _ (it is a path segment of the pages
 # and of the API, and a file name of the exports).
 VISIT_NO_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
-# A quantity HIS may send in one message: far below the column, so that a quantity times
-# any price still fits an amount (checked per charge, below).
+# A quantity HIS may send in one message: far below the column. Whether a quantity at its
+# price fits an amount is checked in services.charges.money, for scans and HIS alike.
 MAX_FEED_QUANTITY = 100_000
 
 
@@ -220,19 +220,6 @@ class ChargeApi(HisFeedApi):
         order = serializers.CharField(
             max_length=max_length(DoctorOrder, "order_id"), required=False, allow_null=True
         )
-
-        def validate(self, attrs):
-            largest = decimal_max(ChargeLine, "amount")
-            if money(attrs["unit_price"], attrs["quantity"]) > largest:
-                raise serializers.ValidationError(
-                    {
-                        "unit_price": [
-                            _("数量×单价超出金额上限 %(max)s / quantity × unit price exceeds "
-                              "the largest amount, %(max)s") % {"max": largest}
-                        ]
-                    }
-                )
-            return attrs
 
     @extend_schema(
         summary="HIS：计费 / HIS: a charge keyed in at HIS",

@@ -6,10 +6,12 @@ import datetime as dt
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
+from config.bounds import decimal_max
 from config.errors import DomainError
 from config.event_times import refuse_unless_in_window
 from consumables.models import Consumable, PriceVersion
 from consumables.prices import approved_version_in_force
+from inventory import errors as stock_errors
 from inventory.services.idempotency import WriteOutcome, fingerprint, run_once
 
 from .. import errors
@@ -20,7 +22,19 @@ CENT = Decimal("0.01")
 
 
 def money(unit_price: Decimal, quantity: int) -> Decimal:
-    return (unit_price * quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+    """The amount of ``quantity`` at ``unit_price``; VALIDATION_ERROR when it would not fit
+    the amount column (beyond it the insert is a DataError, a 500). Every charge line's
+    amount comes through here: a scanned use, an HIS charge and a refund alike."""
+    amount = (unit_price * quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+    largest = decimal_max(ChargeLine, "amount")
+    if amount > largest:
+        raise stock_errors.validation(
+            "quantity",
+            f"数量×单价超出金额上限 {largest}",
+            f"quantity × unit price exceeds the largest amount, {largest}",
+            reason="AMOUNT_TOO_LARGE",
+        )
+    return amount
 
 
 def is_self_pay(encounter: Encounter, consumable: Consumable) -> bool:

@@ -346,3 +346,22 @@ def test_refund_after_its_charge_inside_the_window_is_recorded(hospital, reprice
     response = refund(his, charge_id, iso(charged_at + dt.timedelta(hours=1)))
     assert response.status_code == 201, response.json()
     assert ChargeLine.objects.get().refunded_quantity == 1
+
+
+def test_a_scanned_use_whose_amount_would_not_fit_is_refused(hospital):
+    """The amount check is the service's (charges.money): a scan meets it as HIS does."""
+    _, _, (code,) = stocked_item(hospital, "690400000009", price="9999999999", quantity=1)
+    keeper = hospital["keeper"]
+    for action, extra in [
+        ("receive", {"supplier": "GYS01", "unit_cost": "1"}),
+        ("issue", {"from_department": "CK01"}),
+    ]:
+        response = post_scan(
+            keeper, action, code, "CK01" if action == "receive" else "XNK", quantity=200, **extra
+        )
+        assert response.status_code == 201, response.json()
+    before = written()
+    response = post_scan(hospital["nurse"], "use", code, "XNK", encounter="ZY001", quantity=200)
+    error = refused(response, 400, "VALIDATION_ERROR")
+    assert error["detail"]["reason"] == "AMOUNT_TOO_LARGE"
+    assert written() == before
