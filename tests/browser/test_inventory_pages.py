@@ -123,7 +123,8 @@ def test_storekeeper_receives_issues_and_the_ward_sees_the_stock(hospital, new_p
     page.goto("/inventory/issue/")
     page.select_option("select[name=ward]", "XNK")
     page.fill("input[name=q]", consumable.material_code)
-    page.click(".fefo-search button")
+    with page.expect_navigation(wait_until="load"):  # the lookup reloads the page:
+        page.click(".fefo-search button")  # scan only once its scripts listen again
     fefo = page.locator(".fefo-table tbody tr")
     expect(fefo).to_have_count(1)
     expect(fefo.first).to_contain_text("LZ2401")
