@@ -41,7 +41,7 @@ else:
     from common import count_queries, django_setup, throwaway_database
     from generate import Shape, generate, print_progress
 
-# Same quantities as the run's variance rows (CONTRACT.md), by department and consumable:
+# Same quantities as the run's variance rows (docs/contract.md), by department and consumable:
 # receipts into, issues out of and into, uses out of minus returns from patients into the
 # department, charges minus refunds by the line's department.
 BASELINE_SQL = """
@@ -76,7 +76,7 @@ GROUP BY dept, item
 HAVING SUM(received) <> 0 OR SUM(issued) <> 0 OR SUM(used) <> 0 OR SUM(billed) <> 0
 """
 
-# The least the per-encounter matching must read (CONTRACT.md matches each encounter and
+# The least the per-encounter matching must read (docs/contract.md matches each encounter and
 # item on all its events up to the day's end, for the encounters touched that day): the
 # uses and the charges of those encounters summed per encounter and item, by the same
 # (encounter, consumable, time, quantity) index-only scans the run uses; no returns, no

@@ -1,4 +1,4 @@
-"""HIS feed (CONTRACT.md): encounters, discharge, doctor orders, charges and refunds."""
+"""HIS feed (docs/contract.md): encounters, discharge, doctor orders, charges and refunds."""
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -57,7 +57,7 @@ class RefundOutputSerializer(serializers.Serializer):
 
 REPLAY = "the same event_id again: the first answer"
 
-# CONTRACT.md: a visit number is 1-32 of A-Z a-z 0-9 - _ (it is a path segment of the pages
+# docs/contract.md: a visit number is 1-32 of A-Z a-z 0-9 - _ (it is a path segment of the pages
 # and of the API, and a file name of the exports).
 VISIT_NO_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 # A quantity HIS may send in one message: far below the column. Whether a quantity at its

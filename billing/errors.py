@@ -1,4 +1,4 @@
-"""Refusals of the bedside and HIS paths (CONTRACT.md codes), Chinese first."""
+"""Refusals of the bedside and HIS paths (docs/contract.md, Error codes), Chinese first."""
 
 from config.errors import DomainError
 

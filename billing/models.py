@@ -352,7 +352,7 @@ class VarianceRow(models.Model):
 
 
 class ExceptionRow(models.Model):
-    """One finding of the run's day (CONTRACT.md exception kinds)."""
+    """One finding of the run's day (docs/contract.md exception kinds)."""
 
     run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="exceptions")
     kind = models.CharField(max_length=32, db_index=True)

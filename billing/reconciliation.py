@@ -11,7 +11,7 @@ lines, the four-price audit, the variance rows just written) and are written in 
 stored result of a day is replaced in one transaction, only when the whole computation
 succeeded.
 
-Variance rows (CONTRACT.md), per department and consumable, by business day (Asia/Shanghai)
+Variance rows (docs/contract.md), per department and consumable, by business day (Asia/Shanghai)
 of the event:
 - ``received``: moves of kind receive into the department (from a supplier);
 - ``issued``: moves of kind issue out of the department (a store) or into it (a ward or a

@@ -1,4 +1,4 @@
-"""Reconciliation endpoints (CONTRACT.md): run or queue a day, its status, rows, exceptions."""
+"""Reconciliation endpoints (docs/contract.md): run or queue a day, its status, rows, exceptions."""
 
 import datetime as dt
 

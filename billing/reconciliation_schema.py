@@ -32,7 +32,9 @@ class VarianceOutputSerializer(serializers.Serializer):
 
 
 class ExceptionOutputSerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="UNBILLED_USE, CHARGE_WITHOUT_USE, ... (CONTRACT.md)")
+    kind = serializers.CharField(
+        help_text="UNBILLED_USE, CHARGE_WITHOUT_USE, ... (docs/contract.md)"
+    )
     department = serializers.CharField(allow_null=True)
     material_code = serializers.CharField(allow_null=True)
     encounter = serializers.CharField(allow_null=True)

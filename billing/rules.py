@@ -2,7 +2,7 @@
 
 One module for the pre-discharge audit (出院预审核, ``until`` = now) and the nightly
 reconciliation (``until`` = the end of the business day, Asia/Shanghai), so the ward sees
-exactly what finance will see. Kinds and definitions are CONTRACT.md's "Reconciliation":
+exactly what finance will see. Kinds and definitions are docs/contract.md's "Reconciliation":
 
 - ``UNBILLED_USE`` (漏费): a chargeable item whose net used (uses - returns from the
   patient) is above its net charged (charged - refunded) in the encounter; quantity = the
@@ -29,7 +29,7 @@ charge line fully refunded before the cut-off has no effect left and raises no l
 (refunding and re-charging is how a ward fixes a wrong price).
 
 Which pairs and lines. The audit looks at every pair and standing line of its encounters.
-The nightly run (``findings_for_day``) reports, as CONTRACT.md says, a pair "on each day
+The nightly run (``findings_for_day``) reports, as docs/contract.md says, a pair "on each day
 the encounter had a use or charge of that item" (a return or a refund is a negative use or
 charge, so it counts too), matched on all its events before the day's end; a line finding
 is reported on the day the line was charged (it is a fact about that line, so a period
@@ -137,7 +137,7 @@ def _price(text: str) -> str:
 
 @dataclass(frozen=True)
 class Finding:
-    """One anomaly, in the shape of a reconciliation exception row (CONTRACT.md)."""
+    """One anomaly, in the shape of a reconciliation exception row (docs/contract.md)."""
 
     kind: str
     encounter: str

@@ -1,4 +1,4 @@
-"""Domain errors with stable codes (CONTRACT.md) and their JSON rendering for the API.
+"""Domain errors with stable codes (docs/contract.md) and their JSON rendering for the API.
 
 Services raise ``DomainError``; views and the API turn it into
 ``{"error": {"code", "message", "message_en", "detail"}}``. Nobody invents codes elsewhere.

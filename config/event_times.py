@@ -1,4 +1,4 @@
-"""The window an event time from a scanner or HIS must fall in (CONTRACT.md).
+"""The window an event time from a scanner or HIS must fall in (docs/contract.md).
 
 An event's time picks the price in force and the business day it is reconciled on, so a
 clock that is wrong by a year must not pass: ``occurred_at``, ``charged_at`` and
@@ -92,7 +92,7 @@ class EventTimeField(serializers.DateTimeField):
     DRF converts an aware time to the server's zone and answers an overflow (year 1 at
     +08:00, year 9999 at -08:00) with a generic VALIDATION_ERROR; such a time is kept in its
     own offset instead, so the service refuses it like any other time out of range
-    (TIME_OUT_OF_RANGE, CONTRACT.md). Only for fields whose service calls the window: the
+    (TIME_OUT_OF_RANGE, docs/contract.md). Only for fields whose service calls the window: the
     value must never reach the database unchecked.
     """
 

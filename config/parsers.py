@@ -3,7 +3,7 @@
 DRF's own parser hands ``json.load`` whatever arrives: ``[`` nested 100,000 deep ends in a
 RecursionError (a 500), a ``\\u0000`` inside a string reaches PostgreSQL (which refuses NUL
 in text and jsonb: a DataError, a 500), and a lone surrogate (``\\ud800``) cannot even be
-encoded for the database. CONTRACT.md wants each of these to be a 4xx ``VALIDATION_ERROR``
+encoded for the database. docs/contract.md wants each of these to be a 4xx ``VALIDATION_ERROR``
 with nothing recorded, so they are refused here, before any view sees the body.
 
 Other control characters stay: a scanned GS1 code carries the group separator (``\\x1d``).

@@ -1,4 +1,4 @@
-"""Settings, read from the environment variables named in CONTRACT.md.
+"""Settings, read from the environment variables named in docs/contract.md.
 
 Quick start (nothing set): SQLite file in the project, tasks in-process.
 Production: DATABASE_URL=postgres://..., CELERY_BROKER_URL=redis://..., DJANGO_SECRET_KEY,
@@ -221,7 +221,7 @@ if BILLING_HIGH_VALUE_MODE not in {"flag", "block"}:
 # that fired twice until the nurse says otherwise (再加一件): the page asks, it does not charge.
 BEDSIDE_REPEAT_SCAN_SECONDS = float(os.environ.get("DJANGO_BEDSIDE_REPEAT_SCAN_SECONDS", "2"))
 
-# Event times from scanners and HIS (CONTRACT.md, TIME_OUT_OF_RANGE): at most 5 minutes ahead
+# Event times from scanners and HIS (docs/contract.md, TIME_OUT_OF_RANGE): at most 5 minutes ahead
 # of the server clock, and no older than this many hours (the offline queue and HIS catch-up
 # stay well inside it; the time picks the price, so it may not roam).
 SCAN_BACKDATE_HOURS = int(os.environ.get("DJANGO_SCAN_BACKDATE_HOURS", "72"))
@@ -253,8 +253,8 @@ AXES_IPWARE_PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "0")) or None
 
 # Cache: Redis in production (DJANGO_CACHE_URL, else a redis:// Celery broker), local
 # memory in the quick start. API rate-limit counters live in a local-memory cache of their
-# own in every worker process: the bedside path never waits for Redis (DESIGN.md invariant
-# 7), at the price of a limit counted per worker (rate x workers for one user at worst,
+# own in every worker process: the bedside path never waits for Redis (docs/architecture.md,
+# invariant 7), at the price of a limit counted per worker (rate x workers for one user at worst,
 # still a stop for a runaway script; login brute force is axes' job, in the database).
 CACHE_URL = os.environ.get("DJANGO_CACHE_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""

@@ -1,4 +1,4 @@
-"""REST API of the consumables app (CONTRACT.md: code resolution)."""
+"""REST API of the consumables app (docs/contract.md: code resolution)."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -23,7 +23,7 @@ RESOLVE_ROLES = (
 
 
 class ConsumableCodesSerializer(serializers.Serializer):
-    """The consumable object of CONTRACT.md: its five codes, name and spec."""
+    """The consumable object of docs/contract.md: its five codes, name and spec."""
 
     material_code = serializers.CharField()
     charge_code = serializers.CharField(allow_null=True)

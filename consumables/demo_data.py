@@ -5,7 +5,7 @@ twice produces the same rows and the import finds nothing new the second time. T
 manufacturers, GS1 company prefixes, MA registrants and registration numbers are invented
 for the demo; they do not name real products.
 
-The catalogue comes out as rows in ``import_master``'s consumables.csv layout (CONTRACT.md),
+The catalogue comes out as rows in ``import_master``'s consumables.csv layout (docs/contract.md),
 one row per UDI-DI, so the demo loads through the same import path as a real hospital file.
 """
 

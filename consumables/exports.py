@@ -1,6 +1,6 @@
 """The consumable master as a spreadsheet, in the layout of ``import_master``.
 
-``consumable_master_rows`` gives the master as CONTRACT.md's consumables.csv has it: one
+``consumable_master_rows`` gives the master as docs/contract.md's consumables.csv has it: one
 row per UDI-DI, so an exported file imports back unchanged. The file itself is written by
 the project's one spreadsheet writer, ``config.exports`` (text never a formula, numbers
 numeric, dates dates), re-exported here for the master-data pages.
@@ -25,7 +25,7 @@ from config.exports import (  # noqa: F401  (the pages' and views' import path)
 from .models import Consumable, DeviceIdentifier, ExternalPrice
 from .prices import with_prices_in_force
 
-# consumables.csv columns, in CONTRACT.md order, then extra columns the importer may ignore.
+# consumables.csv columns, in docs/contract.md's order, then extra columns the importer may ignore.
 MASTER_COLUMNS: list[tuple[str, str]] = [
     ("material_code", "物资编码"),
     ("name", "名称"),

@@ -1,4 +1,4 @@
-"""REST API of the inventory app: POST /api/v1/scans (CONTRACT.md)."""
+"""REST API of the inventory app: POST /api/v1/scans (docs/contract.md)."""
 
 from django.db.models import Exists, OuterRef
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -47,7 +47,7 @@ def refuse_unless_allowed(user, data: dict) -> Department | None:
 
 
 class ScanChargeSerializer(serializers.Serializer):
-    """The charge line a use of a chargeable item created (CONTRACT.md)."""
+    """The charge line a use of a chargeable item created (docs/contract.md)."""
 
     id = serializers.IntegerField()
     quantity = serializers.IntegerField()

@@ -1,4 +1,4 @@
-"""The refusals of scans (CONTRACT.md codes), Chinese first with what to do next."""
+"""The refusals of scans (docs/contract.md, Error codes), Chinese first with what to do next."""
 
 from config.errors import DomainError
 

@@ -170,7 +170,7 @@ def test_a_refusal_reads_in_the_language_of_the_page():
 
 
 def test_api_refusals_keep_the_chinese_message_in_an_english_session(auth_client, settings):
-    # CONTRACT.md: ``message`` is Chinese and ``message_en`` English whatever the page
+    # docs/contract.md: ``message`` is Chinese and ``message_en`` English whatever the page
     # language; only the pages follow the switch.
     auth_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     response = auth_client.post("/api/v1/codes/resolve", {}, format="json")

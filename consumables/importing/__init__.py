@@ -1,4 +1,4 @@
-"""Bulk load of master data from HRP/HIS exports: consumables and departments (CONTRACT.md).
+"""Bulk load of master data from HRP/HIS exports: consumables and departments (docs/contract.md).
 
 ``import_master`` reads the files and loads them in one transaction; ``import_consumable_rows``
 and ``import_department_rows`` take rows already read (``load_demo`` uses them directly).

@@ -493,7 +493,7 @@ def import_consumable_rows(
     source: str = "import_master",
     change_reason: str = CHANGE_REASON,
 ) -> ImportReport:
-    """Load or update consumables from rows of consumables.csv (CONTRACT.md).
+    """Load or update consumables from rows of consumables.csv (docs/contract.md).
 
     A bad row is reported with its line number and loads nothing of itself; the rest loads
     in one transaction. If the database refuses the load, nothing is written and the report

@@ -5,7 +5,7 @@
   instant is corrected if its price differs; a price already in force (at that instant, or now
   for a past date) is not recorded again, so re-importing a file, even on a later day, adds
   nothing. A present but empty ``vbp_price`` ends a VBP programme in force (a VBP row with no
-  price), as CONTRACT.md says an empty VBP price means "not in a programme".
+  price), as docs/contract.md says an empty VBP price means "not in a programme".
 - ``purchase_price`` / ``charge_price``: a consumable with no approved version gets an approved
   ``initial_load`` version, refused (the whole row) if it breaks the four-price rule against
   the platform/VBP prices in force at that date (invariant 6); otherwise prices that differ

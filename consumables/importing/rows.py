@@ -3,7 +3,7 @@
 Empty cells mean "not given": on a new consumable the field takes its default, on an existing
 one it keeps its stored value (an import never erases a code or a description). The one
 exception is ``vbp_price``: a present but empty VBP column means "not in a volume-procurement
-programme" (CONTRACT.md), see ``master.py``.
+programme" (docs/contract.md), see ``master.py``.
 """
 
 from __future__ import annotations

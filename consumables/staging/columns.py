@@ -1,4 +1,4 @@
-"""Column names of HRP and HIS exports: the keys of consumables.csv (CONTRACT.md) or the
+"""Column names of HRP and HIS exports: the keys of consumables.csv (docs/contract.md) or the
 Chinese headings those systems print. ``canonical_row`` renames a row's columns to keys."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Event times HIS sends besides charges and refunds (CONTRACT.md, TIME_OUT_OF_RANGE).
+"""Event times HIS sends besides charges and refunds (docs/contract.md, TIME_OUT_OF_RANGE).
 
 A discharge may be keyed in days late, so it has no back-dating window, but no discharge
 lies ahead of the server clock or before its admission. Admissions and doctor orders are

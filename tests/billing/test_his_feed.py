@@ -1,4 +1,4 @@
-"""The HIS feed: encounters, orders, charges keyed in at HIS, refunds (CONTRACT.md)."""
+"""The HIS feed: encounters, orders, charges keyed in at HIS, refunds (docs/contract.md)."""
 
 import uuid
 
@@ -128,7 +128,7 @@ def test_his_feed_needs_the_integration_role(hospital):
     assert response.status_code == 403
 
 
-# Issue 13, finding 5: HIS may not silently rewrite a patient's encounter (CONTRACT.md).
+# Issue 13, finding 5: HIS may not silently rewrite a patient's encounter (docs/contract.md).
 
 
 def encounter_body(**changes):

@@ -236,7 +236,7 @@ def test_one_missed_charge_in_a_busy_ward_is_exactly_unbilled_use(hospital, his)
 def test_unbilled_use_alone_in_its_ward_is_also_a_variance(hospital, his):
     """Inseparable: when the only use of an item on a ward that day goes unbilled, the
     encounter is short (UNBILLED_USE) and so is the ward's day, 100% > 5%
-    (VARIANCE_OVER_THRESHOLD). CONTRACT.md defines both on the same quantities."""
+    (VARIANCE_OVER_THRESHOLD). docs/contract.md defines both on the same quantities."""
     consumable, _, (code,) = his_billed(hospital, "690777000005")
     order(his, consumable)
     use(hospital, code, 2)
@@ -681,7 +681,7 @@ def test_beat_runs_the_previous_day_at_half_past_midnight_in_shanghai():
 
 
 def _naive_matching(start, end) -> list[tuple]:
-    """CONTRACT.md's matching, by walking every event before ``end`` in Python."""
+    """docs/contract.md's matching, by walking every event before ``end`` in Python."""
     from collections import defaultdict
 
     from billing.models import ChargeLine, ChargeRefund

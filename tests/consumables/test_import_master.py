@@ -1,4 +1,4 @@
-"""import_master: bulk load and update of the consumable master from CSV/XLSX (CONTRACT.md)."""
+"""import_master: bulk load and update of the consumable master from CSV/XLSX (docs/contract.md)."""
 
 import csv
 import datetime as dt

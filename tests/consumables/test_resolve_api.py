@@ -1,4 +1,4 @@
-"""POST /api/v1/codes/resolve as CONTRACT.md describes it."""
+"""POST /api/v1/codes/resolve as docs/contract.md describes it."""
 
 import pytest
 

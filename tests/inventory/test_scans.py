@@ -1,4 +1,4 @@
-"""POST /api/v1/scans for receive, issue, return and scrap (CONTRACT.md)."""
+"""POST /api/v1/scans for receive, issue, return and scrap (docs/contract.md)."""
 
 import datetime as dt
 import json

@@ -1,5 +1,5 @@
 """The bad inputs issue 13 found answered with a 500, each now a clear 4xx with nothing
-written (CONTRACT.md: any malformed request is a 4xx ``VALIDATION_ERROR``, never a 5xx).
+written (docs/contract.md: any malformed request is a 4xx ``VALIDATION_ERROR``, never a 5xx).
 
 The walk over every URL with bad values is tests/security/test_bad_input.py; these are
 the reported cases, one behaviour each.

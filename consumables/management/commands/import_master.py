@@ -9,7 +9,7 @@ from consumables.importing import ImportFileError, import_master
 class Command(BaseCommand):
     help = (
         "导入或更新耗材主数据（CSV 或 XLSX）/ Load or update the consumable master from a CSV "
-        "or XLSX file (columns: CONTRACT.md). A bad row is reported with its line number and "
+        "or XLSX file (columns: docs/contract.md). A bad row is reported with its line number and "
         "loads nothing of itself; the rest loads. Exit status: 0 all rows loaded; 2 some rows "
         "were refused (the others loaded); 1 nothing loaded (file missing or unreadable, "
         "unknown --user, or the database refused the load)."

@@ -1,6 +1,6 @@
 """python manage.py rebuild_balances [--check]
 
-Stock balances are a kept copy of the ledger (DESIGN.md, the stock ledger): this command
+Stock balances are a kept copy of the ledger (docs/architecture.md, the stock ledger): this command
 compares them with the balances computed from the moves, and repairs them.
 """
 
