@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .codes import is_valid_hospital_code, is_valid_insurance_code
+from .insurance import insurance_terms_problem
 
 
 class Consumable(models.Model):
@@ -116,6 +117,9 @@ class Consumable(models.Model):
                 _("医保耗材编码应为 C 加 19 位数字（或 27 位）/ "
                 "insurance code must be C + 19 digits (or the 27-character form)")
             )
+        problem = insurance_terms_problem(self.insurance_class, self.insurance_restriction)
+        if problem is not None:
+            errors[problem.field] = problem.message + " / " + problem.message_en
         if errors:
             raise ValidationError(errors)
 
@@ -229,7 +233,11 @@ class PriceVersion(models.Model):
     purchase_price = models.DecimalField(
         _("采购价 / purchase price"), max_digits=14, decimal_places=4
     )
-    charge_price = models.DecimalField(_("收费价 / charge price"), max_digits=14, decimal_places=4)
+    # None only for an item that is not separately chargeable (chargeable = False): its cost
+    # is included in a procedure fee, so it has a purchase price and no charge price.
+    charge_price = models.DecimalField(
+        _("收费价 / charge price"), max_digits=14, decimal_places=4, null=True, blank=True
+    )
     effective_from = models.DateTimeField(_("生效时间 / effective from"))
     requested_effective_from = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status, default=Status.PROPOSED)
@@ -259,7 +267,8 @@ class PriceVersion(models.Model):
         verbose_name_plural = _("价格版本 / price versions")
         constraints = [
             models.CheckConstraint(
-                condition=Q(purchase_price__gte=0) & Q(charge_price__gte=0),
+                condition=Q(purchase_price__gte=0)
+                & (Q(charge_price__isnull=True) | Q(charge_price__gte=0)),
                 name="price_version_gte0",
             ),
             # Two-person rule (价格调整双审核), enforced by the database.

@@ -185,6 +185,13 @@ class StockBalance(models.Model):
 class Supplier(models.Model):
     code = models.CharField(_("供应商编码 / code"), max_length=32, unique=True)
     name = models.CharField(_("名称 / name"), max_length=200)
+    # 统一社会信用代码 (GB 32100-2015): 18 characters, the last a check character.
+    credit_code = models.CharField(
+        _("统一社会信用代码 / unified social credit code"), max_length=18, blank=True
+    )
+    license_no = models.CharField(
+        _("医疗器械经营许可证号 / medical device trading licence no."), max_length=64, blank=True
+    )
     users = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,

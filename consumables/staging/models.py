@@ -15,6 +15,7 @@ class StagingSource(models.TextChoices):
     HRP = "hrp", _("HRP 物资目录 / HRP material list")
     HIS_CHARGE = "his_charge", _("HIS 收费目录 / HIS charge catalogue")
     HIS_ORDER = "his_order", _("HIS 医嘱目录 / HIS order catalogue")
+    SUPPLIER = "supplier", _("HRP 供应商目录 / HRP supplier list")
 
 
 class StagingImport(models.Model):
@@ -69,6 +70,15 @@ class StagingRow(models.Model):
     registration_no = models.CharField(_("注册证号 / registration no."), max_length=300, blank=True)
     category = models.CharField(_("类别 / category"), max_length=300, blank=True)
     chargeable = models.BooleanField(_("可收费 / chargeable"), null=True)
+    # A row of the HRP supplier list (source ``supplier``): its code and licence columns.
+    # Such a row names no material; it is checked and promoted on its own (``suppliers``).
+    supplier_code = models.CharField(_("供应商编码 / supplier code"), max_length=200, null=True)
+    credit_code = models.CharField(
+        _("统一社会信用代码 / unified social credit code"), max_length=200, blank=True
+    )
+    license_no = models.CharField(
+        _("医疗器械经营许可证号 / medical device trading licence no."), max_length=200, blank=True
+    )
     # The other consumables.csv columns of an HRP row, as text (value_class, tracking, prices):
     # promotion hands them to import_master unchanged.
     extra = models.JSONField(default=dict, blank=True)
@@ -91,6 +101,7 @@ class StagingRow(models.Model):
             models.Index(fields=["status", "insurance_code"], name="staging_insurance_idx"),
             models.Index(fields=["status", "udi_di"], name="staging_di_idx"),
             models.Index(fields=["status", "source"], name="staging_source_idx"),
+            models.Index(fields=["status", "supplier_code"], name="staging_supplier_idx"),
         ]
 
     def __str__(self):
