@@ -53,6 +53,9 @@ _LABELS = {
     "departments_created": "科室新增 / departments created",
     "departments_updated": "科室更新 / departments updated",
     "departments_unchanged": "科室未变 / departments unchanged",
+    "suppliers_created": "供应商新增 / suppliers created",
+    "suppliers_updated": "供应商更新 / suppliers updated",
+    "suppliers_unchanged": "供应商未变 / suppliers unchanged",
 }
 
 
@@ -78,6 +81,9 @@ class ImportReport:
     device_identifiers_updated: int = 0
     external_prices_updated: int = 0
     departments_unchanged: int = 0
+    suppliers_created: int = 0
+    suppliers_updated: int = 0
+    suppliers_unchanged: int = 0
     failed: bool = False  # the database refused the load: nothing was written
 
     @property

@@ -1,0 +1,196 @@
+"""import_supplier_rows: suppliers.csv from the HRP (code, name, credit_code, license_no),
+upserted by code, in the shape of ``departments``.
+
+- ``code``: the HRP supplier code, letters, digits and . _ - / (required);
+- ``name``: required for a new supplier;
+- ``credit_code``: 统一社会信用代码, 18 characters of the GB 32100-2015 alphabet (digits and
+  upper-case letters without I, O, S, V, Z), the last one its check character; may be empty;
+- ``license_no``: 医疗器械经营许可证号 (or 第二类医疗器械经营备案凭证号), free text; may be empty.
+
+An empty cell keeps the stored value (an import never erases a licence number).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django.db import DatabaseError, transaction
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from consumables.codes import is_valid_hospital_code
+from inventory.models import Supplier
+
+from .report import ImportFileError, ImportReport, RowError, row_error
+
+REQUIRED_COLUMNS = ("code", "name")
+COLUMNS = ("code", "name", "credit_code", "license_no")
+FIELDS = ("name", "credit_code", "license_no")
+CODE_LENGTH = Supplier._meta.get_field("code").max_length
+LIMITS = {name: Supplier._meta.get_field(name).max_length for name in FIELDS}
+CHANGE_REASON = "import_master"
+
+# 统一社会信用代码 (GB 32100-2015): 18 characters of a 31-character alphabet; the 18th is a
+# check character over the first 17 (weights 3^i mod 31, check = 31 - sum mod 31).
+CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+CREDIT_CODE_RE = re.compile(rf"^[{CREDIT_CODE_ALPHABET}]{{18}}$")
+
+
+def credit_code_check_char(first17: str) -> str:
+    """The GB 32100 check character of the first 17 characters of a credit code."""
+    total = sum(
+        CREDIT_CODE_ALPHABET.index(c) * w
+        for c, w in zip(first17, CREDIT_CODE_WEIGHTS, strict=True)
+    )
+    return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
+
+
+def credit_code_error(line: int, value: str) -> RowError | None:
+    """The refusal of a malformed credit code, or None if ``value`` is one."""
+    if not CREDIT_CODE_RE.fullmatch(value):
+        return row_error(
+            line,
+            "CREDIT_CODE_INVALID",
+            f"统一社会信用代码「{value}」应为 18 位数字或大写字母（不含 I、O、S、V、Z）",
+            f"credit code '{value}' must be 18 digits or capital letters (no I, O, S, V, Z)",
+        )
+    expected = credit_code_check_char(value[:17])
+    if value[17] != expected:
+        return row_error(
+            line,
+            "CREDIT_CODE_INVALID",
+            f"统一社会信用代码「{value}」校验位错误（应为 {expected}），请核对是否抄错",
+            f"credit code '{value}' fails its check character (expected {expected}): "
+            "check it for a typing error",
+        )
+    return None
+
+
+def parse_supplier_row(line: int, raw: dict[str, str]) -> tuple[dict, list[RowError]]:
+    """Check one row on its own: (the given values, every problem found)."""
+    raw = {k: ("" if v is None else str(v).strip()) for k, v in raw.items()}
+    code = raw.get("code", "")
+    name = raw.get("name", "")
+    # A credit code is printed in capitals; spaces inside are a copy artefact.
+    credit_code = re.sub(r"\s+", "", raw.get("credit_code", "")).upper()
+    license_no = raw.get("license_no", "")
+    errors = []
+    if not code:
+        errors.append(row_error(line, "VALIDATION_ERROR", "供应商编码必填", "code is required"))
+    elif len(code) > CODE_LENGTH or not is_valid_hospital_code(code):
+        errors.append(
+            row_error(
+                line,
+                "VALIDATION_ERROR",
+                f"供应商编码「{code}」只能包含字母、数字和 . _ - /（最长 {CODE_LENGTH} 位）",
+                f"code '{code}' may hold only letters, digits and . _ - / (at most {CODE_LENGTH})",
+            )
+        )
+    for field, value in (("name", name), ("license_no", license_no)):
+        if len(value) > LIMITS[field]:
+            errors.append(
+                row_error(
+                    line,
+                    "VALIDATION_ERROR",
+                    f"{field} 超过 {LIMITS[field]} 个字符",
+                    f"{field} is longer than {LIMITS[field]} characters",
+                )
+            )
+    if credit_code:
+        error = credit_code_error(line, credit_code)
+        if error is not None:
+            errors.append(error)
+    given = (("name", name), ("credit_code", credit_code), ("license_no", license_no))
+    return {"line": line, "code": code, **{k: v for k, v in given if v}}, errors
+
+
+def import_supplier_rows(
+    rows: Iterable[tuple[int, dict[str, str]]], *, user=None, change_reason: str = CHANGE_REASON
+) -> ImportReport:
+    """Create or update suppliers by code. Empty cells keep the stored value.
+
+    A bad row is reported with its line number and loads nothing; the rest loads in one
+    transaction. A code repeated in the file with different values is refused.
+    """
+    report = ImportReport()
+    good: dict[str, dict] = {}
+    for index, (line, raw) in enumerate(rows):
+        if index == 0:
+            missing = [c for c in REQUIRED_COLUMNS if c not in raw]
+            if missing:
+                raise ImportFileError(
+                    "MISSING_COLUMNS",
+                    f"供应商文件缺少必需的列：{', '.join(missing)}",
+                    f"the suppliers file lacks required columns: {', '.join(missing)}",
+                    missing=missing,
+                )
+        report.rows += 1
+        row, errors = parse_supplier_row(line, raw)
+        if not errors and row["code"] in good:
+            first = good[row["code"]]
+            differ = [k for k in FIELDS if k in row and row[k] != first.get(k)]
+            if differ:
+                errors.append(
+                    row_error(
+                        line,
+                        "VALIDATION_ERROR",
+                        f"供应商编码 {row['code']} 与第 {first['line']} 行不一致："
+                        f"{', '.join(differ)}",
+                        f"supplier {row['code']} contradicts line {first['line']}: "
+                        f"{', '.join(differ)}",
+                    )
+                )
+            else:
+                continue
+        report.errors += errors
+        if not errors:
+            good[row["code"]] = row
+
+    existing = {s.code: s for s in Supplier.objects.filter(code__in=list(good))}
+    created, updated = [], []
+    for code, row in good.items():
+        supplier = existing.get(code)
+        if supplier is None:
+            if "name" not in row:
+                report.errors.append(
+                    row_error(
+                        row["line"],
+                        "VALIDATION_ERROR",
+                        f"新供应商 {code} 须填写名称",
+                        f"new supplier {code} needs a name",
+                    )
+                )
+                continue
+            created.append(Supplier(code=code, **{k: row.get(k, "") for k in FIELDS}))
+            continue
+        changed = [k for k in FIELDS if k in row and getattr(supplier, k) != row[k]]
+        for k in changed:
+            setattr(supplier, k, row[k])
+        if changed:
+            updated.append(supplier)
+        else:
+            report.suppliers_unchanged += 1
+    report.errors.sort(key=lambda e: e.line)
+    history = {"default_user": user, "default_change_reason": change_reason[:100]}
+    try:
+        with transaction.atomic():
+            if created:
+                bulk_create_with_history(created, Supplier, **history)
+            if updated:
+                bulk_update_with_history(updated, Supplier, list(FIELDS), **history)
+    except DatabaseError as exc:
+        report.failed = True
+        report.suppliers_unchanged = 0
+        report.errors.append(
+            RowError(
+                line=0,
+                code="DATABASE_ERROR",
+                message=f"数据库拒绝写入，未导入任何供应商：{exc} / "
+                f"the database refused the load, no supplier was imported: {exc}",
+            )
+        )
+        return report
+    report.suppliers_created = len(created)
+    report.suppliers_updated = len(updated)
+    return report
