@@ -1,16 +1,28 @@
 """Admin for the slice of HIS we keep: patients, encounters (就诊) and doctor orders (医嘱);
-order kits (医嘱套包) with their components; high-value use approvals (高值耗材使用审批)."""
+the insurance types (医保类型) HIS may send; order kits (医嘱套包) with their components;
+high-value use approvals (高值耗材使用审批)."""
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
+from config.errors import DomainError
 from consumables.admin import HistoryAdmin, LabelledFormMixin, column, titled
 from consumables.models import Consumable
 
-from .models import DoctorOrder, Encounter, HighValueApproval, Kit, KitComponent, Patient
+from .models import (
+    DoctorOrder,
+    Encounter,
+    HighValueApproval,
+    InsuranceType,
+    Kit,
+    KitComponent,
+    Patient,
+)
 from .services.approvals import high_value_approval_record
+from .services.insurance_types import configured_insurance_types, insurance_type_or_refuse
 
 
 def _consumable_for_order_code(field: str):
@@ -63,8 +75,76 @@ class DoctorOrderInline(admin.TabularInline):
         return getattr(obj, "consumable_label", None) or "—"
 
 
+@admin.register(InsuranceType)
+class InsuranceTypeAdmin(HistoryAdmin):
+    """The hospital's insurance types: it adds its own (新农合, 异地医保) here. A type in use is
+    retired (启用 off), not deleted or renamed: encounters hold its name."""
+
+    list_display = ("name", "name_en", "insured", "is_active", "sort_order", "encounter_count")
+    list_filter = ("insured", "is_active")
+    search_fields = ("name", "name_en")
+    fields = ("name", "name_en", "insured", "is_active", "sort_order")
+
+    def get_queryset(self, request):
+        used = Encounter.objects.filter(insurance_type=OuterRef("name"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(encounters=Subquery(
+                used.order_by().values("insurance_type").annotate(n=Count("pk")).values("n")
+            ))
+        )
+
+    @admin.display(description=_("就诊数 / encounters"), ordering="encounters")
+    def encounter_count(self, obj):
+        return getattr(obj, "encounters", None) or 0
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("name",) if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and Encounter.objects.filter(insurance_type=obj.name).exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one by one, where the used ones are kept
+        return actions
+
+
+class EncounterForm(forms.ModelForm):
+    """The insurance type is picked from the configured ones; the same refusal as the HIS
+    feed (``insurance_type_or_refuse``)."""
+
+    insurance_type = forms.ChoiceField(label=_("医保类型 / insurance type"))
+
+    class Meta:
+        model = Encounter
+        fields = (
+            "visit_no", "patient", "insurance_type", "department", "admitted_at", "discharged_at"
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = configured_insurance_types()
+        current = self.instance.insurance_type if self.instance.pk else None
+        if current and current not in names:
+            names.append(current)
+        self.fields["insurance_type"].choices = [(name, name) for name in names]
+
+    def clean_insurance_type(self):
+        name = self.cleaned_data["insurance_type"]
+        current = self.instance.insurance_type if self.instance.pk else None
+        try:
+            return insurance_type_or_refuse(name, current=current)
+        except DomainError as refusal:
+            raise forms.ValidationError(refusal.message) from refusal
+
+
 @admin.register(Encounter)
 class EncounterAdmin(LabelledFormMixin, HistoryAdmin):
+    form = EncounterForm
     # The history page shows who changed the insurance type or ward, when, old -> new.
     history_list_display = ("insurance_type", "department", "history_change_reason")
     list_display = (

@@ -94,7 +94,13 @@ class EncounterApi(HisFeedApi):
         visit_no = visit_no_field()
         patient_id = serializers.CharField(max_length=max_length(Patient, "patient_id"))
         patient_name = serializers.CharField(max_length=max_length(Patient, "name"))
-        insurance_type = serializers.ChoiceField(Encounter.InsuranceType.values)
+        # A string, one of the hospital's configured types (billing.InsuranceType); an
+        # unknown one is refused by the service with the list (insurance_type_or_refuse).
+        insurance_type = serializers.CharField(
+            max_length=max_length(Encounter, "insurance_type"),
+            help_text="one of the hospital's configured insurance types "
+            "(职工医保, 居民医保, 离休, 工伤保险, 生育保险, 自费, and those it adds)",
+        )
         department = serializers.CharField(max_length=32)
         admitted_at = serializers.DateTimeField()
 
@@ -119,6 +125,10 @@ class EncounterApi(HisFeedApi):
             201: OpenApiResponse(EncounterFeedOutputSerializer, description="created"),
             200: OpenApiResponse(
                 EncounterFeedOutputSerializer, description="updated, or the same post again"
+            ),
+            400: OpenApiResponse(
+                description="VALIDATION_ERROR; an insurance type that is not configured: "
+                "reason UNKNOWN_INSURANCE_TYPE, detail.configured lists the types"
             ),
             404: OpenApiResponse(description="UNKNOWN_DEPARTMENT"),
             409: OpenApiResponse(

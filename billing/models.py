@@ -26,21 +26,48 @@ class Patient(models.Model):
         return self.patient_id
 
 
+class InsuranceType(models.Model):
+    """An insurance type (医保类型) as HIS names it: 职工医保, 居民医保, 离休, 自费...
+
+    The hospital keeps the list in the admin (新农合, 异地医保 are added there). ``insured``
+    says whether a fund pays: an encounter of a type that is not insured is a self-pay
+    patient, every charge line of it self-pay. A type is retired (``is_active`` off), not
+    deleted or renamed: encounters hold its name (``Encounter.insurance_type``).
+    """
+
+    name = models.CharField(_("名称 / name"), max_length=32, unique=True)
+    name_en = models.CharField(_("英文名称 / English name"), max_length=64, blank=True)
+    insured = models.BooleanField(
+        _("医保支付 / insured"),
+        default=True,
+        help_text=_("基金支付则勾选；不勾选即自费患者 / Ticked when a fund pays; else self-pay"),
+    )
+    is_active = models.BooleanField(_("启用 / active"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("排序 / order"), default=100)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("医保类型 / insurance type")
+        verbose_name_plural = _("医保类型 / insurance types")
+        ordering = ["sort_order", "name"]
+
+    def __str__(self):
+        return self.name
+
+
 class Encounter(models.Model):
     """A hospital visit (住院/门诊), identified by its visit number (住院号)."""
 
-    class InsuranceType(models.TextChoices):
-        EMPLOYEE = "职工医保", _("职工医保 / employee insurance")
-        RESIDENT = "居民医保", _("居民医保 / resident insurance")
-        SELF_PAY = "自费", _("自费 / self-pay")
+    # HIS may name only a configured type (services.encounters.insurance_type_or_refuse).
+    DEFAULT_INSURANCE_TYPE = "职工医保"
 
     visit_no = models.CharField(_("住院号 / visit no."), max_length=64, unique=True)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
+    # The name of an InsuranceType, as HIS sends it (the contract's string, not a key).
     insurance_type = models.CharField(
         _("医保类型 / insurance type"),
-        max_length=8,
-        choices=InsuranceType,
-        default=InsuranceType.EMPLOYEE,
+        max_length=InsuranceType._meta.get_field("name").max_length,
+        default=DEFAULT_INSURANCE_TYPE,
     )
     department = models.ForeignKey(
         "inventory.Department", on_delete=models.PROTECT, related_name="encounters"

@@ -20,8 +20,9 @@ from consumables.models import Consumable, DeviceIdentifier
 from inventory.models import Department
 
 from . import errors, rules
-from .models import ChargeLine, ChargeRefund, DoctorOrder, Encounter, Use
+from .models import ChargeLine, ChargeRefund, DoctorOrder, Encounter, InsuranceType, Use
 from .services.encounters import encounter_for_write
+from .services.insurance_types import insured_expression
 
 # audit and daily list
 # ---------------------------------------------------------------------------------------------
@@ -285,6 +286,13 @@ def daily_list(*, encounter: Encounter, day: dt.date) -> DailyList:
     )
 
 
+def insurance_type_en() -> Subquery:
+    """The English name of an encounter's insurance type, read with the encounter (the
+    ``insurance_type`` template filter uses it on an English page)."""
+    types = InsuranceType.objects.filter(name=OuterRef("insurance_type")).values("name_en")
+    return Subquery(types[:1])
+
+
 def ward_inpatients(*, department: Department, day: dt.date) -> QuerySet[Encounter]:
     """Encounters of ``department`` in hospital at some time on ``day``, with the day's
     consumables amounts (``day_charged``, ``day_refunded``, net ``day_amount``): one query."""
@@ -304,6 +312,7 @@ def ward_inpatients(*, department: Department, day: dt.date) -> QuerySet[Encount
             day_refunded=rules.subquery_sum(
                 refunded, "charge__encounter_id", "amount", AMOUNT_FIELD
             ),
+            insurance_type_en=insurance_type_en(),
         )
         .annotate(day_amount=F("day_charged") - F("day_refunded"))
         .order_by("visit_no")
@@ -326,15 +335,16 @@ def bedside_wards(user) -> QuerySet[Department]:
 
 
 def bedside_roster(*, department: Department) -> list[dict]:
-    """The open encounters of a ward (``visit_no``, ``name``, ``insurance_type``), so the
-    page can tell a wristband from an item and check a wristband while the network is down.
-    One query. A theatre has no roster: its patients belong to every ward."""
+    """The open encounters of a ward (``visit_no``, ``name``, ``insurance_type`` and whether
+    it is ``insured``), so the page can tell a wristband from an item and check a wristband
+    while the network is down. One query. A theatre has no roster: its patients belong to
+    every ward."""
     if department.kind != Department.Kind.WARD:
         return []
     return list(
         Encounter.objects.filter(department=department, discharged_at__isnull=True)
         .order_by("visit_no")
-        .values("visit_no", "insurance_type", name=F("patient__name"))
+        .values("visit_no", "insurance_type", name=F("patient__name"), insured=insured_expression())
     )
 
 
@@ -342,8 +352,11 @@ def bedside_encounter(*, visit_no: str, department: Department) -> Encounter:
     """The open encounter ``visit_no`` a nurse may scan for in ``department``: on that ward
     (a theatre takes the patients of every ward). Refusals: UNKNOWN_ENCOUNTER (404),
     ENCOUNTER_CLOSED (409), ENCOUNTER_NOT_ON_WARD (409), decided by the same rule as the scan
-    service (``services.encounters.encounter_for_write``). One query."""
-    return encounter_for_write(visit_no, on_ward=department)
+    service (``services.encounters.encounter_for_write``). One query, which also reads
+    ``insured`` and the type's English name (``insurance_type_en``) for the panel."""
+    return encounter_for_write(
+        visit_no, on_ward=department, annotate={"insurance_type_en": insurance_type_en()}
+    )
 
 
 @dataclass

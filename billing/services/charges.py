@@ -16,7 +16,9 @@ from inventory.services.idempotency import WriteOutcome, fingerprint, run_once
 
 from .. import errors
 from ..models import ChargeLine, ChargeRefund, DoctorOrder, Encounter, Use
+from .consent import has_consent
 from .encounters import encounter_for_write
+from .insurance_types import encounter_is_insured
 
 CENT = Decimal("0.01")
 
@@ -38,10 +40,18 @@ def money(unit_price: Decimal, quantity: int) -> Decimal:
 
 
 def is_self_pay(encounter: Encounter, consumable: Consumable) -> bool:
-    return (
-        encounter.insurance_type == Encounter.InsuranceType.SELF_PAY
-        or consumable.insurance_class == Consumable.InsuranceClass.SELF_PAY
-    )
+    """Whether a charge of ``consumable`` for ``encounter`` is self-pay (自费), not billed to
+    the fund: the patient's insurance type is not insured, or the item is a self-pay item,
+    or a restricted-payment (限定支付) item the patient consented to pay himself (the
+    consent says the 限定 condition is not met). A restricted item charged without a
+    consent (HIS keyed it in; a scan is refused CONSENT_REQUIRED) stays with the fund."""
+    if not encounter_is_insured(encounter):
+        return True
+    if consumable.insurance_class == Consumable.InsuranceClass.SELF_PAY:
+        return True
+    if consumable.insurance_class == Consumable.InsuranceClass.RESTRICTED:
+        return has_consent(encounter, consumable)
+    return False
 
 
 def charge_price_in_force(consumable: Consumable, at: dt.datetime) -> PriceVersion:

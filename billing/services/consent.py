@@ -30,6 +30,16 @@ RELATIONSHIP_LABELS = {
 CLOCK_SKEW = dt.timedelta(minutes=10)
 
 
+def has_consent(encounter: Encounter, consumable: Consumable) -> bool:
+    """Whether ``encounter`` has a consent for ``consumable``: the ``consented`` annotation
+    when the encounter was read with it for this item (the bedside use reads it in the
+    encounter's query, ``services.use._open_encounter``), else one query."""
+    consented = getattr(encounter, "consented", None)
+    if consented is None:
+        consented = Consent.objects.filter(encounter=encounter, consumable=consumable).exists()
+    return consented
+
+
 def consent_record(
     *,
     encounter: Encounter,

@@ -14,6 +14,7 @@ from inventory.services.scans import department_by_code
 
 from .. import errors
 from ..models import DoctorOrder, Encounter, Patient
+from .insurance_types import insurance_type_or_refuse, insured_expression
 
 
 def encounter_for_write(
@@ -24,10 +25,11 @@ def encounter_for_write(
     on_ward: Department | None = None,
 ) -> Encounter:
     """The open encounter ``visit_no`` (UNKNOWN_ENCOUNTER / ENCOUNTER_CLOSED otherwise),
-    with the caller's ``annotate`` expressions read in the same query; with ``on_ward``,
-    a patient of that ward (``refuse_unless_on_ward``)."""
+    with ``insured`` (its insurance type is insured) and the caller's ``annotate``
+    expressions read in the same query; with ``on_ward``, a patient of that ward
+    (``refuse_unless_on_ward``)."""
     encounters = Encounter.objects.select_related("patient", "department").annotate(
-        **(annotate or {})
+        insured=insured_expression(), **(annotate or {})
     )
     if lock:
         encounters = encounters.select_for_update(of=("self",))
@@ -75,8 +77,11 @@ def encounter_upsert(
     encounter's history, under the HIS account that sent it.
     """
     ward = department_by_code(department)
-    wanted = {"insurance_type": insurance_type, "department": ward, "admitted_at": admitted_at}
     encounter = _encounter_locked(visit_no)
+    insurance_type_or_refuse(
+        insurance_type, current=encounter.insurance_type if encounter else None
+    )
+    wanted = {"insurance_type": insurance_type, "department": ward, "admitted_at": admitted_at}
     if encounter is None:
         patient = _patient_upsert(patient_id=patient_id, name=patient_name)
         encounter, created = Encounter.objects.select_for_update().get_or_create(

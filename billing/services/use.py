@@ -29,6 +29,7 @@ from ..models import Consent, DoctorOrder, Use
 from .approvals import high_value_use_check
 from .charges import charge_for_use, charge_payload, charge_price_in_force, refund_on_return
 from .encounters import encounter_for_write, usable_at_bedside
+from .insurance_types import encounter_is_insured
 from .kits import kit_order_for_use
 
 
@@ -72,10 +73,8 @@ def _order_id_for(context: ScanContext, encounter, consumable) -> int | None:
 
 
 def _refuse_without_consent(encounter, consumable) -> None:
-    needs = (
-        consumable.insurance_class in SELF_PAY_CLASSES
-        and encounter.insurance_type != encounter.InsuranceType.SELF_PAY
-    )
+    # A patient who is not insured pays everything himself: no consent to ask for.
+    needs = consumable.insurance_class in SELF_PAY_CLASSES and encounter_is_insured(encounter)
     if needs and not encounter.consented:
         raise DomainError(
             "CONSENT_REQUIRED",

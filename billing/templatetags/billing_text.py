@@ -6,6 +6,7 @@ from django import template
 from config.i18n import is_english
 
 from .. import findings_text
+from ..models import InsuranceType
 
 register = template.Library()
 
@@ -27,7 +28,18 @@ def finding_explanation(finding) -> str:
 
 @register.filter
 def insurance_type(encounter) -> str:
-    """The insurance type as HIS sends it (职工医保...), its English name on an English page."""
+    """The insurance type as HIS sends it (职工医保...); on an English page its configured
+    English name (``InsuranceType.name_en``) when it has one. The bedside panel reads that
+    name with the encounter (``insurance_type_en``); elsewhere it is one query."""
     if is_english():
-        return str(encounter.get_insurance_type_display())
+        if hasattr(encounter, "insurance_type_en"):
+            english = encounter.insurance_type_en
+        else:
+            english = (
+                InsuranceType.objects.filter(name=encounter.insurance_type)
+                .values_list("name_en", flat=True)
+                .first()
+            )
+        if english:
+            return english
     return encounter.insurance_type

@@ -70,7 +70,7 @@ def _patient_context(request, ward, visit_no: str) -> tuple[dict, int]:
         "patient_name": selectors.patient_name_for(request.user, encounter.patient.name),
         "uses": uses,
         "day_total": sum(charged) if charged else None,
-        "self_pay_encounter": encounter.insurance_type == encounter.InsuranceType.SELF_PAY,
+        "self_pay_encounter": not encounter.insured,
     }, 200
 
 

@@ -64,7 +64,7 @@ def test_a_nurse_with_one_ward_starts_on_it_with_its_roster(hospital):
     response = page_client(hospital["nurse"].user).get("/billing/bedside/")
     assert response.context["ward"] == hospital["ward"]
     assert response.context["roster"] == [
-        {"visit_no": "ZY001", "insurance_type": "职工医保", "name": "张三"}
+        {"visit_no": "ZY001", "insurance_type": "职工医保", "name": "张三", "insured": True}
     ]
     assert 'id="bedside-roster"' in response.content.decode()
 
