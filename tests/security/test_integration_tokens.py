@@ -32,7 +32,7 @@ def encounter_body(visit_no="ZY900"):
         "visit_no": visit_no,
         "patient_id": "P900",
         "patient_name": "王五",
-        "insurance_type": Encounter.InsuranceType.values[0],
+        "insurance_type": "职工医保",
         "department": "XNK",
         "admitted_at": dt.datetime(2026, 3, 1, 8, tzinfo=dt.UTC).isoformat(),
     }
