@@ -9,6 +9,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
+from config.i18n import pair
 from consumables.admin import HistoryAdmin, LabelledFormMixin, column, titled
 from consumables.models import Consumable
 
@@ -139,7 +140,7 @@ class EncounterForm(forms.ModelForm):
         try:
             return insurance_type_or_refuse(name, current=current)
         except DomainError as refusal:
-            raise forms.ValidationError(refusal.message) from refusal
+            raise forms.ValidationError(pair(refusal.message, refusal.message_en)) from refusal
 
 
 @admin.register(Encounter)

@@ -42,7 +42,7 @@ class InsuranceType(models.Model):
         default=True,
         help_text=_("基金支付则勾选；不勾选即自费患者 / Ticked when a fund pays; else self-pay"),
     )
-    is_active = models.BooleanField(_("启用 / active"), default=True)
+    is_active = models.BooleanField(_("在用 / active"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("排序 / order"), default=100)
     history = HistoricalRecords()
 

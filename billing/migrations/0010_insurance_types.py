@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=32, unique=True, verbose_name='名称 / name')),
                 ('name_en', models.CharField(blank=True, max_length=64, verbose_name='英文名称 / English name')),
                 ('insured', models.BooleanField(default=True, help_text='基金支付则勾选；不勾选即自费患者 / Ticked when a fund pays; else self-pay', verbose_name='医保支付 / insured')),
-                ('is_active', models.BooleanField(default=True, verbose_name='启用 / active')),
+                ('is_active', models.BooleanField(default=True, verbose_name='在用 / active')),
                 ('sort_order', models.PositiveSmallIntegerField(default=100, verbose_name='排序 / order')),
             ],
             options={
@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(db_index=True, max_length=32, verbose_name='名称 / name')),
                 ('name_en', models.CharField(blank=True, max_length=64, verbose_name='英文名称 / English name')),
                 ('insured', models.BooleanField(default=True, help_text='基金支付则勾选；不勾选即自费患者 / Ticked when a fund pays; else self-pay', verbose_name='医保支付 / insured')),
-                ('is_active', models.BooleanField(default=True, verbose_name='启用 / active')),
+                ('is_active', models.BooleanField(default=True, verbose_name='在用 / active')),
                 ('sort_order', models.PositiveSmallIntegerField(default=100, verbose_name='排序 / order')),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
