@@ -53,6 +53,7 @@ HOME_TILES = (
             ("master:supplier-products", _("供应商供货品种 / Supplier products"), None),
             ("master:price-list", _("调价审核 / Price proposals"), None),
             ("master:price-lists", _("挂网价/集采价目录 / Platform & VBP prices"), None),
+            ("inventory:master-check", _("主数据检查 / Master data check"), None),
         ),
     ),
     (

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import labels, recalls, stock, stocktake
+from .views import labels, master_check, recalls, stock, stocktake
 
 app_name = "inventory"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("labels/", include(labels.urlpatterns)),
     path("stocktake/", include(stocktake.urlpatterns)),
     path("recalls/", include(recalls.urlpatterns)),
+    path("master-check/", include(master_check.urlpatterns)),
 ]

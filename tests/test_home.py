@@ -31,6 +31,7 @@ PROCUREMENT = {
     "master:mapping-list",
     "master:submission-list",
     "master:supplier-products",
+    "inventory:master-check",
 }
 PRICING = {"master:price-list", "master:price-lists"}
 ADMIN_MASTER = {
