@@ -2,7 +2,9 @@
 
 Writes that carry a business rule go through services even here: a price version added in
 the admin is a proposal (``price_version_propose``) and is decided only by the approve and
-reject actions (``price_version_approve`` / ``price_version_reject``), never by editing.
+reject actions (``price_version_approve`` / ``price_version_reject``), never by editing. A
+live item's new insurance class or payment restriction saved here is a mapping change
+(``mapping_change_propose``) that a second person decides on its review page.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from config.permissions import has_role
 from config.roles import ADMINISTRATOR, PRICING_OFFICE
 
 from .exports import MASTER_COLUMNS, consumable_master_rows
+from .mappings.models import MappingChange
+from .mappings.services import INSURANCE_FIELDS, mapping_change_propose
 from .models import Consumable, DeviceIdentifier, ExternalPrice, HospitalLabel, PriceVersion
 from .prices import PRICE_PLACES, FourPrices, four_price_violations, prices_in_force
 from .services import price_version_approve, price_version_propose, price_version_reject
@@ -269,14 +273,49 @@ class ExternalPriceInline(_ReadOnlyInline):
     verbose_name_plural = _("平台价格（挂网价/集采价）/ platform prices")
 
 
-# The fields of a live item that change only through a two-person review: the codes through
-# a mapping change (consumables.mappings), the hospital prices through a price version. The
-# material code is the item's identity and never changes. The insurance class and payment
-# restriction have no review path yet, so the admin does not edit them either (they are not
-# in its form) and a history revert does not bring old values back.
+# The fields of a live item that change only through a two-person review: the codes, the
+# insurance class and the payment restriction through a mapping change (consumables.mappings),
+# the hospital prices through a price version. The material code is the item's identity and
+# never changes. The codes are read-only here; the insurance terms are edited in the form, and
+# a save that changes them proposes a mapping change instead of writing them. Either way a
+# save (or a history revert) writes the values the database holds.
 REVIEWED_FIELDS = ("material_code", "charge_code", "order_code", "insurance_code",
-                   "insurance_class", "insurance_restriction")
+                   *INSURANCE_FIELDS)
 FIVE_CODES = ("material_code", "charge_code", "order_code", "insurance_code")
+
+
+def _terms_in_database(pk) -> dict:
+    return Consumable.objects.filter(pk=pk).values(*INSURANCE_FIELDS).first() or {}
+
+
+class ConsumableForm(forms.ModelForm):
+    """The consumable form with the reason for a change of a live item's insurance terms
+    (the proposal's reason); the terms themselves are checked by ``Consumable.clean``
+    (``insurance.insurance_terms_problem``)."""
+
+    insurance_change_reason = forms.CharField(
+        label=_("变更原因 / reason for the change"), max_length=500, required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text=_("改动医保支付类别或限定支付条件时必填 / required when the insurance terms "
+                    "change"),
+    )  # fmt: skip
+
+    def proposed_terms(self) -> dict | None:
+        """The insurance terms this save proposes for a live item, or None when they are the
+        ones the database holds (or the item is new)."""
+        if self.instance.pk is None or not all(n in self.cleaned_data for n in INSURANCE_FIELDS):
+            return None
+        given = {n: (self.cleaned_data[n] or "").strip() for n in INSURANCE_FIELDS}
+        return None if given == _terms_in_database(self.instance.pk) else given
+
+    def clean(self):
+        data = super().clean()
+        if self.proposed_terms() and not (data.get("insurance_change_reason") or "").strip():
+            self.add_error(
+                "insurance_change_reason",
+                _("改动医保支付类别或限定支付条件须填写变更原因 / give the reason for the change"),
+            )
+        return data
 
 
 @admin.register(Consumable)
@@ -297,8 +336,10 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
     search_help_text = (
         _("按物资编码、计费编码、医嘱编码、医保编码、UDI（可直接粘贴扫码内容）或名称/规格/厂家查找")
     )
-    list_filter = ("value_class", "tracking", "chargeable", "billed_by", "is_active", "category")
+    list_filter = ("value_class", "tracking", "chargeable", "billed_by", "insurance_class",
+                   "is_active", "category")  # fmt: skip
     list_per_page = 50
+    form = ConsumableForm
     readonly_fields = ("prices_in_force", "created_at_column", "updated_at_column")
     created_at_column = column("created_at")
     updated_at_column = column("updated_at")
@@ -324,6 +365,10 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
                 "fields": ("value_class", "tracking", "chargeable", "billed_by", "is_active"),
             },
         ),
+        (
+            _("医保支付 / insurance payment"),
+            {"fields": ("insurance_class", "insurance_restriction")},
+        ),
         (_("价格 / prices"), {"fields": ("prices_in_force",)}),
         (None, {"fields": ("created_at_column", "updated_at_column")}),
     )
@@ -336,12 +381,21 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return self.fieldsets
-        codes, *rest = self.fieldsets
+        codes, item, handling, insurance, *rest = self.fieldsets
         title, options = codes
-        return ((title, {**options, "fields": (*FIVE_CODES, "propose_code_change")}), *rest)
+        insurance_title, insurance_options = insurance
+        insurance_fields = (*insurance_options["fields"], "insurance_change_reason",
+                            "insurance_review")  # fmt: skip
+        return (
+            (title, {**options, "fields": (*FIVE_CODES, "propose_code_change")}),
+            item,
+            handling,
+            (insurance_title, {**insurance_options, "fields": insurance_fields}),
+            *rest,
+        )
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = (*self.readonly_fields, "propose_code_change")
+        readonly = (*self.readonly_fields, "propose_code_change", "insurance_review")
         return readonly if obj is None else (*FIVE_CODES, *readonly)
 
     def get_inlines(self, request, obj):
@@ -350,12 +404,56 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         # Read-only fields are left out of the form, but a history revert saves a whole old
-        # instance: the reviewed fields are always taken from the database.
+        # instance, and the insurance terms are in the form but change only on review: the
+        # reviewed fields are always taken from the database.
+        terms = form.proposed_terms() if change and hasattr(form, "proposed_terms") else None
         if change:
             current = Consumable.objects.filter(pk=obj.pk).values(*REVIEWED_FIELDS).first()
             for name, value in (current or {}).items():
                 setattr(obj, name, value)
         super().save_model(request, obj, form, change)
+        if terms:
+            self._propose_terms(request, obj, terms, form.cleaned_data["insurance_change_reason"])
+
+    def _propose_terms(self, request, obj, terms: dict, reason: str) -> None:
+        try:
+            proposal = mapping_change_propose(
+                consumable=obj, reason=reason, proposed_by=request.user, **terms
+            )
+        except DomainError as error:
+            self.message_user(request, domain_error_text(error), messages.ERROR)
+            return
+        self.message_user(
+            request,
+            format_html(
+                '{} <a href="{}">#{}</a>',
+                _("医保支付类别/限定支付条件的变更已提交审核，须由第二人批准后生效："
+                  " / the new insurance terms await a second person's approval:"),
+                reverse("master:mapping-detail", args=[proposal.pk]),
+                proposal.pk,
+            ),
+            messages.WARNING,
+        )
+
+    @admin.display(description=_("审核 / review"))
+    def insurance_review(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        waiting = MappingChange.objects.filter(
+            consumable=obj, status=MappingChange.Status.PROPOSED
+        ).order_by("pk")
+        pending = [c for c in waiting if set(c.changes) & set(INSURANCE_FIELDS)]
+        links = format_html_join(
+            " ", '<a href="{}">#{}</a>',
+            ((reverse("master:mapping-detail", args=[c.pk]), c.pk) for c in pending),
+        )  # fmt: skip
+        return format_html(
+            "{} {}",
+            _("改动医保支付类别或限定支付条件即提交对码变更，须经第二人审核后生效。"
+              " / A change of the insurance terms is proposed and applies after a second "
+              "person's review."),
+            format_html("{} {}", _("待审核 / awaiting review:"), links) if pending else "",
+        )
 
     @admin.display(description=_("变更编码 / change the codes"))
     def propose_code_change(self, obj):

@@ -1,6 +1,7 @@
 """Admin for the review workflows' models. Writes go through the same services as the
 pages: a supplier product is assigned by ``supplier_product_assign``, a mapping change added
-here is a proposal (``mapping_change_propose``) decided on its page by a second person, a
+here (new codes, or a new insurance class and payment restriction) is a proposal
+(``mapping_change_propose``) decided on its page by a second person, a
 staging import added here is an upload (``staging_import``). Decided records are read-only.
 
 Supplier submissions, staging rows and snapshots are worked on their pages (/master/...),
@@ -19,9 +20,11 @@ from django.utils.translation import gettext_lazy as _
 from config.errors import DomainError
 
 from .admin import HistoryAdmin, LabelledFormMixin
+from .insurance import insurance_terms_problem
 from .linking import checked_codes, conflict_error, link_conflicts
 from .mappings.models import MappingChange
-from .mappings.services import mapping_change_propose
+from .mappings.services import INSURANCE_FIELDS, mapping_change_propose
+from .models import Consumable
 from .pages.common import uploaded_file
 from .staging.loading import staging_import
 from .staging.models import StagingImport
@@ -74,6 +77,15 @@ class MappingChangeForm(forms.ModelForm):
     order_code = forms.CharField(label=_("新医嘱编码 / new order code"), required=False)
     insurance_code = forms.CharField(label=_("新医保耗材编码 / new insurance code"),
                                      required=False)  # fmt: skip
+    insurance_class = forms.ChoiceField(
+        label=_("新医保支付类别 / new insurance class"), required=False,
+        choices=[("", _("不变 / unchanged")), *Consumable.InsuranceClass.choices],
+    )  # fmt: skip
+    insurance_restriction = forms.CharField(
+        label=_("新限定支付条件 / new payment restriction"), required=False, max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text=_("与类别一同提交；留空即无条件 / given with the class; empty means none"),
+    )  # fmt: skip
 
     class Meta:
         model = MappingChange
@@ -83,8 +95,19 @@ class MappingChangeForm(forms.ModelForm):
         data = super().clean()
         consumable = data.get("consumable")
         given = {n: data.get(n).strip() for n in CODES if (data.get(n) or "").strip()}
-        if not given:
-            raise forms.ValidationError(_("请填写至少一个新编码 / give at least one new code"))
+        # The class and its restriction are proposed together: the class given is the item's
+        # new class, and the restriction field is its whole new condition.
+        terms = (
+            {n: (data.get(n) or "").strip() for n in INSURANCE_FIELDS}
+            if data.get("insurance_class") else {}
+        )  # fmt: skip
+        if not given and not terms:
+            raise forms.ValidationError(
+                _("请填写至少一个新编码或医保支付类别 / give a new code or insurance class")
+            )
+        problem = insurance_terms_problem(*terms.values()) if terms else None
+        if problem is not None:
+            self.add_error(problem.field, problem.text())
         try:
             codes = checked_codes(given)
             if consumable is not None:
@@ -95,7 +118,14 @@ class MappingChangeForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("%(message)s（%(code)s）") % {"message": error.message, "code": error.code}
             ) from error
+        if consumable is not None and all(
+            getattr(consumable, n) == v for n, v in {**codes, **terms}.items()
+        ):
+            raise forms.ValidationError(
+                _("与现有对码相同，无需变更 / the proposal changes nothing")
+            )
         self.codes = codes
+        self.terms = terms
         return data
 
 
@@ -127,7 +157,7 @@ class MappingChangeAdmin(LabelledFormMixin, HistoryAdmin):
     def get_fields(self, request, obj=None):
         if obj:
             return self.readonly_fields
-        return ("consumable", *CODES, "reason")
+        return ("consumable", *CODES, *INSURANCE_FIELDS, "reason")
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -135,10 +165,15 @@ class MappingChangeAdmin(LabelledFormMixin, HistoryAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             raise PermissionDenied(_("对码变更在审核页面处理 / decided on its review page"))
-        created = mapping_change_propose(
-            consumable=form.cleaned_data["consumable"], codes=form.codes,
-            reason=form.cleaned_data["reason"], proposed_by=request.user,
-        )  # fmt: skip
+        try:
+            created = mapping_change_propose(
+                consumable=form.cleaned_data["consumable"], codes=form.codes,
+                reason=form.cleaned_data["reason"], proposed_by=request.user, **form.terms,
+            )  # fmt: skip
+        except DomainError as error:  # e.g. NOTHING_TO_CHANGE: the item has these values
+            raise PermissionDenied(
+                _("%(message)s（%(code)s）") % {"message": error.message, "code": error.code}
+            ) from error
         obj.pk = created.pk
         obj.refresh_from_db()
         self.message_user(request, _("已提交，须由第二人审核 / proposed: a second person decides"),

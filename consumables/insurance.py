@@ -34,6 +34,12 @@ class InsuranceProblem:
     message: str
     message_en: str
 
+    def text(self) -> str:
+        """The reason as the active language shows it (a form error, a row's message)."""
+        from config.i18n import pair
+
+        return pair(self.message, self.message_en)
+
     def error(self):
         """This problem as the ``DomainError`` services raise."""
         from config.errors import DomainError  # not at import: models.py imports this module

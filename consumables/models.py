@@ -119,7 +119,7 @@ class Consumable(models.Model):
             )
         problem = insurance_terms_problem(self.insurance_class, self.insurance_restriction)
         if problem is not None:
-            errors[problem.field] = problem.message + " / " + problem.message_en
+            errors[problem.field] = problem.text()
         if errors:
             raise ValidationError(errors)
 

@@ -318,7 +318,8 @@ class _FormValues(HTMLParser):
         if tag == "input" and name and attrs.get("type") not in ("submit", "button", "file"):
             if attrs.get("type") in ("checkbox", "radio") and "checked" not in attrs:
                 return
-            self.data.setdefault(name, []).append(attrs.get("value", "on"))
+            default = "on" if attrs.get("type") in ("checkbox", "radio") else ""
+            self.data.setdefault(name, []).append(attrs.get("value", default))
         elif tag == "textarea" and name:
             self._textarea = name
             self.data.setdefault(name, []).append("")
@@ -328,7 +329,10 @@ class _FormValues(HTMLParser):
             self.data.setdefault(self._select, []).append(attrs.get("value", ""))
 
     def handle_endtag(self, tag):
-        if tag == "textarea":
+        if tag == "textarea" and self._textarea:
+            # A browser drops the newline that follows <textarea> (Django writes one).
+            value = self.data[self._textarea][-1]
+            self.data[self._textarea][-1] = value[1:] if value.startswith("\n") else value
             self._textarea = None
         elif tag == "select":
             self._select = None

@@ -1,4 +1,5 @@
-"""A proposed change of a live consumable's codes, decided by a second person."""
+"""A proposed change of a live consumable's codes and insurance terms, decided by a second
+person."""
 
 from django.conf import settings
 from django.db import models
@@ -8,13 +9,14 @@ from simple_history.models import HistoricalRecords
 
 
 class MappingChange(models.Model):
-    """Codes to set, DIs to link and DIs to retire on one consumable.
+    """Codes to set, insurance terms to set, DIs to link and DIs to retire on one consumable.
 
     ``changes``: ``{field: {"from": old, "to": new}}`` for ``charge_code``, ``order_code``,
-    ``insurance_code`` (``to`` null clears the code); ``add_dis``: ``[{"udi_di", "issuer",
-    "units_per_package", "package_level"}]``; ``retire_dis``: ``["<udi_di>", ...]``. The
-    ``from`` values are the master as the proposer saw it: approval refuses a change whose
-    item moved on since (MAPPING_STALE).
+    ``insurance_code`` (``to`` null clears the code), ``insurance_class`` and
+    ``insurance_restriction`` (the 限定支付 condition; "" for none); ``add_dis``:
+    ``[{"udi_di", "issuer", "units_per_package", "package_level"}]``; ``retire_dis``:
+    ``["<udi_di>", ...]``. The ``from`` values are the master as the proposer saw it:
+    approval refuses a change whose item moved on since (MAPPING_STALE).
     """
 
     class Status(models.TextChoices):

@@ -1,6 +1,8 @@
 """Mapping changes: propose, approve (a second person), reject. One transaction each.
 
-The live master changes only in ``mapping_change_approve``, through ``linking.link_apply``.
+A mapping change carries new codes, DIs to link and retire, and a new insurance class and
+payment restriction (限定支付条件): all that a live item changes only under review. The live
+master changes only in ``mapping_change_approve``, through ``linking.link_apply``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from django.utils import timezone
 
 from config.errors import DomainError
 
+from ..insurance import checked_insurance_terms
 from ..linking import (
     LINKED_CODES,
     PackageDI,
@@ -25,6 +28,9 @@ from ..staging.conflicts import take_snapshot
 from ..staging.models import ConflictSnapshot
 from .models import MappingChange
 
+# The insurance terms a mapping change may set, beside the codes (``MappingChange.changes``).
+INSURANCE_FIELDS = ("insurance_class", "insurance_restriction")
+
 
 def _save(change: MappingChange, user) -> MappingChange:
     change._history_user = user
@@ -36,26 +42,39 @@ def _save(change: MappingChange, user) -> MappingChange:
 def mapping_change_propose(
     *,
     consumable: Consumable,
-    codes: dict[str, str | None],
+    codes: dict[str, str | None] | None = None,
     add_dis: list[PackageDI] = (),
     retire_dis: list[str] = (),
+    insurance_class: str | None = None,
+    insurance_restriction: str | None = None,
     reason: str,
     proposed_by,
 ) -> MappingChange:
-    """Propose new codes (``codes``: field -> new value, None to clear), DIs to link and
-    DIs to retire for ``consumable``. Nothing changes in the master until approved.
+    """Propose new codes (``codes``: field -> new value, None to clear), DIs to link, DIs to
+    retire and a new insurance class and payment restriction (None: unchanged) for
+    ``consumable``. Nothing changes in the master until approved.
 
     Refused: nothing to change, an invalid code or DI, a code or DI another live item
-    holds (that item named), retiring a DI the item does not have.
+    holds (that item named), retiring a DI the item does not have, insurance terms that
+    break ``insurance.insurance_terms_problem`` (a restricted item without its condition).
     """
     reason = required_reason(reason)
+    codes = codes or {}
     unknown = set(codes) - set(LINKED_CODES)
     if unknown:
         raise ValueError(f"not a linked code: {sorted(unknown)}")
-    new_codes = checked_codes(codes)
+    new_values = dict(checked_codes(codes))
+    if insurance_class is not None or insurance_restriction is not None:
+        terms = checked_insurance_terms(
+            consumable.insurance_class if insurance_class is None else insurance_class,
+            consumable.insurance_restriction
+            if insurance_restriction is None
+            else insurance_restriction,
+        )
+        new_values.update(zip(INSURANCE_FIELDS, terms, strict=True))
     changes = {
         name: {"from": getattr(consumable, name), "to": value}
-        for name, value in new_codes.items()
+        for name, value in new_values.items()
         if value != getattr(consumable, name)
     }
     live = set(
@@ -83,7 +102,7 @@ def mapping_change_propose(
         )
     conflicts = link_conflicts(
         consumable=consumable,
-        codes={n: c["to"] for n, c in changes.items()},
+        codes={n: c["to"] for n, c in changes.items() if n in LINKED_CODES},
         dis=[d.udi_di for d in adds],
     )
     if conflicts:
@@ -149,8 +168,8 @@ def _second_person(change: MappingChange, user) -> None:
 @transaction.atomic
 def mapping_change_approve(*, change: MappingChange, approver, note: str = "") -> MappingChange:
     """Apply a proposal to the live master: a second person, and only if the item still has
-    the codes the proposer saw (MAPPING_STALE otherwise) and no other item holds the new
-    ones."""
+    the codes and insurance terms the proposer saw (MAPPING_STALE otherwise) and no other
+    item holds the new codes. The history of the item names the approver and the change."""
     change = _pending_locked(change.pk)
     _second_person(change, approver)
     consumable = Consumable.objects.select_for_update().get(pk=change.consumable_id)
@@ -162,14 +181,15 @@ def mapping_change_approve(*, change: MappingChange, approver, note: str = "") -
     if stale:
         raise DomainError(
             "MAPPING_STALE",
-            "提出变更后该耗材的编码已被修改，请重新提出",
-            "the item's codes changed since this proposal: propose again",
+            "提出变更后该耗材的编码或医保支付类别已被修改，请重新提出",
+            "the item's codes or insurance terms changed since this proposal: propose again",
             detail={"fields": stale},
             http_status=409,
         )
     link_apply(
         consumable_id=consumable.pk,
-        codes={name: c["to"] for name, c in change.changes.items()},
+        codes={n: c["to"] for n, c in change.changes.items() if n in LINKED_CODES},
+        fields={n: c["to"] for n, c in change.changes.items() if n in INSURANCE_FIELDS},
         add_dis=[PackageDI(**d) for d in change.add_dis],
         retire_dis=change.retire_dis,
         user=approver,

@@ -1,5 +1,6 @@
-"""Pages: mapping changes (对码变更). Procurement proposes new codes for a live item; a second
-person approves or rejects; the master changes only on approval."""
+"""Pages: mapping changes (对码变更). Procurement proposes new codes, DIs or insurance terms
+(医保支付类别, 限定支付条件) for a live item; a second person approves or rejects; the master
+changes only on approval."""
 
 from __future__ import annotations
 
@@ -31,6 +32,13 @@ CODE_LABELS = {
     "order_code": _("医嘱编码 / order code"),
     "insurance_code": _("医保耗材编码 / insurance code"),
 }
+# What a mapping change may set besides the codes: the insurance terms (mappings.services).
+TERM_LABELS = {
+    "insurance_class": _("医保支付类别 / insurance class"),
+    "insurance_restriction": _("限定支付条件 / payment restriction"),
+}
+CHANGE_LABELS = {**CODE_LABELS, **TERM_LABELS}
+CLASS_NAMES = dict(Consumable.InsuranceClass.choices)
 COLUMNS = [
     ("id", _("编号 / no.")),
     ("material_code", "物资编码"),
@@ -49,9 +57,17 @@ COLUMNS = [
 ]
 
 
+def shown(name: str, value: str | None) -> str | None:
+    """A changed value as a person reads it: an insurance class by its name."""
+    if name == "insurance_class" and value:
+        return str(CLASS_NAMES.get(value, value))
+    return value
+
+
 def describe_changes(change: MappingChange) -> str:
     return "；".join(
-        f"{CODE_LABELS[name].split(' / ')[0]} {c['from'] or '—'} → {c['to'] or '（清空）'}"
+        f"{CHANGE_LABELS[name].split(' / ')[0]} {shown(name, c['from']) or '—'} → "
+        f"{shown(name, c['to']) or '（清空）'}"
         for name, c in change.changes.items()
     )
 
@@ -109,11 +125,17 @@ class ProposeForm(forms.Form):
     add_level = forms.CharField(label=_("包装层级 / Package level"), max_length=40, required=False)
     retire = forms.MultipleChoiceField(label=_("停用 UDI-DI / Retire DIs"), required=False,
                                        widget=forms.CheckboxSelectMultiple)
+    insurance_class = forms.ChoiceField(label=TERM_LABELS["insurance_class"],
+                                        choices=Consumable.InsuranceClass.choices)
+    insurance_restriction = forms.CharField(
+        label=TERM_LABELS["insurance_restriction"], max_length=300, required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     reason = forms.CharField(label=_("变更原因 / Reason"), max_length=500,
                              widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
 
     def __init__(self, *args, consumable: Consumable, live_dis, **kwargs):
-        initial = {name: getattr(consumable, name) or "" for name in CODE_LABELS}
+        initial = {name: getattr(consumable, name) or "" for name in CHANGE_LABELS}
         super().__init__(*args, initial=initial, **kwargs)
         self.fields["retire"].choices = [
             (d.udi_di, f"{d.udi_di} ×{d.units_per_package} {d.package_level}") for d in live_dis
@@ -146,6 +168,8 @@ def mapping_new(request):
                     codes={name: data[name].strip() or None for name in CODE_LABELS},
                     add_dis=adds,
                     retire_dis=data["retire"],
+                    insurance_class=data["insurance_class"],
+                    insurance_restriction=data["insurance_restriction"],
                     reason=data["reason"],
                     proposed_by=request.user,
                 )
@@ -206,7 +230,10 @@ def mapping_detail(request, pk: int):
         {
             "change": change,
             "item": change.consumable,
-            "rows": [(CODE_LABELS[n], c["from"], c["to"]) for n, c in change.changes.items()],
+            "rows": [
+                (CHANGE_LABELS[n], shown(n, c["from"]), shown(n, c["to"]))
+                for n, c in change.changes.items()
+            ],
             "can_decide": change.status == MappingChange.Status.PROPOSED
             and change.proposed_by_id != request.user.pk,
             "history": change.history.select_related("history_user").order_by("history_date"),

@@ -43,6 +43,8 @@ SUBMISSION_COLUMNS = [
     ("spec", "规格型号"),
     ("insurance_code", "医保耗材编码"),
     ("registration_no", "注册证号"),
+    ("insurance_class", "医保支付类别"),
+    ("restriction", "限定支付条件"),
     ("dis", "UDI-DI（包装数量/层级）"),
     ("status", _("状态 / status")),
     ("submitted_by", _("提交人 / submitted by")),
@@ -59,6 +61,8 @@ PRODUCT_COLUMNS = [
     ("spec", "规格型号"),
     ("insurance_code", "医保耗材编码"),
     ("registration_no", "注册证号"),
+    ("insurance_class", "医保支付类别"),
+    ("restriction", "限定支付条件"),
     ("dis", "UDI-DI（包装数量/层级）"),
     ("last_status", _("最近提交 / last submission")),
 ]
@@ -73,6 +77,8 @@ def _submission_row(s: SupplierSubmission) -> dict:
         "spec": s.consumable.spec,
         "insurance_code": s.insurance_code,
         "registration_no": s.registration_no,
+        "insurance_class": s.get_insurance_class_display(),
+        "restriction": s.restriction,
         "dis": "；".join(f"{d.udi_di}×{d.units_per_package} {d.package_level}".strip()
                         for d in s.dis.all()),
         "status": s.get_status_display(),
@@ -94,6 +100,8 @@ def _product_row(p: SupplierProduct) -> dict:
         "spec": item.spec,
         "insurance_code": item.insurance_code,
         "registration_no": item.registration_no,
+        "insurance_class": item.get_insurance_class_display(),
+        "restriction": item.insurance_restriction,
         "dis": "；".join(f"{d.udi_di}×{d.units_per_package} {d.package_level}".strip()
                         for d in item.live_dis),
         "last_status": dict(SupplierSubmission.Status.choices).get(p.last_status, ""),
@@ -104,6 +112,14 @@ class SubmissionForm(forms.Form):
     insurance_code = forms.CharField(label=_("医保耗材编码 / Insurance code"), max_length=40,
                                      required=False)
     registration_no = forms.CharField(label=_("注册证号 / Registration no."), max_length=200)
+    insurance_class = forms.ChoiceField(
+        label=_("医保支付类别 / Insurance class"), required=False,
+        choices=[("", _("不填（不变）/ not stated")), *Consumable.InsuranceClass.choices],
+    )  # fmt: skip
+    restriction = forms.CharField(
+        label=_("限定支付条件（限定支付必填）/ Payment restriction (for restricted items)"),
+        max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+    )  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -181,6 +197,8 @@ def supplier_product(request, consumable_id: int):
                 insurance_code=data["insurance_code"],
                 registration_no=data["registration_no"],
                 dis=form.packages(),
+                insurance_class=data["insurance_class"],
+                restriction=data["restriction"],
             )
         except DomainError as error:
             refused(request, error)

@@ -12,9 +12,12 @@ from rest_framework.views import APIView
 from config import roles
 from config.permissions import HasRole
 
+from ..models import Consumable
 from .models import SupplierSubmission
 from .selectors import products_of, submissions_of
 from .services import submission_create
+
+INSURANCE_CLASS_CHOICES = Consumable.InsuranceClass.choices
 
 ERRORS = {
     400: OpenApiResponse(
@@ -43,6 +46,13 @@ class SubmissionOutputSerializer(serializers.Serializer):
     spec = serializers.CharField(source="consumable.spec")
     insurance_code = serializers.CharField(allow_null=True)
     registration_no = serializers.CharField()
+    insurance_class = serializers.ChoiceField(
+        INSURANCE_CLASS_CHOICES, allow_blank=True,
+        help_text="covered 医保支付, restricted 限定支付, self_pay 自费; empty: not stated",
+    )  # fmt: skip
+    restriction = serializers.CharField(
+        allow_blank=True, help_text="限定支付条件: the condition of a restricted item"
+    )
     dis = SubmittedPackageSerializer(many=True, source="dis.all")
     status = serializers.ChoiceField(SupplierSubmission.Status.choices)
     submitted_at = serializers.DateTimeField()
@@ -66,6 +76,10 @@ class SupplierProductListApi(SupplierApi):
         spec = serializers.CharField(source="consumable.spec")
         insurance_code = serializers.CharField(source="consumable.insurance_code", allow_null=True)
         registration_no = serializers.CharField(source="consumable.registration_no")
+        insurance_class = serializers.ChoiceField(
+            INSURANCE_CLASS_CHOICES, source="consumable.insurance_class"
+        )
+        restriction = serializers.CharField(source="consumable.insurance_restriction")
         dis = SubmittedPackageSerializer(many=True, source="consumable.live_dis")
         last_submission_id = serializers.IntegerField(allow_null=True)
         last_status = serializers.CharField(allow_null=True)
@@ -77,7 +91,8 @@ class SupplierProductListApi(SupplierApi):
 
 
 class SupplierSubmissionListApi(SupplierApi):
-    """GET: your suppliers' submissions, newest first. POST: submit one product's codes."""
+    """GET: your suppliers' submissions, newest first. POST: submit one product's codes and
+    insurance class (with its payment restriction)."""
 
     class SubmissionInputSerializer(serializers.Serializer):
         material_code = serializers.CharField(max_length=64)
@@ -86,6 +101,15 @@ class SupplierSubmissionListApi(SupplierApi):
             max_length=40, required=False, allow_blank=True, allow_null=True
         )
         registration_no = serializers.CharField(max_length=200)
+        insurance_class = serializers.ChoiceField(
+            INSURANCE_CLASS_CHOICES, required=False, allow_blank=True, allow_null=True,
+            help_text="covered 医保支付, restricted 限定支付, self_pay 自费; omit to leave "
+            "the item's class as it is",
+        )  # fmt: skip
+        restriction = serializers.CharField(
+            max_length=300, required=False, allow_blank=True, allow_null=True,
+            help_text="限定支付条件: required with insurance_class restricted, refused otherwise",
+        )  # fmt: skip
         dis = SubmittedPackageSerializer(many=True, required=False, default=list)
 
     @extend_schema(responses={200: SubmissionOutputSerializer(many=True), 403: ERRORS[403]})
@@ -108,6 +132,8 @@ class SupplierSubmissionListApi(SupplierApi):
             insurance_code=data.get("insurance_code"),
             registration_no=data["registration_no"],
             dis=data["dis"],
+            insurance_class=data.get("insurance_class"),
+            restriction=data.get("restriction"),
         )
         return Response(
             SubmissionOutputSerializer(submission).data, status=status.HTTP_201_CREATED

@@ -12,7 +12,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from consumables.models import DeviceIdentifier
+from consumables.models import Consumable, DeviceIdentifier
 
 
 class SupplierProduct(models.Model):
@@ -51,7 +51,8 @@ class SupplierProduct(models.Model):
 
 
 class SupplierSubmission(models.Model):
-    """What a supplier says an item's insurance code, UDI-DIs and registration number are.
+    """What a supplier says an item's insurance code, UDI-DIs, registration number and
+    insurance class (with its payment restriction) are.
 
     Reviewed by the hospital: approval links the codes into the live master, rejection
     returns it with a reason (the supplier then submits again).
@@ -71,6 +72,14 @@ class SupplierSubmission(models.Model):
         _("医保耗材编码 / insurance code"), max_length=27, null=True, blank=True
     )
     registration_no = models.CharField(_("注册证号 / registration no."), max_length=100)
+    # The item's insurance class and 限定支付 condition as the supplier states them; an empty
+    # class means "not stated" (approval leaves the master's as it is).
+    insurance_class = models.CharField(
+        _("医保支付类别 / insurance class"), max_length=10,
+        choices=Consumable.InsuranceClass, blank=True,
+    )  # fmt: skip
+    restriction = models.CharField(_("限定支付条件 / payment restriction"), max_length=300,
+                                   blank=True)  # fmt: skip
     status = models.CharField(
         _("状态 / status"), max_length=10, choices=Status, default=Status.SUBMITTED
     )

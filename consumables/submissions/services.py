@@ -1,9 +1,11 @@
 """Supplier submissions: submit (a supplier user, for one of its own products), approve or
 reject (the hospital). One transaction each; every step is in the models' history.
 
-Approval links the codes into the live master through ``linking.link_apply``. An insurance
-code or DI that another live item already holds is refused at submission and again at
-approval, with that item named.
+Approval links the codes into the live master through ``linking.link_apply``, and sets the
+insurance class and payment restriction when the supplier stated them. An insurance code or
+DI that another live item already holds is refused at submission and again at approval, with
+that item named; insurance terms that break ``insurance.insurance_terms_problem`` (a
+restricted item without its condition) are refused at both too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from django.utils import timezone
 
 from config.errors import DomainError
 
+from ..insurance import checked_insurance_terms
 from ..linking import (
     PackageDI,
     checked_codes,
@@ -99,14 +102,20 @@ def submission_create(
     registration_no: str,
     dis: list[dict],
     supplier_code: str | None = None,
+    insurance_class: str | None = None,
+    restriction: str | None = None,
 ) -> SupplierSubmission:
     """A supplier user submits the codes of one of its own products (by consumable id or
     material code) for review.
 
     ``dis``: ``[{"udi_di", "units_per_package", "package_level"}]`` (any readable UDI form).
-    Refused: not the user's product (NOT_FOUND), an invalid code or DI, no insurance code
-    and no DI, a DI twice, a code or DI linked to another live item (named), a submission of
-    the same product already awaiting review (SUBMISSION_PENDING).
+    ``insurance_class`` (``covered``, ``restricted``, ``self_pay``; empty: not stated) with
+    ``restriction``, the 限定支付 condition a ``restricted`` item must name.
+    Refused: not the user's product (NOT_FOUND), an invalid code or DI, no insurance code,
+    no DI and no insurance class, a DI twice, a code or DI linked to another live item
+    (named), a restricted class without its condition or a condition without the restricted
+    class (VALIDATION_ERROR), a submission of the same product already awaiting review
+    (SUBMISSION_PENDING).
     """
     product = own_product(
         user, consumable_id=consumable_id, material_code=material_code,
@@ -121,6 +130,9 @@ def submission_create(
             http_status=400,
         )
     insurance = checked_codes({"insurance_code": insurance_code})["insurance_code"]
+    terms = ("", "")
+    if (insurance_class or "").strip() or (restriction or "").strip():
+        terms = checked_insurance_terms(insurance_class, restriction)
     packages = [
         checked_di(d.get("udi_di", ""), d.get("units_per_package") or 1, d.get("package_level"))
         for d in dis
@@ -135,11 +147,11 @@ def submission_create(
             f"UDI-DI {', '.join(twice)} given twice",
             http_status=400,
         )
-    if insurance is None and not packages:
+    if insurance is None and not packages and not terms[0]:
         raise DomainError(
             "VALIDATION_ERROR",
-            "请至少填写医保耗材编码或一个 UDI-DI",
-            "give the insurance code or at least one UDI-DI",
+            "请至少填写医保耗材编码、一个 UDI-DI 或医保支付类别",
+            "give the insurance code, at least one UDI-DI or the insurance class",
             http_status=400,
         )
     conflicts = link_conflicts(
@@ -152,6 +164,8 @@ def submission_create(
         consumable=product.consumable,
         insurance_code=insurance,
         registration_no=registration_no,
+        insurance_class=terms[0],
+        restriction=terms[1],
         submitted_by=user,
     )
     try:
@@ -186,12 +200,19 @@ def _not_own(submission: SupplierSubmission, reviewer) -> None:
 
 @transaction.atomic
 def submission_approve(*, submission: SupplierSubmission, reviewer, note: str = ""):
-    """Link the submitted insurance code, DIs and registration number into the live master.
+    """Link the submitted insurance code, DIs and registration number into the live master,
+    and set its insurance class and payment restriction when the supplier stated them.
 
     Refused when a code or DI is by now linked to another live item (named)."""
     submission = _pending_locked(submission.pk)
     _not_own(submission, reviewer)
     codes = {"insurance_code": submission.insurance_code} if submission.insurance_code else {}
+    fields = {"registration_no": submission.registration_no}
+    if submission.insurance_class:
+        insurance_class, restriction = checked_insurance_terms(
+            submission.insurance_class, submission.restriction
+        )
+        fields.update(insurance_class=insurance_class, insurance_restriction=restriction)
     link_apply(
         consumable_id=submission.consumable_id,
         codes=codes,
@@ -204,7 +225,7 @@ def submission_approve(*, submission: SupplierSubmission, reviewer, note: str = 
             )
             for d in submission.dis.all()
         ],
-        fields={"registration_no": submission.registration_no},
+        fields=fields,
         user=reviewer,
         reason=f"供应商提交 #{submission.pk} 审核通过 / supplier submission approved",
     )
