@@ -56,7 +56,13 @@ def proposal_checks(versions: list[PriceVersion]) -> list[ProposalCheck]:
         at = max(version.requested_effective_from or version.effective_from, now)
         platform = in_force(external[(version.consumable_id, "platform")], at.timestamp())
         vbp = in_force(external[(version.consumable_id, "vbp")], at.timestamp())
-        prices = FourPrices(platform, vbp, version.purchase_price, version.charge_price)
+        prices = FourPrices(
+            platform,
+            vbp,
+            version.purchase_price,
+            version.charge_price,
+            chargeable=version.consumable.chargeable,
+        )
         checks.append(
             ProposalCheck(
                 version=version,
@@ -94,7 +100,9 @@ def misaligned_in_force(at=None) -> QuerySet[Consumable]:
         with_prices_in_force(Consumable.objects.filter(is_active=True), at)
         .filter(purchase_price__isnull=False)
         .filter(
-            ~Q(charge_price=F("purchase_price"))
+            # A version with no charge price (an item not separately chargeable) is checked
+            # on platform, VBP and purchase only.
+            (Q(charge_price__isnull=False) & ~Q(charge_price=F("purchase_price")))
             | (Q(vbp_price__isnull=False) & ~Q(purchase_price=F("vbp_price")))
             | (Q(platform_price__isnull=False) & Q(purchase_price__gt=F("platform_price")))
         )

@@ -7,7 +7,7 @@ approval of a price version, import, the nightly audit.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import BigIntegerField, DecimalField, OuterRef, QuerySet, Subquery
@@ -24,6 +24,9 @@ class FourPrices:
     vbp: Decimal | None
     purchase: Decimal | None
     charge: Decimal | None
+    # Whether the item is separately chargeable, when the caller knows it (None: unknown).
+    # Not compared: the same four prices are equal whoever asks.
+    chargeable: bool | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -39,18 +42,40 @@ class Violation:
 def four_price_violations(prices: FourPrices) -> list[Violation]:
     """Return every way ``prices`` break the four-price rule (empty list: aligned).
 
-    - charge = purchase (zero mark-up, 零差率);
+    - charge = purchase (zero mark-up, 零差率), for an item that is separately chargeable;
     - purchase = VBP price when the item is in a volume-procurement programme;
     - purchase <= platform listed price.
-    A missing platform or VBP price constrains nothing; a missing hospital price is reported.
+    A missing platform or VBP price constrains nothing; a missing purchase price is reported.
+    An item that is not separately chargeable (``chargeable=False``: its cost is included in
+    a procedure fee) has a purchase price and no charge price: the rule applies to platform,
+    VBP and purchase. A missing charge price is reported when the item is known to be
+    chargeable, a charge price when it is known not to be.
     """
     found: list[Violation] = []
-    if prices.purchase is None or prices.charge is None:
+    if prices.purchase is None:
         found.append(
             Violation("NO_APPROVED_PRICE", "无已批准的采购价/收费价", "No approved hospital price")
         )
         return found
-    if prices.charge != prices.purchase:
+    if prices.charge is None:
+        if prices.chargeable:
+            found.append(
+                Violation(
+                    "NO_CHARGE_PRICE",
+                    "可收费耗材没有收费价",
+                    "A chargeable item has no charge price",
+                )
+            )
+    elif prices.chargeable is False:
+        found.append(
+            Violation(
+                "CHARGE_NOT_CHARGEABLE",
+                f"该耗材不单独收费，不应有收费价 {prices.charge}",
+                f"The item is not separately chargeable and has no charge price "
+                f"(given {prices.charge})",
+            )
+        )
+    elif prices.charge != prices.purchase:
         found.append(
             Violation(
                 "CHARGE_NE_PURCHASE",

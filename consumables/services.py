@@ -53,7 +53,8 @@ def price_version_propose(
     version = PriceVersion(
         consumable=consumable,
         purchase_price=_price(purchase_price, "purchase_price"),
-        charge_price=_price(charge_price, "charge_price"),
+        # None: no charge price, for an item not separately chargeable (checked on approval).
+        charge_price=None if charge_price in (None, "") else _price(charge_price, "charge_price"),
         effective_from=effective_from,
         requested_effective_from=effective_from,
         reason=reason,
@@ -65,7 +66,9 @@ def price_version_propose(
 
 
 def _pending_version_locked(version_id: int) -> PriceVersion:
-    version = PriceVersion.objects.select_for_update().get(pk=version_id)
+    version = PriceVersion.objects.select_for_update().select_related("consumable").get(
+        pk=version_id
+    )
     if version.status != PriceVersion.Status.PROPOSED:
         raise DomainError(
             "PRICE_VERSION_NOT_PENDING",
@@ -101,6 +104,7 @@ def price_version_approve(*, version: PriceVersion, approver, note: str = "") ->
             vbp=external.vbp,
             purchase=version.purchase_price,
             charge=version.charge_price,
+            chargeable=version.consumable.chargeable,
         )
     )
     if violations:

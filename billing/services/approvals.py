@@ -66,7 +66,11 @@ def high_value_use_check(
     """
     if version is None:
         version = approved_version_in_force(consumable.pk, at)
-    if version is None or version.charge_price < high_value_threshold():
+    if (
+        version is None
+        or version.charge_price is None  # not separately chargeable: no charge price
+        or version.charge_price < high_value_threshold()
+    ):
         return []
     if has_high_value_approval(encounter=encounter, consumable=consumable):
         return []

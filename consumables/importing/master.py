@@ -42,6 +42,7 @@ from .rows import (
     CONSUMABLE_FIELDS,
     PRICE_FIELDS,
     REQUIRED_COLUMNS,
+    RESTRICTED,
     ParsedRow,
     parse_row,
 )
@@ -239,6 +240,7 @@ class _Importer(PricePlanning):
             existing is None or final["tracking"] != existing["tracking"]
         ):
             final["billed_by"] = SCAN if final["tracking"] == UNIT else HIS
+        errors += _insurance_class_errors(row, final)
         for name in CODE_FIELDS:
             value = final[name]
             holder = self.owners[name].get(value) if value is not None else None
@@ -464,6 +466,35 @@ class _Importer(PricePlanning):
                     report.prices_approved += 1
                 else:
                     report.prices_proposed += 1
+
+
+def _insurance_class_errors(row: ParsedRow, final: dict) -> list[RowError]:
+    """限定支付: a restricted item needs its condition in words; a restriction is refused on
+    an item of another class, and dropped when the item leaves the restricted class."""
+    if final["insurance_class"] == RESTRICTED:
+        if final["insurance_restriction"]:
+            return []
+        return [
+            row_error(
+                row.line,
+                "VALIDATION_ERROR",
+                "限定支付（restricted）耗材须填写限定支付条件（restriction）",
+                "a restricted item needs its payment restriction (restriction) in words",
+            )
+        ]
+    if "insurance_restriction" in row.values:
+        return [
+            row_error(
+                row.line,
+                "VALIDATION_ERROR",
+                f"只有限定支付（restricted）耗材才有限定支付条件，本行医保支付类别为"
+                f"「{final['insurance_class']}」",
+                f"only a restricted item has a payment restriction; this row's insurance_class "
+                f"is '{final['insurance_class']}'",
+            )
+        ]
+    final["insurance_restriction"] = ""
+    return []
 
 
 def _changed(instance, stored: dict) -> list[str]:

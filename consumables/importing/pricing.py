@@ -6,7 +6,10 @@
   for a past date) is not recorded again, so re-importing a file, even on a later day, adds
   nothing. A present but empty ``vbp_price`` ends a VBP programme in force (a VBP row with no
   price), as docs/contract.md says an empty VBP price means "not in a programme".
-- ``purchase_price`` / ``charge_price``: a consumable with no approved version gets an approved
+- ``purchase_price`` / ``charge_price``: both or neither for a chargeable item; a purchase
+  price alone for one that is not separately chargeable (``chargeable=0``, its cost included
+  in a procedure fee), whose versions have no charge price and are checked against the
+  platform and VBP prices only. A consumable with no approved version gets an approved
   ``initial_load`` version, refused (the whole row) if it breaks the four-price rule against
   the platform/VBP prices in force at that date (invariant 6); otherwise prices that differ
   from the approved version in force become a ``proposed`` version for two-person review,
@@ -24,7 +27,7 @@ from consumables.models import ExternalPrice, PriceVersion
 from consumables.prices import FourPrices, four_price_violations
 
 from .report import RowError, row_error
-from .rows import ParsedRow
+from .rows import ParsedRow, hospital_price_errors
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Plain strings: enum member look-ups cost a descriptor call each, in a loop of 30,000 rows.
@@ -88,10 +91,31 @@ class PricePlanning:
                     source=self.source,
                 )
             )
-        if "purchase_price" not in row.prices:
-            return []
-        purchase, charge = row.prices["purchase_price"], row.prices["charge_price"]
+        chargeable = plan.final["chargeable"]
         approved = self.approved.get(cid, []) if cid else []
+        if "purchase_price" not in row.prices and "charge_price" not in row.prices:
+            if chargeable and not plan.is_new and approved and self._current(approved, eff)[
+                "charge_price"
+            ] is None:
+                return [
+                    row_error(
+                        row.line,
+                        "VALIDATION_ERROR",
+                        "改为可收费须同时填写采购价和收费价（现行价格没有收费价）",
+                        "a chargeable item needs a charge price: give purchase_price and "
+                        "charge_price (the approved price in force has none)",
+                    )
+                ]
+            return []
+        errors = hospital_price_errors(
+            row.line,
+            chargeable=chargeable,
+            purchase="purchase_price" in row.prices,
+            charge="charge_price" in row.prices,
+        )
+        if errors:
+            return errors
+        purchase, charge = row.prices["purchase_price"], row.prices.get("charge_price")
         if not approved:
             external_at = {
                 kind: targets[kind]
@@ -105,6 +129,7 @@ class PricePlanning:
                     vbp=external_at["vbp"],
                     purchase=purchase,
                     charge=charge,
+                    chargeable=chargeable,
                 )
             )
             if violations:
@@ -132,12 +157,7 @@ class PricePlanning:
                 reason=f"初始导入 / initial load ({self.source})",
             )
             return []
-        at = max(eff, self.now)
-        effective = [v for v in approved if v["effective_from"] <= at] or approved
-        current = max(
-            effective,
-            key=lambda v: (v["effective_from"], v["decided_at"] or self.now, v["id"]),
-        )
+        current = self._current(approved, eff)
         if (current["purchase_price"], current["charge_price"]) == (purchase, charge):
             return []
         if (purchase, charge) in self.pending.get(cid, set()):
@@ -155,3 +175,12 @@ class PricePlanning:
             f"(line {row.line})",
         )
         return []
+
+    def _current(self, approved: list[dict], eff: dt.datetime) -> dict:
+        """The approved version in force at ``eff`` (or now, if later); else the first."""
+        at = max(eff, self.now)
+        effective = [v for v in approved if v["effective_from"] <= at] or approved
+        return max(
+            effective,
+            key=lambda v: (v["effective_from"], v["decided_at"] or self.now, v["id"]),
+        )

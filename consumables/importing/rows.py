@@ -3,7 +3,12 @@
 Empty cells mean "not given": on a new consumable the field takes its default, on an existing
 one it keeps its stored value (an import never erases a code or a description). The one
 exception is ``vbp_price``: a present but empty VBP column means "not in a volume-procurement
-programme" (docs/contract.md), see ``master.py``.
+programme" (docs/contract.md), see ``master.py``; and an item leaving the ``restricted``
+insurance class loses its restriction (the condition of a class it no longer has).
+
+``insurance_class`` is ``covered`` (the default), ``self_pay`` or ``restricted``; a restricted
+item needs ``restriction``, the 限定支付 condition in words (checked in ``master.py`` against
+the stored values).
 """
 
 from __future__ import annotations
@@ -25,10 +30,16 @@ CHOICE_FIELDS = {
     "value_class": Consumable.ValueClass,
     "tracking": Consumable.Tracking,
     "billed_by": Consumable.BilledBy,
+    "insurance_class": Consumable.InsuranceClass,
 }
 CHOICE_VALUES = {name: frozenset(choices.values) for name, choices in CHOICE_FIELDS.items()}
 # Fields of the consumable itself, in the order they are checked and reported.
-CONSUMABLE_FIELDS = (*TEXT_FIELDS, *CHOICE_FIELDS, "chargeable", *CODE_FIELDS)
+CONSUMABLE_FIELDS = (
+    *TEXT_FIELDS, *CHOICE_FIELDS, "chargeable", *CODE_FIELDS, "insurance_restriction",
+)  # fmt: skip
+# The 限定支付 condition: column ``restriction`` (or the field's own name).
+RESTRICTION_COLUMNS = ("restriction", "insurance_restriction")
+RESTRICTED = str(Consumable.InsuranceClass.RESTRICTED)
 EXTERNAL_PRICE_FIELDS = ("platform_price", "vbp_price")
 HOSPITAL_PRICE_FIELDS = ("purchase_price", "charge_price")
 PRICE_FIELDS = (*EXTERNAL_PRICE_FIELDS, *HOSPITAL_PRICE_FIELDS)
@@ -45,6 +56,7 @@ MAX_UNITS = 2_147_483_647
 
 
 TEXT_LIMITS = {name: Consumable._meta.get_field(name).max_length for name in TEXT_FIELDS}
+RESTRICTION_LIMIT = Consumable._meta.get_field("insurance_restriction").max_length
 PACKAGE_LEVEL_LIMIT = DeviceIdentifier._meta.get_field("package_level").max_length
 
 
@@ -135,6 +147,15 @@ def _parse_choices(row: ParsedRow, raw: dict[str, str]) -> None:
                 f"{name}「{value}」无效，应为 {allowed}",
                 f"{name} '{value}' is not one of {allowed}",
             )
+    restriction = next((raw[c] for c in RESTRICTION_COLUMNS if raw.get(c)), "")
+    if len(restriction) > RESTRICTION_LIMIT:
+        row.error(
+            "VALIDATION_ERROR",
+            f"restriction 超过 {RESTRICTION_LIMIT} 个字符",
+            f"restriction is longer than {RESTRICTION_LIMIT} characters",
+        )
+    elif restriction:
+        row.values["insurance_restriction"] = restriction
     chargeable = raw.get("chargeable", "").lower()
     if chargeable in TRUE_WORDS:
         row.values["chargeable"] = True
@@ -236,6 +257,35 @@ def parse_price(text: str) -> Decimal | None:
     return value.quantize(PRICE_PLACES)
 
 
+def hospital_price_errors(
+    line: int, *, chargeable: bool, purchase: bool, charge: bool
+) -> list[RowError]:
+    """The hospital prices a row may give: both or neither for a chargeable item; for an
+    item that is not separately chargeable (its cost is in a procedure fee) a purchase price
+    and never a charge price."""
+    if chargeable and purchase != charge:
+        return [
+            row_error(
+                line,
+                "VALIDATION_ERROR",
+                "可收费耗材的采购价和收费价须同时填写",
+                "a chargeable item's purchase_price and charge_price go together: give both "
+                "or neither",
+            )
+        ]
+    if not chargeable and charge:
+        return [
+            row_error(
+                line,
+                "VALIDATION_ERROR",
+                "该耗材不单独收费（chargeable=0，含在手术/治疗费中），不能填写收费价",
+                "the item is not separately chargeable (chargeable=0, included in a procedure "
+                "fee): it has no charge_price",
+            )
+        ]
+    return []
+
+
 def _parse_prices(row: ParsedRow, raw: dict[str, str]) -> None:
     for name in PRICE_FIELDS:
         text = raw.get(name, "")
@@ -253,13 +303,16 @@ def _parse_prices(row: ParsedRow, raw: dict[str, str]) -> None:
                 f"{name} '{text}' is not a valid amount (at most 4 decimal places)",
             )
     row.vbp_present_empty = "vbp_price" in raw and not raw["vbp_price"]
-    given = [name for name in HOSPITAL_PRICE_FIELDS if raw.get(name, "")]
-    if len(given) == 1:
-        row.error(
-            "VALIDATION_ERROR",
-            "采购价和收费价须同时填写",
-            "purchase_price and charge_price go together: give both or neither",
+    # Which hospital prices a row needs depends on whether the item is chargeable; when the
+    # row does not say, planning checks them against the stored value.
+    chargeable = row.values.get("chargeable")
+    purchase, charge = bool(raw.get("purchase_price")), bool(raw.get("charge_price"))
+    if chargeable is not None:
+        row.errors += hospital_price_errors(
+            row.line, chargeable=chargeable, purchase=purchase, charge=charge
         )
+    elif charge and not purchase:
+        row.errors += hospital_price_errors(row.line, chargeable=True, purchase=False, charge=True)
     text = raw.get("price_effective_from", "")
     if text:
         try:
