@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from config.errors import DomainError
 
-from ..insurance import checked_insurance_terms
+from ..insurance import RESTRICTED, checked_insurance_terms
 from ..linking import (
     LINKED_CODES,
     PackageDI,
@@ -65,12 +65,12 @@ def mapping_change_propose(
         raise ValueError(f"not a linked code: {sorted(unknown)}")
     new_values = dict(checked_codes(codes))
     if insurance_class is not None or insurance_restriction is not None:
-        terms = checked_insurance_terms(
-            consumable.insurance_class if insurance_class is None else insurance_class,
-            consumable.insurance_restriction
-            if insurance_restriction is None
-            else insurance_restriction,
-        )
+        new_class = consumable.insurance_class if insurance_class is None else insurance_class
+        if insurance_restriction is None:
+            # As in import_master: an item leaving the restricted class loses its condition.
+            keeps = new_class.strip() == RESTRICTED
+            insurance_restriction = consumable.insurance_restriction if keeps else ""
+        terms = checked_insurance_terms(new_class, insurance_restriction)
         new_values.update(zip(INSURANCE_FIELDS, terms, strict=True))
     changes = {
         name: {"from": getattr(consumable, name), "to": value}

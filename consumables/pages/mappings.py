@@ -125,8 +125,10 @@ class ProposeForm(forms.Form):
     add_level = forms.CharField(label=_("包装层级 / Package level"), max_length=40, required=False)
     retire = forms.MultipleChoiceField(label=_("停用 UDI-DI / Retire DIs"), required=False,
                                        widget=forms.CheckboxSelectMultiple)
-    insurance_class = forms.ChoiceField(label=TERM_LABELS["insurance_class"],
-                                        choices=Consumable.InsuranceClass.choices)
+    insurance_class = forms.ChoiceField(
+        label=TERM_LABELS["insurance_class"], required=False,
+        choices=[("", _("不变 / unchanged")), *Consumable.InsuranceClass.choices],
+    )  # fmt: skip
     insurance_restriction = forms.CharField(
         label=TERM_LABELS["insurance_restriction"], max_length=300, required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -140,6 +142,17 @@ class ProposeForm(forms.Form):
         self.fields["retire"].choices = [
             (d.udi_di, f"{d.udi_di} ×{d.units_per_package} {d.package_level}") for d in live_dis
         ]
+
+
+def _terms(data: dict) -> dict:
+    """The insurance terms the form proposes: a class given comes with its restriction as
+    typed (empty: none); no class and no restriction leaves both as they are."""
+    if data["insurance_class"]:
+        return {"insurance_class": data["insurance_class"],
+                "insurance_restriction": data["insurance_restriction"]}  # fmt: skip
+    if data["insurance_restriction"].strip():
+        return {"insurance_restriction": data["insurance_restriction"]}
+    return {}
 
 
 @role_required(*PROCUREMENT)
@@ -168,8 +181,7 @@ def mapping_new(request):
                     codes={name: data[name].strip() or None for name in CODE_LABELS},
                     add_dis=adds,
                     retire_dis=data["retire"],
-                    insurance_class=data["insurance_class"],
-                    insurance_restriction=data["insurance_restriction"],
+                    **_terms(data),
                     reason=data["reason"],
                     proposed_by=request.user,
                 )

@@ -1,4 +1,5 @@
-"""A live item's five codes change only through the two-person review (issue 13, finding 4).
+"""A live item's five codes change only through the two-person review (issue 13, finding 4),
+and so do its insurance class and payment restriction (issue 14).
 
 Through the admin forms with Django's test client, logged in as procurement and as an
 administrator: the change form shows the codes and DIs read-only with a link to propose a
@@ -15,7 +16,7 @@ from django.urls import reverse
 from config import roles
 from consumables.demo_data import ROLE_PERMISSIONS
 from consumables.mappings.services import mapping_change_approve, mapping_change_propose
-from consumables.models import Consumable, DeviceIdentifier
+from consumables.models import Consumable, DeviceIdentifier, MappingChange
 from tests.factories import ConsumableFactory, DeviceIdentifierFactory, gtin14, insurance_code
 from tests.test_admin import form_values
 
@@ -176,3 +177,107 @@ def test_a_di_is_neither_changed_nor_added_in_its_own_admin(staff, live_item):
 
     assert (changed.status_code, added.status_code) == (403, 403)
     assert list(DeviceIdentifier.objects.values_list("udi_di", flat=True)) == [di.udi_di]
+
+
+# -- the insurance class and payment restriction (issue 14) ----------------------------------
+
+CONDITION = "限支架植入术中使用，每次住院限 3 个"
+
+
+def terms_of(item: Consumable) -> tuple[str, str]:
+    item.refresh_from_db()
+    return item.insurance_class, item.insurance_restriction
+
+
+def post_terms(client: Client, item: Consumable, **values):
+    data = submitted(client, change_url(item))
+    data.update({name: [value] for name, value in values.items()})
+    return client.post(change_url(item), data)
+
+
+def test_the_change_form_shows_the_insurance_terms(staff, live_item):
+    form = staff.get(change_url(live_item)).context["adminform"].form
+    assert {"insurance_class", "insurance_restriction", "insurance_change_reason"} <= set(
+        form.fields
+    )
+
+
+def test_an_admin_change_of_class_is_a_proposal_a_second_person_approves(
+    django_user_model, live_item
+):
+    buyer = staff_client(django_user_model, "buyer-a", roles.PROCUREMENT)
+    second = staff_client(django_user_model, "buyer-b", roles.PROCUREMENT)
+
+    response = post_terms(
+        buyer, live_item, insurance_class="restricted", insurance_restriction=CONDITION,
+        insurance_change_reason="医保目录：限定支付",
+    )  # fmt: skip
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert terms_of(live_item) == ("covered", "")
+    change = MappingChange.objects.get()
+    assert (change.status, change.reason, change.proposed_by.username) == (
+        "proposed", "医保目录：限定支付", "buyer-a",
+    )  # fmt: skip
+    detail = reverse("master:mapping-detail", args=[change.pk])
+    page = buyer.get(detail).content.decode()
+    assert "限定支付" in page and CONDITION in page
+
+    buyer.post(detail, {"action": "approve"})  # the proposer cannot decide
+    assert terms_of(live_item) == ("covered", "")
+    assert MappingChange.objects.get().status == "proposed"
+
+    second.post(detail, {"action": "approve", "note": "已核对医保目录"})
+
+    assert terms_of(live_item) == ("restricted", CONDITION)
+    latest = live_item.history.order_by("-history_date", "-history_id").first()
+    assert latest.history_user.username == "buyer-b"
+    assert MappingChange.objects.get().decided_by.username == "buyer-b"
+
+
+def test_an_admin_change_to_restricted_without_a_condition_is_refused(staff, live_item):
+    response = post_terms(
+        staff, live_item, insurance_class="restricted", insurance_restriction="",
+        insurance_change_reason="医保目录调整",
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    assert "insurance_restriction" in response.context["adminform"].form.errors
+    assert not MappingChange.objects.exists()
+    assert terms_of(live_item) == ("covered", "")
+
+
+def test_an_admin_change_of_class_needs_a_reason(staff, live_item):
+    response = post_terms(staff, live_item, insurance_class="self_pay")
+
+    assert response.status_code == 200
+    assert "insurance_change_reason" in response.context["adminform"].form.errors
+    assert not MappingChange.objects.exists()
+
+
+def test_a_save_that_keeps_the_terms_proposes_nothing(staff, live_item):
+    response = post_terms(staff, live_item, name="一次性使用无菌注射器 2ml")
+
+    assert response.status_code == 302
+    assert not MappingChange.objects.exists()
+
+
+def test_a_new_item_takes_its_terms_from_the_add_form_and_the_rule_applies(staff):
+    url = reverse("admin:consumables_consumable_add")
+    data = submitted(staff, url)
+    data.update({
+        "material_code": ["WZ-NEW-1"], "name": ["冠脉支架"], "unit": ["个"],
+        "value_class": ["high"], "tracking": ["unit"], "billed_by": ["scan"],
+        "insurance_class": ["restricted"], "insurance_restriction": [""],
+    })
+
+    refused = staff.post(url, data)
+    data["insurance_restriction"] = [CONDITION]
+    accepted = staff.post(url, data)
+
+    assert refused.status_code == 200
+    assert "insurance_restriction" in refused.context["adminform"].form.errors
+    assert accepted.status_code == 302, accepted.content.decode()[:3000]
+    assert terms_of(Consumable.objects.get(material_code="WZ-NEW-1")) == (
+        "restricted", CONDITION,
+    )  # fmt: skip

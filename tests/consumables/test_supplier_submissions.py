@@ -270,3 +270,120 @@ def test_an_administrator_acts_for_every_supplier(market):
     boss = User.objects.create_superuser("admin01", "a@example.com", PASSWORD)
     products = api(boss).get("/api/v1/supplier/products").json()
     assert sorted(p["material_code"] for p in products) == ["WZ1", "WZ2"]
+
+
+# -- the insurance class and payment restriction (issue 14) ----------------------------------
+
+CONDITION = "限支架植入术中使用，每次住院限 3 个"
+
+
+def test_a_submitted_class_and_restriction_are_applied_on_approval(market):
+    submission = submit(market["acme"], market["ours"], insurance_class="restricted",
+                        restriction=CONDITION)  # fmt: skip
+    item = Consumable.objects.get(pk=market["ours"].pk)
+    assert (item.insurance_class, item.insurance_restriction) == ("covered", "")
+
+    submission_approve(submission=submission, reviewer=market["buyer"])
+
+    item.refresh_from_db()
+    assert (item.insurance_class, item.insurance_restriction) == ("restricted", CONDITION)
+    assert item.history.first().history_user == market["buyer"]
+
+
+def test_a_submission_without_a_class_leaves_the_items_class(market):
+    Consumable.objects.filter(pk=market["ours"].pk).update(insurance_class="self_pay")
+    submission_approve(submission=submit(market["acme"], market["ours"]),
+                       reviewer=market["buyer"])  # fmt: skip
+    assert Consumable.objects.get(pk=market["ours"].pk).insurance_class == "self_pay"
+
+
+@pytest.mark.parametrize(
+    ("insurance_class", "restriction"), [("restricted", ""), ("", CONDITION), ("covered", "x")]
+)
+def test_insurance_terms_that_break_the_rule_are_refused_at_submission(
+    market, insurance_class, restriction
+):
+    with pytest.raises(DomainError) as refused:
+        submit(market["acme"], market["ours"], insurance_class=insurance_class,
+               restriction=restriction)  # fmt: skip
+    assert (refused.value.code, refused.value.detail) == (
+        "VALIDATION_ERROR", {"field": "insurance_restriction"} if insurance_class else
+        {"field": "insurance_class"},
+    )  # fmt: skip
+    assert not SupplierSubmission.objects.exists()
+
+
+def test_a_class_alone_is_a_submission(market):
+    submission = submit(market["acme"], market["ours"], insurance_code=None, dis=[],
+                        insurance_class="self_pay")  # fmt: skip
+    submission_approve(submission=submission, reviewer=market["buyer"])
+    assert Consumable.objects.get(pk=market["ours"].pk).insurance_class == "self_pay"
+
+
+def test_api_accepts_and_shows_the_class_and_restriction(market):
+    client = api(market["acme"])
+    response = client.post(
+        "/api/v1/supplier/submissions",
+        {"material_code": "WZ1", "registration_no": "国械注准20243140001",
+         "insurance_class": "restricted", "restriction": CONDITION},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["insurance_class"], body["restriction"]) == ("restricted", CONDITION)
+    listed = client.get("/api/v1/supplier/submissions").json()
+    assert (listed[0]["insurance_class"], listed[0]["restriction"]) == ("restricted", CONDITION)
+
+    submission_approve(submission=SupplierSubmission.objects.get(), reviewer=market["buyer"])
+
+    product = client.get("/api/v1/supplier/products").json()[0]
+    assert (product["insurance_class"], product["restriction"]) == ("restricted", CONDITION)
+
+
+def test_api_refuses_a_restricted_class_without_its_condition(market):
+    response = api(market["acme"]).post(
+        "/api/v1/supplier/submissions",
+        {"material_code": "WZ1", "registration_no": "X", "insurance_class": "restricted"},
+        format="json",
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["detail"]) == (
+        "VALIDATION_ERROR", {"field": "insurance_restriction"},
+    )  # fmt: skip
+    bad_class = api(market["acme"]).post(
+        "/api/v1/supplier/submissions",
+        {"material_code": "WZ1", "registration_no": "X", "insurance_class": "甲类"},
+        format="json",
+    )
+    assert bad_class.status_code == 400
+    assert not SupplierSubmission.objects.exists()
+
+
+def test_supplier_page_submits_the_class_and_the_reviewer_sees_it(market):
+    supplier = page(market["acme"])
+    response = supplier.post(
+        f"/master/supplier/products/{market['ours'].pk}/",
+        {"insurance_code": "", "registration_no": "国械注准20243140001",
+         "insurance_class": "restricted", "restriction": CONDITION},
+    )  # fmt: skip
+    submission = SupplierSubmission.objects.get()
+    assert response.status_code == 302
+    assert (submission.insurance_class, submission.restriction) == ("restricted", CONDITION)
+
+    reviewer = page(market["buyer"])
+    html = reviewer.get(f"/master/submissions/{submission.pk}/").content.decode()
+    assert "限定支付 / restricted" in html and CONDITION in html
+    reviewer.post(f"/master/submissions/{submission.pk}/", {"action": "approve"})
+    item = Consumable.objects.get(pk=market["ours"].pk)
+    assert (item.insurance_class, item.insurance_restriction) == ("restricted", CONDITION)
+
+
+def test_supplier_page_refuses_restricted_without_a_condition(market):
+    response = page(market["acme"]).post(
+        f"/master/supplier/products/{market['ours'].pk}/",
+        {"insurance_code": INS, "registration_no": "X", "insurance_class": "restricted"},
+    )
+    assert response.status_code == 400
+    assert "限定支付的耗材须填写限定支付条件" in response.content.decode()
+    assert not SupplierSubmission.objects.exists()
