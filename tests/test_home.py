@@ -91,7 +91,7 @@ def test_the_administrator_sees_every_tile(world):
     )
     response = client_as(world["users"][A]).get(reverse("home"))
     seen = tiles_on(response)
-    assert len(seen) == 24
+    assert len(seen) == 25
     assert reverse("api-docs") in seen
     assert {reverse(name) for name in ADMIN_MASTER} <= seen
 

@@ -7,6 +7,10 @@ page, whatever the number of days and departments. Every table downloads as XLSX
 the same URL (``?table=<key>&format=xlsx|csv``). Roles: ``FINANCE_ROLES`` (finance, the
 insurance office, administrators), who read every department.
 
+The dashboard also carries the "reconcile this day now" form (``reconcile_now``, POST only):
+``billing.reconcile_now`` runs the day (or queues it when a worker does the runs), and the
+dashboard then shows that day with the run's result.
+
 The other finance pages: ``finance_drill`` (department -> item -> exception),
 ``finance_people`` (findings by person), ``finance_theatre`` (每日手术室高值耗材报表) and
 ``finance_prices`` (四价统一); ``urlpatterns`` gathers them.
@@ -14,15 +18,27 @@ The other finance pages: ``finance_drill`` (department -> item -> exception),
 
 from __future__ import annotations
 
-from django.shortcuts import render
-from django.urls import path
-from django.utils.translation import gettext as _
+import datetime as dt
+from urllib.parse import urlencode
 
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from config.bounds import date_in_range
+from config.errors import DomainError
+from config.i18n import pair
 from config.permissions import role_required
 from inventory.models import Department
 
+from .. import reconcile_now as reconcile_service
+from ..models import ReconciliationRun
 from ..reports import variance
-from ..reports.common import Period, threshold_pct
+from ..reports.common import Period, kind_label, threshold_pct
 from . import finance_drill, finance_people, finance_prices, finance_theatre
 from .finance_chart import variance_chart
 from .finance_period import PeriodForm, month_of, period_from, query, shift_month
@@ -72,6 +88,32 @@ def _variance_table(period: Period, filename: str) -> Table:
     )
 
 
+class ReconcileDayForm(forms.Form):
+    day = forms.DateField(
+        label=gettext_lazy("营业日 / Business day"),
+        input_formats=["%Y-%m-%d"],
+        validators=[date_in_range],
+    )
+
+
+def _reconciled_run(request) -> ReconciliationRun | None:
+    """The run named by ``?reconciled=YYYY-MM-DD`` (the day just reconciled), if any."""
+    try:
+        day = dt.date.fromisoformat(request.GET.get("reconciled") or "")
+    except ValueError:
+        return None
+    return ReconciliationRun.objects.filter(date=day).first()
+
+
+def _run_result(run: ReconciliationRun | None) -> dict | None:
+    if run is None:
+        return None
+    totals = run.totals or {}
+    counts = totals.get("exceptions_by_kind") or {}
+    by_kind = [(kind_label(kind), count) for kind, count in counts.items()]
+    return {"run": run, "totals": totals, "by_kind": by_kind}
+
+
 def _overview(request, *, period: Period, form, month: str | None):
     stem = f"finance-{month}" if month else f"finance-{period.start}-{period.end}"
     days = variance.daily_series(period)
@@ -102,6 +144,10 @@ def _overview(request, *, period: Period, form, month: str | None):
         ),
         "tables": tables,
     }
+    if not month:
+        yesterday = reconcile_service.today() - dt.timedelta(days=1)
+        context["reconcile_form"] = ReconcileDayForm(initial={"day": yesterday.isoformat()})
+        context["reconciled"] = _run_result(_reconciled_run(request))
     if month:
         context["previous_month"] = shift_month(month, -1)
         context["next_month"] = shift_month(month, 1)
@@ -129,8 +175,54 @@ def month_view(request):
     return _overview(request, period=Period.month(year, number), form=form, month=month)
 
 
+@require_POST
+@role_required(*FINANCE_ROLES)
+def reconcile_now(request):
+    """Reconcile the day posted now, then show the dashboard of that day with the result."""
+    form = ReconcileDayForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请选择要对账的营业日 / choose the business day to reconcile"))
+        return redirect("billing-finance")
+    day = form.cleaned_data["day"]
+    try:
+        outcome = reconcile_service.reconcile_day_now(day=day, user=request.user)
+    except DomainError as error:
+        messages.error(
+            request,
+            _("%(message)s（%(code)s）")
+            % {"message": pair(error.message, error.message_en), "code": error.code},
+        )
+        return redirect("billing-finance")
+    if outcome.error:
+        messages.error(
+            request,
+            _("%(day)s 对账失败，原有结果保留不变：%(error)s / the reconciliation of %(day)s "
+              "failed; the previous result stands: %(error)s")
+            % {"day": day.isoformat(), "error": outcome.error},
+        )  # fmt: skip
+    elif outcome.queued:
+        messages.info(
+            request,
+            _("%(day)s 已排队对账，完成后刷新本页查看结果 / %(day)s is queued; reload this page "
+              "when the worker has finished")
+            % {"day": day.isoformat()},
+        )  # fmt: skip
+    else:
+        totals = outcome.run.totals
+        messages.success(
+            request,
+            _("%(day)s 已对账：差异行 %(rows)s 行，异常 %(exceptions)s 条 / %(day)s reconciled: "
+              "%(rows)s rows, %(exceptions)s exceptions")
+            % {"day": day.isoformat(), "rows": totals.get("rows", 0),
+               "exceptions": totals.get("exceptions", 0)},
+        )  # fmt: skip
+    query = urlencode({"since": day, "until": day, "reconciled": day})
+    return redirect(reverse("billing-finance") + "?" + query)
+
+
 urlpatterns = [
     path("", dashboard, name="billing-finance"),
+    path("reconcile/", reconcile_now, name="billing-finance-reconcile"),
     path("month/", month_view, name="billing-finance-month"),
     path(
         "departments/<str:code>/", finance_drill.department_page, name="billing-finance-department"

@@ -54,6 +54,8 @@ MATRIX: dict[str, set[str]] = {
     "inventory:recall-new": {S, P, INS, A},
     "inventory:recall-detail": {S, P, INS, F, A},
     "inventory:recall-export": {S, P, INS, F, A},
+    # The set-up check of the master data: procurement's.
+    "inventory:master-check": {P, A},
     # Bedside: nurses only (it charges); the encounter reads for the wards and offices.
     "billing-bedside": {N, A},
     "billing-bedside-patient": {N, A},
@@ -73,6 +75,7 @@ MATRIX: dict[str, set[str]] = {
     "billing-finance-person": {F, INS, A},
     "billing-finance-theatre": {F, INS, A},
     "billing-finance-four-price": {PO, F, INS, A},
+    "billing-finance-reconcile": {F, INS, A},
     # Master data: code conflicts and mappings are procurement's, prices the pricing office's;
     # suppliers see their own products and submissions only.
     "master:staging": {P, A},

@@ -1,0 +1,129 @@
+"""Reconcile one day at a person's request: the finance dashboard's "reconcile this day now".
+
+The same service as ``POST /api/v1/reconciliation/runs`` (``billing.tasks``): with no broker
+(``make run``, no beat) the day is reconciled here, in the request; with one, the day is
+queued for the worker. Refused: a business day (Asia/Shanghai) after today, and a day before
+the history begins (the first day with a stock move or a charge line: before it there is
+nothing to reconcile). Who asked for which day and when is kept: a line of the ``billing``
+logger and an entry of the admin's action log (``django.contrib.admin.LogEntry``) on the run,
+because the run itself records no person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Min
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from config.errors import DomainError
+from inventory.models import StockMove
+
+from . import rules, tasks
+from .models import ChargeLine, ReconciliationRun
+
+logger = logging.getLogger("billing")
+
+
+def today() -> dt.date:
+    return rules.business_day(timezone.now())
+
+
+def history_start() -> dt.date | None:
+    """The business day of the first stock move or charge line, or None (nothing yet)."""
+    firsts = [
+        StockMove.objects.aggregate(first=Min("occurred_at"))["first"],
+        ChargeLine.objects.aggregate(first=Min("charged_at"))["first"],
+    ]
+    known = [rules.business_day(at) for at in firsts if at is not None]
+    return min(known) if known else None
+
+
+def refuse_unless_reconcilable(day: dt.date) -> None:
+    """``DomainError`` (DAY_OUT_OF_RANGE) for a future day or one before the history."""
+    if day > today():
+        raise DomainError(
+            "DAY_OUT_OF_RANGE",
+            f"{day} 尚未到来，只能对账今天及以前的营业日",
+            f"{day} has not come yet: only today and earlier business days can be reconciled",
+            detail={"date": day.isoformat(), "today": today().isoformat()},
+            http_status=400,
+        )
+    first = history_start()
+    if first is None:
+        raise DomainError(
+            "DAY_OUT_OF_RANGE",
+            "系统尚无出入库或计费记录，没有可对账的营业日",
+            "nothing has been recorded yet (no stock move, no charge): no day to reconcile",
+            detail={"date": day.isoformat()},
+            http_status=400,
+        )
+    if day < first:
+        raise DomainError(
+            "DAY_OUT_OF_RANGE",
+            f"{day} 早于系统最早的记录（{first}），没有可对账的数据",
+            f"{day} is before the first recorded activity ({first}): nothing to reconcile",
+            detail={"date": day.isoformat(), "first_day": first.isoformat()},
+            http_status=400,
+        )
+
+
+@dataclass
+class Outcome:
+    run: ReconciliationRun
+    queued: bool  # handed to the worker (a broker is configured): the result comes later
+    error: str = ""  # the run failed: the previous result stands
+
+
+def reconcile_day_now(*, day: dt.date, user) -> Outcome:
+    """Reconcile ``day`` now (or queue it when a worker does the runs) for ``user``, after
+    ``refuse_unless_reconcilable``; record who asked. A failed run is an ``Outcome`` with its
+    error (the previous result stands); an unreachable broker is ``DomainError``."""
+    refuse_unless_reconcilable(day)
+    queued = not settings.CELERY_TASK_ALWAYS_EAGER
+    error = ""
+    try:
+        if queued:
+            tasks.queue_reconcile_day(day)
+        else:
+            tasks.reconcile_day.delay(day.isoformat())
+    except BrokerError as broker_error:
+        _record(day, user, "broker unavailable")
+        raise DomainError(
+            "BROKER_UNAVAILABLE",
+            "任务队列不可用，请稍后重试",
+            "The task queue is unavailable; retry later",
+            http_status=503,
+        ) from broker_error
+    except Exception as failure:  # the run is marked failed; its previous rows stand
+        logger.exception("reconciliation of %s asked by %s failed", day, user)
+        error = f"{type(failure).__name__}: {failure}"
+    run = ReconciliationRun.objects.get(date=day)
+    _record(day, user, "queued" if queued else run.status, run=run)
+    return Outcome(run=run, queued=queued, error=error or run.error)
+
+
+def _record(day: dt.date, user, outcome: str, run: ReconciliationRun | None = None) -> None:
+    logger.info(
+        "reconciliation of %s run now from the finance dashboard by %s (user id %s): %s",
+        day,
+        user.get_username(),
+        user.pk,
+        outcome,
+    )
+    LogEntry.objects.create(
+        user=user,
+        content_type=ContentType.objects.get_for_model(ReconciliationRun),
+        object_id=str(run.pk) if run else "",
+        object_repr=f"日对账 {day.isoformat()}",
+        action_flag=CHANGE,
+        change_message=(
+            f"立即对账 {day.isoformat()}：{outcome} / reconcile {day.isoformat()} now: {outcome}"
+        ),
+    )
