@@ -33,6 +33,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from consumables.insurance import insurance_terms_problem
 from consumables.models import Consumable, DeviceIdentifier, ExternalPrice, PriceVersion
 
 from .pricing import APPROVED, PROPOSED, REJECTED, PricePlanning
@@ -469,32 +470,24 @@ class _Importer(PricePlanning):
 
 
 def _insurance_class_errors(row: ParsedRow, final: dict) -> list[RowError]:
-    """限定支付: a restricted item needs its condition in words; a restriction is refused on
-    an item of another class, and dropped when the item leaves the restricted class."""
-    if final["insurance_class"] == RESTRICTED:
-        if final["insurance_restriction"]:
-            return []
-        return [
-            row_error(
-                row.line,
-                "VALIDATION_ERROR",
-                "限定支付（restricted）耗材须填写限定支付条件（restriction）",
-                "a restricted item needs its payment restriction (restriction) in words",
-            )
-        ]
-    if "insurance_restriction" in row.values:
-        return [
-            row_error(
-                row.line,
-                "VALIDATION_ERROR",
-                f"只有限定支付（restricted）耗材才有限定支付条件，本行医保支付类别为"
-                f"「{final['insurance_class']}」",
-                f"only a restricted item has a payment restriction; this row's insurance_class "
-                f"is '{final['insurance_class']}'",
-            )
-        ]
-    final["insurance_restriction"] = ""
-    return []
+    """限定支付, by ``insurance.insurance_terms_problem`` on the item's final terms. A row that
+    takes an item out of the restricted class without a restriction of its own drops the
+    stored condition (it belonged to the class the item leaves): an empty cell cannot clear
+    it, so the import would otherwise refuse that change for ever."""
+    if final["insurance_class"] != RESTRICTED and "insurance_restriction" not in row.values:
+        final["insurance_restriction"] = ""
+    problem = insurance_terms_problem(final["insurance_class"], final["insurance_restriction"])
+    if problem is None:
+        return []
+    column = "restriction" if problem.field == "insurance_restriction" else problem.field
+    return [
+        row_error(
+            row.line,
+            problem.code,
+            f"{problem.message}（{column}）",
+            f"{problem.message_en} ({column}; insurance_class '{final['insurance_class']}')",
+        )
+    ]
 
 
 def _changed(instance, stored: dict) -> list[str]:
