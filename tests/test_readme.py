@@ -109,8 +109,8 @@ def names_in(text: str) -> Names:
         ):
             names.files.add(candidate)
     for target in LINK.findall(text):
-        if not target.startswith(("http://", "https://", "#", "mailto:")):
-            names.links.add(target.split("#")[0])
+        if not target.startswith(("http://", "https://", "mailto:")):
+            names.links.add(target)
     return names
 
 
@@ -219,6 +219,26 @@ def file_exists(name: str) -> bool:
     return not (ROOT / first).is_dir() and any((ROOT / app / name).exists() for app in APPS)
 
 
+def anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives the headings of ``markdown``."""
+    found = set()
+    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*$", FENCED.sub("", markdown), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        found.add(slug)
+    return found
+
+
+def link_exists(link: str, page_dir: Path, page_text: str) -> bool:
+    """A relative link: its file exists, and its ``#anchor`` is a heading of that file."""
+    target, _, anchor = link.partition("#")
+    if target and not (page_dir / target).exists():
+        return False
+    if not anchor:
+        return True
+    text = (page_dir / target).read_text() if target else page_text
+    return anchor in anchors(text)
+
+
 @cache
 def make_targets() -> frozenset[str]:
     text = (ROOT / "Makefile").read_text()
@@ -244,7 +264,7 @@ def problems(text: str, page_dir: Path = ROOT) -> list[str]:
     found += [
         f"link {link} does not exist"
         for link in sorted(names.links)
-        if not (page_dir / link).exists()
+        if not link_exists(link, page_dir, text)
     ]
     found += [
         f"make target {t!r} does not exist" for t in sorted(names.make_targets - make_targets())
@@ -312,7 +332,7 @@ DJANGO_WARP_SPEED=1 python manage.py migrate
 Set `DJANGO_NOT_A_SETTING`; a refusal is `409 TOTALLY_INVENTED_CODE`. See
 `/api/v1/teleport`, `/billing/finance/nowhere/{id}/?days=7`, `/master/imaginary/`,
 `consumables/telepathy.py`, `organisation/`, `tests/billing/test_nothing.py`,
-`nothing_here.py` and [the manual](docs/manual.md).
+`nothing_here.py`, [the manual](docs/manual.md) and [codes](docs/contract.md#no-such-part).
 """
 
 
@@ -333,6 +353,7 @@ def test_invented_names_are_reported():
         "file tests/billing/test_nothing.py does not exist",
         "file nothing_here.py does not exist",
         "link docs/manual.md does not exist",
+        "link docs/contract.md#no-such-part does not exist",
     ]:
         assert expected in found
     assert "migrate" not in found  # a real command next to an invented variable
@@ -346,6 +367,7 @@ def test_real_names_with_placeholders_pass():
     `GET /api/v1/reconciliation/runs/YYYY-MM-DD/exceptions[?kind=]`,
     `/billing/finance/month/?month=YYYY-MM`, `/billing/daily-list/<visit>/`, `/healthz`,
     `/master/` (a prefix), `inventory/ledger.py`, `.ci/run`, `importing/`,
-    `DJANGO_SUPERUSER_PASSWORD`, `SCHEMATHESIS_MAX_EXAMPLES`, `ENCOUNTER_NOT_ON_WARD`.
+    `DJANGO_SUPERUSER_PASSWORD`, `SCHEMATHESIS_MAX_EXAMPLES`, `ENCOUNTER_NOT_ON_WARD`,
+    [errors](docs/contract.md#error-codes), [scans](docs/contract.md#scans-post-apiv1scans).
     """
     assert problems(text) == []
