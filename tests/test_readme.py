@@ -11,6 +11,7 @@ ones.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -272,12 +273,46 @@ def problems(text: str, page_dir: Path = ROOT) -> list[str]:
     return found
 
 
+def raised_codes() -> dict[str, str]:
+    """The stable codes the app code raises, written as the first argument of
+    ``DomainError(...)``, ``error_body(...)`` or a module's ``_refusal(...)``, or a literal
+    ``code=`` of such a call: {code: where}."""
+    found = {}
+    for top in APPS:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name not in {"DomainError", "error_body", "_refusal"}:
+                    continue
+                args = node.args[:1] + [k.value for k in node.keywords if k.arg == "code"]
+                for arg in args:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        found.setdefault(arg.value, f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
 # -- the tests -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_page_names_only_what_exists(page):
     assert problems(page.read_text(), page.parent) == []
+
+
+def test_every_code_the_code_raises_is_in_the_contract():
+    """docs/contract.md lists the refusal codes actually raised (the reverse direction, that
+    every code it names exists, is the page test above)."""
+    raised = raised_codes()
+    assert {"UNKNOWN_CODE", "PACKAGE_CODE", "EVENT_ID_REUSED", "SELF_APPROVAL"} <= set(raised)
+    assert len(raised) >= 30
+    contract = (ROOT / "docs" / "contract.md").read_text()
+    listed = {word for part in code_parts(contract) for word in re.findall(r"\b[A-Z_]+\b", part)}
+    missing = {code: where for code, where in raised.items() if code not in listed}
+    assert missing == {}
 
 
 def test_the_pages_are_there():
