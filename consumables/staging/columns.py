@@ -1,5 +1,6 @@
-"""Column names of HRP and HIS exports: the keys of consumables.csv (docs/contract.md) or the
-Chinese headings those systems print. ``canonical_row`` renames a row's columns to keys."""
+"""Column names of HRP and HIS exports: the keys of consumables.csv and suppliers.csv
+(docs/contract.md) or the Chinese headings those systems print. ``canonical_row`` renames a
+row's columns to keys."""
 
 from __future__ import annotations
 
@@ -29,16 +30,37 @@ ALIASES = {
     "生产厂家": "manufacturer",
     "注册证": "registration_no",
     "注册证编号": "registration_no",
+    "医保支付类别": "insurance_class",
+    "限定支付条件": "restriction",
+    "限制支付范围": "restriction",
+}
+# Headings of an HRP supplier list (the keys of suppliers.csv, or what the HRP prints).
+SUPPLIER_HEADINGS = {
+    "code": "code",
+    "供应商编码": "code",
+    "供应商代码": "code",
+    "name": "name",
+    "供应商名称": "name",
+    "供应商": "name",
+    "credit_code": "credit_code",
+    "统一社会信用代码": "credit_code",
+    "社会信用代码": "credit_code",
+    "license_no": "license_no",
+    "医疗器械经营许可证号": "license_no",
+    "经营许可证号": "license_no",
+    "许可证号": "license_no",
+    "医疗器械经营许可证": "license_no",
 }
 HEADINGS = {label.lower(): key for key, label in MASTER_COLUMNS} | ALIASES
 
 
-def canonical_row(raw: dict[str, str]) -> dict[str, str]:
+def canonical_row(raw: dict[str, str], headings: dict[str, str] = HEADINGS) -> dict[str, str]:
     """``raw`` with every known heading renamed to its key; a key column wins over an alias
-    column of the same meaning when both are present and filled."""
+    column of the same meaning when both are present and filled. ``headings``: those of a
+    material or catalogue export (default) or ``SUPPLIER_HEADINGS``."""
     row: dict[str, str] = {}
     for name, value in raw.items():
-        key = HEADINGS.get(name, name)
+        key = headings.get(name, name)
         if key not in row or (not row[key] and value):
             row[key] = value
     return row

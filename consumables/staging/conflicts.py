@@ -95,6 +95,18 @@ KINDS: dict[str, Kind] = {
              _missing("insurance_code", chargeable_only=True)),
         Kind("MISSING_UDI_DI", _("缺 UDI-DI / no UDI-DI"), "material_code", False,
              _missing("udi_di", chargeable_only=False)),
+        # The HRP supplier list: a row import_master would refuse, or one supplier code given
+        # different names or numbers. Each keeps that supplier (only) out of the master.
+        Kind("SUPPLIER_INVALID_ROW", _("供应商行数据错误 / invalid supplier row"),
+             "supplier_code", True,
+             "SELECT supplier_code AS k, COUNT(*) AS n FROM supplier_pending "
+             "WHERE problems <> '' GROUP BY supplier_code"),
+        Kind("SUPPLIER_CONTRADICTS", _("一个供应商编码的多行不一致 / supplier code with "
+             "contradicting rows"), "supplier_code", True,
+             "SELECT supplier_code AS k, COUNT(*) AS n FROM supplier_pending "
+             "GROUP BY supplier_code HAVING COUNT(DISTINCT NULLIF(name, '')) > 1 "
+             "OR COUNT(DISTINCT NULLIF(credit_code, '')) > 1 "
+             "OR COUNT(DISTINCT NULLIF(license_no, '')) > 1"),
     ]
 }  # fmt: skip
 
@@ -124,7 +136,11 @@ def cte_sql() -> str:
     WITH pending AS MATERIALIZED (
         SELECT source, material_code, charge_code, order_code, insurance_code, udi_di,
                chargeable, problems
-        FROM {staging} WHERE status = 'pending'
+        FROM {staging} WHERE status = 'pending' AND source <> 'supplier'
+    ),
+    supplier_pending AS MATERIALIZED (
+        SELECT supplier_code, name, credit_code, license_no, problems
+        FROM {staging} WHERE status = 'pending' AND source = 'supplier'
     ),
     links AS MATERIALIZED (
         SELECT material_code, charge_code, order_code, insurance_code, udi_di, chargeable,
@@ -232,6 +248,22 @@ def clean_material_codes(material_codes: list[str] | None = None) -> list[str]:
         wanted = set(material_codes)
         found = [code for code in found if code in wanted]
     return found
+
+
+SUPPLIER_KINDS = ("SUPPLIER_INVALID_ROW", "SUPPLIER_CONTRADICTS")
+
+
+def clean_supplier_codes() -> list[str]:
+    """Supplier codes of the pending supplier rows that no supplier kind touches. One
+    statement."""
+    blocked = " UNION ".join(f"SELECT k FROM {kind_table(code)}" for code in SUPPLIER_KINDS)
+    sql = (
+        f"{cte_sql()} SELECT DISTINCT supplier_code FROM supplier_pending "
+        f"WHERE supplier_code NOT IN ({blocked}) ORDER BY supplier_code"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [code for (code,) in cursor.fetchall()]
 
 
 def take_snapshot(*, trigger: str, batch=None, user=None) -> ConflictSnapshot:

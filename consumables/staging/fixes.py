@@ -10,7 +10,7 @@ from config.errors import DomainError
 
 from ..reviews import required_reason
 from .conflicts import take_snapshot
-from .loading import EDITABLE, restaged
+from .loading import EDITABLE, SUPPLIER_EDITABLE, restaged
 from .models import ConflictSnapshot, StagingRow
 
 
@@ -37,15 +37,16 @@ def _save(row: StagingRow, user, reason: str) -> StagingRow:
 
 @transaction.atomic
 def staging_row_fix(*, row: StagingRow, values: dict[str, str], user, note: str = ""):
-    """Set the codes of a pending row (``values``: any of ``EDITABLE``; '' clears one) and
-    check it again with import_master's row rules. Its key code cannot be emptied."""
-    unknown = set(values) - set(EDITABLE)
+    """Set the codes of a pending row (``values``: any of ``EDITABLE``, or of
+    ``SUPPLIER_EDITABLE`` for a supplier row; '' clears one) and check it again with
+    import_master's row rules. Its key code cannot be emptied."""
+    unknown = set(values) - set(EDITABLE) - set(SUPPLIER_EDITABLE)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     row = _locked(row.pk, StagingRow.Status.PENDING)
     result = restaged(row, values)
     if isinstance(result, StagingRow):
-        for name in (*EDITABLE, "problems"):
+        for name in (*EDITABLE, *SUPPLIER_EDITABLE, "problems"):
             setattr(row, name, getattr(result, name))
     else:
         raise DomainError(result.code, result.message, result.message, http_status=400)

@@ -6,6 +6,10 @@ line number, like ``import_master``) only when it names nothing (its key code is
 cell does not fit the workspace. Each row is checked with import_master's own row check
 (``parse_row`` for HRP rows, ``parse_code_columns`` for HIS rows) and its findings are kept
 on the row as ``problems``: such a row is reported and cannot be promoted until fixed.
+
+The HRP supplier list (source ``supplier``: code, name, credit_code, license_no) loads the
+same way, each row checked with import_master's supplier check (``parse_supplier_row``); its
+rows name no material and take no part in the code-conflict kinds of materials.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from simple_history.utils import bulk_create_with_history
 from ..importing import ImportFileError, RowError, read_table
 from ..importing.report import row_error
 from ..importing.rows import parse_code_columns, parse_row
-from .columns import canonical_row
+from ..importing.suppliers import parse_supplier_row
+from .columns import SUPPLIER_HEADINGS, canonical_row
 from .conflicts import take_snapshot
 from .models import ConflictSnapshot, StagingImport, StagingRow, StagingSource
 
@@ -26,6 +31,7 @@ KEY_COLUMN = {
     StagingSource.HRP: ("material_code", "物资编码"),
     StagingSource.HIS_CHARGE: ("charge_code", "计费编码"),
     StagingSource.HIS_ORDER: ("order_code", "医嘱编码"),
+    StagingSource.SUPPLIER: ("code", "供应商编码"),
 }
 CODE_COLUMNS = ("material_code", "charge_code", "order_code", "insurance_code", "udi_di")
 TEXT_COLUMNS = (
@@ -34,17 +40,56 @@ TEXT_COLUMNS = (
 # The other consumables.csv columns an HRP row may carry; promotion passes them on.
 EXTRA_COLUMNS = (
     "value_class", "tracking", "billed_by", "platform_price", "vbp_price", "purchase_price",
-    "charge_price", "price_effective_from",
+    "charge_price", "price_effective_from", "insurance_class", "restriction",
 )  # fmt: skip
+# The columns of a supplier row (suppliers.csv): where each is kept on the staging row.
+SUPPLIER_COLUMNS = {
+    "code": "supplier_code", "name": "name", "credit_code": "credit_code",
+    "license_no": "license_no",
+}  # fmt: skip
+SUPPLIER_LIMITS = {
+    column: StagingRow._meta.get_field(field).max_length
+    for column, field in SUPPLIER_COLUMNS.items()
+}
 LIMITS = {
     name: StagingRow._meta.get_field(name).max_length for name in (*CODE_COLUMNS, *TEXT_COLUMNS)
 }
 BATCH = 1000
 # What a person may correct on a row in the workspace page.
 EDITABLE = (*CODE_COLUMNS, "units_per_package", "package_level")
+SUPPLIER_EDITABLE = ("supplier_code", "name", "credit_code", "license_no")
+
+
+def _staged_supplier(line: int, raw: dict[str, str]) -> StagingRow | RowError:
+    """A row of the HRP supplier list, checked with import_master's supplier row check."""
+    row = canonical_row(raw, SUPPLIER_HEADINGS)
+    if not row.get("code"):
+        return row_error(line, "VALIDATION_ERROR", "供应商编码必填", "code is required")
+    for name, limit in SUPPLIER_LIMITS.items():
+        if len(row.get(name, "")) > limit:
+            return row_error(
+                line,
+                "VALIDATION_ERROR",
+                f"{name} 超过 {limit} 个字符，无法载入",
+                f"{name} is longer than {limit} characters and cannot be staged",
+            )
+    values, errors = parse_supplier_row(line, row)
+    staged = StagingRow(
+        source=StagingSource.SUPPLIER,
+        line=line,
+        supplier_code=row["code"],
+        problems="\n".join(e.message for e in errors),
+    )
+    for column, field in SUPPLIER_COLUMNS.items():
+        if column != "code":
+            # The checked form (a credit code in capitals) when the check gave one.
+            setattr(staged, field, values.get(column, row.get(column, "")))
+    return staged
 
 
 def _staged(line: int, raw: dict[str, str], source: str) -> StagingRow | RowError:
+    if source == StagingSource.SUPPLIER:
+        return _staged_supplier(line, raw)
     row = canonical_row(raw)
     key, label = KEY_COLUMN[source]
     if not row.get(key):
@@ -81,6 +126,8 @@ def _staged(line: int, raw: dict[str, str], source: str) -> StagingRow | RowErro
 
 
 def _as_raw(row: StagingRow) -> dict[str, str]:
+    if row.source == StagingSource.SUPPLIER:
+        return {column: getattr(row, field) or "" for column, field in SUPPLIER_COLUMNS.items()}
     raw = {name: getattr(row, name) or "" for name in (*CODE_COLUMNS, *TEXT_COLUMNS)}
     raw["units_per_package"] = str(row.units_per_package or "")
     if row.chargeable is not None:
@@ -90,7 +137,11 @@ def _as_raw(row: StagingRow) -> dict[str, str]:
 
 def restaged(row: StagingRow, values: dict[str, str]) -> StagingRow | RowError:
     """``row`` with ``values`` put in, checked again as at import (a new unsaved row, or the
-    error that refuses the values)."""
+    error that refuses the values). A supplier row takes only its own columns
+    (``SUPPLIER_EDITABLE``); code columns sent for it are ignored."""
+    if row.source == StagingSource.SUPPLIER:
+        fields = {f: c for c, f in SUPPLIER_COLUMNS.items()}
+        values = {fields[k]: v for k, v in values.items() if k in SUPPLIER_EDITABLE}
     raw = {**_as_raw(row), **{k: (v or "").strip() for k, v in values.items()}}
     return _staged(row.line, raw, row.source)
 

@@ -8,7 +8,12 @@ history, prices. Nothing here validates a second time.
 A material already in the live master keeps its codes: the codes and DIs the workspace
 gives it that differ from the master become a mapping change for two-person review
 (``MappingChange`` with origin ``staging``), so the live master changes only on approval.
-Its other fields (name, spec...) update as an import would.
+Its other fields (name, spec...) update as an import would. Its insurance class and
+restriction, when the workspace gives them and they differ, join the codes in that mapping
+change (they are under review like the five codes).
+
+The HRP supplier list is promoted first, through ``import_supplier_rows`` (the code path of
+``import_master --suppliers``): every supplier no supplier conflict touches.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
-from ..importing import ImportReport, import_consumable_rows
+from ..importing import ImportReport, import_consumable_rows, import_supplier_rows
+from ..insurance import RESTRICTED, insurance_terms_problem
 from ..mappings.services import mapping_change_propose_from_staging
 from ..models import Consumable, DeviceIdentifier
-from .conflicts import clean_material_codes, take_snapshot
+from .conflicts import clean_material_codes, clean_supplier_codes, take_snapshot
 from .models import ConflictSnapshot, StagingRow, StagingSource
 
 CODE_FIELDS = ("charge_code", "order_code", "insurance_code")
@@ -39,6 +45,9 @@ class PromotionResult:
     refused: dict[str, str] = field(default_factory=dict)  # material code -> reason
     proposals: int = 0  # mapping changes proposed for items already live
     report: ImportReport | None = None
+    suppliers_promoted: list[str] = field(default_factory=list)  # supplier codes
+    suppliers_refused: dict[str, str] = field(default_factory=dict)  # supplier code -> reason
+    supplier_report: ImportReport | None = None
 
 
 def _pending_rows(material_codes: list[str]) -> dict[str, list[StagingRow]]:
@@ -128,6 +137,7 @@ def _split_live(planned: dict[str, list[dict]], user) -> int:
             staged = head.pop(name) or None
             if staged is not None and staged != getattr(consumable, name):
                 changes[name] = {"from": getattr(consumable, name), "to": staged}
+        changes.update(_insurance_changes(head, consumable))
         add_dis = [
             {
                 "udi_di": r["udi_di"],
@@ -145,14 +155,102 @@ def _split_live(planned: dict[str, list[dict]], user) -> int:
     return proposals
 
 
-@transaction.atomic
-def staging_promote(*, user, material_codes: list[str] | None = None) -> PromotionResult:
-    """Promote the clean materials (all, or those of ``material_codes``) into the master.
+def _promote_suppliers(result: PromotionResult, user, now) -> None:
+    """The clean supplier rows through ``import_supplier_rows``, the code path of
+    ``import_master --suppliers``: a supplier it refuses stays pending with the reason on its
+    rows, the others' rows become ``promoted``. A live supplier is updated as an import
+    would (suppliers carry no code under review)."""
+    clean = set(clean_supplier_codes())
+    if not clean:
+        return
+    rows = [
+        row
+        for row in StagingRow.objects.filter(
+            status=StagingRow.Status.PENDING, source=StagingSource.SUPPLIER
+        ).select_related("batch").order_by("batch__imported_at", "batch_id", "line")
+        if row.supplier_code in clean
+    ]
+    lines, line_code = [], {}
+    for row in rows:
+        line = len(lines) + 2  # as a file: line 1 would be the header
+        lines.append((line, {
+            "code": row.supplier_code, "name": row.name, "credit_code": row.credit_code,
+            "license_no": row.license_no,
+        }))  # fmt: skip
+        line_code[line] = row.supplier_code
+    report = import_supplier_rows(lines, user=user, change_reason=CHANGE_REASON)
+    result.supplier_report = report
+    errors: dict[str, list[str]] = defaultdict(list)
+    for error in report.errors:
+        code = line_code.get(error.line)
+        for each in [code] if code else sorted(clean):  # line 0: the database refused all
+            errors[each].append(f"{error.code} {error.message}")
+    for row in rows:
+        code = row.supplier_code
+        if code in errors:
+            result.suppliers_refused[code] = "；".join(errors[code])
+            row.promotion_error = result.suppliers_refused[code][:2000]
+        else:
+            row.status, row.promoted_at, row.promotion_error = (
+                StagingRow.Status.PROMOTED, now, "",
+            )  # fmt: skip
+    result.suppliers_promoted = sorted(clean - set(errors))
+    _save_rows(rows, user)
 
-    A material the import refuses stays pending with the reason on its rows
-    (``promotion_error``); the others' rows become ``promoted``. Takes a snapshot.
+
+def _save_rows(rows: list[StagingRow], user) -> None:
+    if rows:
+        bulk_update_with_history(
+            rows,
+            StagingRow,
+            ["status", "promoted_at", "promotion_error"],
+            batch_size=1000,
+            default_user=user,
+            default_change_reason=CHANGE_REASON[:100],
+        )
+
+
+def _insurance_changes(head: dict, consumable: Consumable) -> dict:
+    """The insurance class and restriction the workspace gives a live item, as mapping-change
+    entries (taken out of ``head``). Terms that break the rule stay in ``head``, so that the
+    import refuses the material with the reason, as it would refuse the row."""
+    given_class = head.get("insurance_class") or None
+    given_restriction = head.get("restriction") or None
+    if given_class is None and given_restriction is None:
+        return {}
+    new_class = (given_class or consumable.insurance_class).lower()
+    if given_restriction is not None:
+        new_restriction = given_restriction
+    elif new_class == RESTRICTED:
+        new_restriction = consumable.insurance_restriction
+    else:
+        new_restriction = ""  # the condition of a class the item leaves
+    if insurance_terms_problem(new_class, new_restriction) is not None:
+        return {}
+    head.pop("insurance_class", None)
+    head.pop("restriction", None)
+    changes = {}
+    for name, value in (("insurance_class", new_class), ("insurance_restriction", new_restriction)):
+        if value != getattr(consumable, name):
+            changes[name] = {"from": getattr(consumable, name), "to": value}
+    return changes
+
+
+@transaction.atomic
+def staging_promote(
+    *, user, material_codes: list[str] | None = None, suppliers: bool | None = None
+) -> PromotionResult:
+    """Promote the clean suppliers and materials (all, or the materials of
+    ``material_codes``) into the master, suppliers first.
+
+    ``suppliers``: promote the clean supplier rows too (default: when promoting all, i.e.
+    ``material_codes`` is None). A material or supplier the import refuses stays pending with
+    the reason on its rows (``promotion_error``); the others' rows become ``promoted``.
+    Takes a snapshot.
     """
     result = PromotionResult()
+    if suppliers if suppliers is not None else material_codes is None:
+        _promote_suppliers(result, user, timezone.now())
     clean = clean_material_codes(material_codes)
     if material_codes is not None:
         for mc in sorted(set(material_codes) - set(clean)):
@@ -200,14 +298,6 @@ def staging_promote(*, user, material_codes: list[str] | None = None) -> Promoti
                     StagingRow.Status.PROMOTED, now, "",
                 )
         changed += rows
-    if changed:
-        bulk_update_with_history(
-            changed,
-            StagingRow,
-            ["status", "promoted_at", "promotion_error"],
-            batch_size=1000,
-            default_user=user,
-            default_change_reason=CHANGE_REASON[:100],
-        )
+    _save_rows(changed, user)
     take_snapshot(trigger=ConflictSnapshot.Trigger.PROMOTION, user=user)
     return result

@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from inventory.models import Supplier
+
 from ..models import Consumable, DeviceIdentifier
 from .conflicts import KINDS, conflict_keys, cte_sql, kind_table
 from .models import ConflictSnapshot, StagingImport, StagingRow
@@ -57,10 +59,15 @@ def rows_for(kind: str, keys: list[str]) -> dict[str, list[StagingRow]]:
 
 
 def live_for(kind: str, keys: list[str]) -> dict[str, list[Consumable]]:
-    """The live consumables holding the conflicting codes ``keys`` (one query)."""
+    """The live consumables holding the conflicting codes ``keys`` (one query); for a
+    supplier kind, the suppliers of those codes."""
     lookup = KINDS[kind].lookup
     found: dict[str, list[Consumable]] = defaultdict(list)
     if not keys or lookup == "row_key":
+        return found
+    if lookup == "supplier_code":  # the live suppliers of those codes
+        for supplier in Supplier.objects.filter(code__in=keys):
+            found[supplier.code].append(supplier)
         return found
     if lookup == "udi_di":
         for di in DeviceIdentifier.objects.filter(

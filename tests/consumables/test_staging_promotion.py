@@ -115,3 +115,101 @@ def test_a_code_disagreeing_with_the_live_item_blocks_its_promotion(tmp_path, us
     result = staging_promote(user=user, material_codes=["WZ1"])
     assert (result.promoted, list(result.refused)) == ([], ["WZ1"])
     assert Consumable.objects.get(material_code="WZ1").charge_code == "JF-OLD"
+
+
+# -- the HRP supplier list in the workspace ---------------------------------------------------
+
+SUPPLIER_HEADINGS = ["供应商编码", "供应商名称", "统一社会信用代码", "医疗器械经营许可证号"]
+
+
+def suppliers(tmp_path, rows, name="suppliers.csv"):
+    return staging_import(path=write(tmp_path / name, SUPPLIER_HEADINGS, rows), source="supplier")
+
+
+def test_supplier_rows_are_checked_at_load_and_only_clean_ones_promoted(tmp_path, user):
+    from consumables.staging.conflicts import conflict_summary
+    from inventory.models import Supplier
+
+    Supplier.objects.create(code="GYS1", name="旧名称")
+    batch = suppliers(tmp_path, [
+        ["GYS1", "国药控股江苏有限公司", "91440300708461136t", "苏械经营许20150123号"],
+        ["GYS2", "上海某医疗器械有限公司", "91350100M000100Y44", ""],  # wrong check character
+        ["GYS3", "南京甲公司", "", ""],
+        ["GYS3", "南京乙公司", "", ""],  # the same code, another name
+        ["", "无编码公司", "", ""],  # names nothing: refused at load
+        ["GYS4", "苏州某公司", "91110000802100433B", ""],
+    ])  # fmt: skip
+    assert (batch.rows_loaded, [e["line"] for e in batch.errors]) == (5, [6])
+    assert "CREDIT_CODE_INVALID" not in StagingRow.objects.get(supplier_code="GYS1").problems
+    assert StagingRow.objects.get(supplier_code="GYS2").problems
+    counts = conflict_summary().counts
+    assert (counts["SUPPLIER_INVALID_ROW"], counts["SUPPLIER_CONTRADICTS"]) == (1, 1)
+    assert counts["INVALID_ROW"] == 0  # supplier rows are not material rows
+
+    result = staging_promote(user=user)
+
+    assert result.suppliers_promoted == ["GYS1", "GYS4"]
+    gys1 = Supplier.objects.get(code="GYS1")
+    assert (gys1.name, gys1.credit_code, gys1.license_no) == (
+        "国药控股江苏有限公司", "91440300708461136T", "苏械经营许20150123号",
+    )  # fmt: skip
+    assert gys1.history.first().history_user == user
+    assert not Supplier.objects.filter(code__in=["GYS2", "GYS3"]).exists()
+    assert set(
+        StagingRow.objects.filter(source="supplier", status="pending").values_list(
+            "supplier_code", flat=True
+        )
+    ) == {"GYS2", "GYS3"}
+
+
+def test_a_supplier_row_fixed_in_the_workspace_is_promoted(tmp_path, user):
+    from consumables.staging.fixes import staging_row_fix
+    from inventory.models import Supplier
+
+    suppliers(tmp_path, [["GYS2", "上海某医疗器械有限公司", "91350100M000100Y44", ""]])
+    row = StagingRow.objects.get(supplier_code="GYS2")
+    fixed = staging_row_fix(row=row, values={"credit_code": "91350100M000100Y43"}, user=user)
+    assert fixed.problems == ""
+    assert staging_promote(user=user).suppliers_promoted == ["GYS2"]
+    assert Supplier.objects.get(code="GYS2").credit_code == "91350100M000100Y43"
+
+
+def test_promoting_chosen_materials_leaves_the_suppliers_pending(tmp_path, user):
+    suppliers(tmp_path, [["GYS1", "国药控股江苏有限公司", "", ""]])
+    hrp(tmp_path, [clean_row(1)])
+    result = staging_promote(user=user, material_codes=["WZ1"])
+    assert result.promoted == ["WZ1"] and result.suppliers_promoted == []
+    assert StagingRow.objects.get(source="supplier").status == "pending"
+
+
+def test_a_live_items_new_insurance_class_goes_to_review_with_its_codes(tmp_path, user):
+    ConsumableFactory(material_code="WZ1", name="旧名称", charge_code="JF1",
+                      insurance_code=insurance_code(101))  # fmt: skip
+    path = write(tmp_path / "hrp.csv", [*HRP_COLUMNS, "insurance_class", "restriction"],
+                 [clean_row(1) + ["restricted", "限儿童患者"]])  # fmt: skip
+    staging_import(path=path, source="hrp")
+
+    result = staging_promote(user=user)
+
+    assert (result.promoted, result.proposals) == (["WZ1"], 1)
+    assert Consumable.objects.get(material_code="WZ1").insurance_class == "covered"
+    assert MappingChange.objects.get().changes == {
+        "insurance_class": {"from": "covered", "to": "restricted"},
+        "insurance_restriction": {"from": "", "to": "限儿童患者"},
+    }
+
+
+def test_a_new_items_insurance_class_loads_and_a_restricted_one_needs_its_condition(
+    tmp_path, user
+):
+    path = write(tmp_path / "hrp.csv", [*HRP_COLUMNS, "医保支付类别", "限定支付条件"], [
+        clean_row(1) + ["self_pay", ""],
+        clean_row(2) + ["restricted", ""],
+    ])  # fmt: skip
+    staging_import(path=path, source="hrp")
+
+    result = staging_promote(user=user)
+
+    assert result.promoted == ["WZ1"] and list(result.refused) == ["WZ2"]
+    assert "restricted" in result.refused["WZ2"]
+    assert Consumable.objects.get(material_code="WZ1").insurance_class == "self_pay"
