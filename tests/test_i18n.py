@@ -87,7 +87,7 @@ def _js_without_comments(source: str) -> str:
 STRING = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`""")
 
 
-@pytest.mark.parametrize("script", sorted((ROOT / "static" / "js").glob("*.js")), ids=str)
+@pytest.mark.parametrize("script", sorted((ROOT / "static" / "js").rglob("*.js")), ids=str)
 def test_scripts_show_chinese_only_through_gettext(script):
     source = _js_without_comments(script.read_text(encoding="utf-8"))
     bare = []

@@ -1,4 +1,4 @@
-/* What the scan pages' scripts share (bedside.js, scanpage.js): the message catalogue
+/* What the scan pages' scripts share (bedside/kit.js, scanpage.js): the message catalogue
  * with its fallbacks, the page language, and small DOM and request helpers.
  *
  * Usage: <script src="pagekit.js"> before the page's script, which reads window.WumaPage.
