@@ -196,8 +196,21 @@ def promote(request):
             "proposals": result.proposals,
         },
     )
-    for mc, reason in list(result.refused.items())[:20]:
-        messages.warning(request, f"{mc}: {reason}")
+    if result.suppliers_promoted or result.suppliers_refused:
+        messages.success(
+            request,
+            _(
+                "供应商已入主数据 %(promoted)s 家，%(refused)s 家未入 / suppliers: "
+                "%(promoted)s promoted, %(refused)s refused"
+            )
+            % {
+                "promoted": len(result.suppliers_promoted),
+                "refused": len(result.suppliers_refused),
+            },
+        )
+    refusals = [*result.suppliers_refused.items(), *result.refused.items()]
+    for code, reason in refusals[:20]:
+        messages.warning(request, f"{code}: {reason}")
     return redirect("master:staging")
 
 
