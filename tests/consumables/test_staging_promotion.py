@@ -213,3 +213,26 @@ def test_a_new_items_insurance_class_loads_and_a_restricted_one_needs_its_condit
     assert result.promoted == ["WZ1"] and list(result.refused) == ["WZ2"]
     assert "restricted" in result.refused["WZ2"]
     assert Consumable.objects.get(material_code="WZ1").insurance_class == "self_pay"
+
+
+def test_the_workspace_page_stages_and_promotes_a_supplier_file(client):
+    from django.contrib.auth.models import Group, User
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from config import roles
+    from inventory.models import Supplier
+
+    buyer = User.objects.create_user("cg01")
+    buyer.groups.add(Group.objects.get_or_create(name=roles.PROCUREMENT)[0])
+    client.force_login(buyer)
+    body = "code,name,credit_code,license_no\nGYS1,国药控股江苏有限公司,91440300708461136T,\n"
+    staged = client.post("/master/conflicts/", {
+        "source": "supplier", "replace": "on",
+        "file": SimpleUploadedFile("供应商.csv", body.encode(), "text/csv"),
+    })  # fmt: skip
+    assert staged.status_code == 302
+
+    promoted = client.post("/master/conflicts/promote/", {"scope": "all"}, follow=True)
+
+    assert "suppliers: 1 promoted, 0 refused" in promoted.content.decode()
+    assert Supplier.objects.get(code="GYS1").credit_code == "91440300708461136T"
