@@ -1,5 +1,6 @@
-"""In a real browser: a supplier submits an item's insurance code and UDI-DIs, procurement
-approves, and the scan of that DI then resolves to the item."""
+"""In a real browser: a supplier submits an item's insurance code, UDI-DIs and insurance class
+(限定支付 with its condition), procurement approves, and the scan of that DI then resolves to
+the item, which is now restricted."""
 
 import datetime as dt
 
@@ -27,6 +28,7 @@ def gtin(indicator: str, body12: str) -> str:
 UNIT_DI = gtin("0", "690355512340")
 BOX_DI = gtin("1", "690355512340")
 INS = insurance_code(777)
+CONDITION = "限中心静脉置管术后使用"
 
 
 def person(username: str, role: str) -> User:
@@ -85,6 +87,8 @@ def test_supplier_submits_procurement_approves_and_the_scan_resolves(market, new
     seller.fill("input[name=udi_di_1]", BOX_DI)
     seller.fill("input[name=units_1]", "50")
     seller.fill("input[name=level_1]", "中包装")
+    seller.select_option("select[name=insurance_class]", "restricted")
+    seller.fill("textarea[name=restriction]", CONDITION)
     seller.screenshot(path="/tmp/supplier-submit.png", full_page=True)
     seller.get_by_role("button", name="提交审核 / Submit for review").click()
     expect(seller.locator("[data-status]")).to_contain_text("待审核")
@@ -98,6 +102,8 @@ def test_supplier_submits_procurement_approves_and_the_scan_resolves(market, new
     expect(row).to_contain_text("WZ-LZZ")
     row.get_by_role("link", name=str(submission.pk)).click()
     expect(buyer.locator("[data-conflicts]")).to_have_count(0)
+    expect(buyer.locator("tr[data-insurance-class]")).to_contain_text("限定支付")
+    expect(buyer.locator("tr[data-restriction]")).to_contain_text(CONDITION)
     buyer.get_by_role("button", name="通过并关联 / Approve and link").click()
     expect(buyer.locator("[data-status]").first).to_contain_text("已通过")
     expect(buyer.locator("[data-history] tr")).to_have_count(3)  # header, submitted, approved
@@ -109,7 +115,9 @@ def test_supplier_submits_procurement_approves_and_the_scan_resolves(market, new
     assert answer["consumable"]["insurance_code"] == INS
     assert (answer["di"], answer["units_per_package"], answer["lot"]) == (BOX_DI, 50, "LZ2405")
     assert resolve(buyer, scan_text(UNIT_DI))["units_per_package"] == 1
-    assert Consumable.objects.get(pk=market["item"].pk).registration_no == "川械注准20232140001"
+    item = Consumable.objects.get(pk=market["item"].pk)
+    assert item.registration_no == "川械注准20232140001"
+    assert (item.insurance_class, item.insurance_restriction) == ("restricted", CONDITION)
 
     # The supplier sees the decision.
     seller.goto("/master/supplier/")
