@@ -277,9 +277,3 @@ def master_check(limit: int | None = None) -> list[Section]:
             count = check.queryset().order_by().count()
         sections.append(Section(check.kind, count, findings))
     return sections
-
-
-def master_findings() -> list[Finding]:
-    """All the findings, kind by kind, each kind ordered by code."""
-    return [finding for section in master_check() for finding in section.findings]
-

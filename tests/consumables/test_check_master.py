@@ -75,7 +75,9 @@ def clean_master():
     gauze = ConsumableFactory(material_code="OK003", name="纱布", chargeable=False,
                               charge_code=None)  # fmt: skip
     PriceVersionFactory(consumable=gauze, charge_price=None)
-    Supplier.objects.create(code="GYS01", name="四川某医疗器械有限公司", license_no="川蓉食药监械经营许20190001号")
+    Supplier.objects.create(
+        code="GYS01", name="四川某医疗器械有限公司", license_no="川蓉食药监械经营许20190001号"
+    )
     Supplier.objects.create(code="GYS02", name="停用供应商", is_active=False)
     batch = StagingImport.objects.create(source="hrp", file_name="hrp.csv")
     StagingRow.objects.create(batch=batch, source="hrp", line=2, material_code="OK001",
@@ -106,8 +108,12 @@ def broken_master(clean_master):
                                 charge_code=None)  # fmt: skip
     DeviceIdentifierFactory(consumable=retired, udi_di="06909999999993")
     batch = StagingImport.objects.create(source="hrp", file_name="hrp2.csv")
-    for line, di, name in ((2, "06908888888881", "待入主数据导管"), (3, "06908888888881", "待入主数据导管"),
-                           (4, "06907777777776", "待入主数据导丝")):  # fmt: skip
+    staged = [
+        (2, "06908888888881", "待入主数据导管"),
+        (3, "06908888888881", "待入主数据导管"),  # one DI on two rows: listed once
+        (4, "06907777777776", "待入主数据导丝"),
+    ]
+    for line, di, name in staged:
         StagingRow.objects.create(batch=batch, source="hrp", line=line, material_code=f"HRP{line}",
                                   udi_di=di, name=name)  # fmt: skip
     excluded = StagingRow.objects.create(batch=batch, source="hrp", line=5, udi_di="06906666666661",
@@ -129,7 +135,10 @@ EXPECTED = {
     ],
     "NO_RESTRICTION": [("B-RESTR", "限定支付无条件耗材")],
     "DI_OF_RETIRED_ITEM": [("06909999999993", "已停用耗材")],
-    "STAGED_DI_UNLINKED": [("06907777777776", "待入主数据导丝"), ("06908888888881", "待入主数据导管")],
+    "STAGED_DI_UNLINKED": [
+        ("06907777777776", "待入主数据导丝"),
+        ("06908888888881", "待入主数据导管"),
+    ],
     "SUPPLIER_NO_LICENCE": [("GYS09", "无许可证供应商")],
     "DEPARTMENT_NO_STAFF": [("ICU", "重症监护病区"), ("SSS2", "二号手术室")],
 }
@@ -185,7 +194,9 @@ def test_the_text_report_names_kind_object_and_action(broken_master):
     status, output = run_command()
     assert status == 1
     lines = output.splitlines()
-    assert lines[0] == "NO_CHARGE_CODE (1): 可收费耗材缺计费编码 / chargeable item without a charge code"
+    assert lines[0] == (
+        "NO_CHARGE_CODE (1): 可收费耗材缺计费编码 / chargeable item without a charge code"
+    )
     assert lines[1].startswith("  提出对码变更补录计费编码")
     assert lines[2] == "  B-CODE\t无计费编码耗材"
     assert "SUPPLIER_NO_LICENCE (1): 供应商缺医疗器械经营许可证号 / supplier without a medical " \
