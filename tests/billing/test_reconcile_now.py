@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from unittest import mock
 
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from billing import rules
@@ -149,3 +150,31 @@ def test_only_finance_the_insurance_office_and_administrators(day_of_activity, r
     assert (response.status_code == 302) == allowed
     assert (response.status_code == 403) != allowed
     assert ReconciliationRun.objects.exists() == allowed
+
+
+def test_a_failed_run_says_so_and_keeps_the_previous_result(day_of_activity, finance):
+    day = business_today()
+    finance.post(BUTTON, {"day": day.isoformat()})
+    before = VarianceRow.objects.filter(run__date=day).count()
+    with mock.patch(
+        "billing.reconciliation.store_variances", side_effect=RuntimeError("disk full")
+    ):
+        response = finance.post(BUTTON, {"day": day.isoformat()}, follow=True)
+    text = response.content.decode()
+    assert f"{day} 对账失败，原有结果保留不变：RuntimeError: disk full" in text
+    run = ReconciliationRun.objects.get(date=day)
+    assert run.status == ReconciliationRun.Status.FAILED
+    assert VarianceRow.objects.filter(run=run).count() == before == 2
+    messages = list(LogEntry.objects.order_by("pk").values_list("change_message", flat=True))
+    assert [m.split("：")[1].split(" /")[0] for m in messages] == ["succeeded", "failed"]
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False)
+def test_with_a_worker_the_day_is_queued(day_of_activity, finance):
+    day = business_today()
+    with mock.patch("billing.tasks.reconcile_day.delay") as delay:
+        response = finance.post(BUTTON, {"day": day.isoformat()}, follow=True)
+    delay.assert_called_once_with(day.isoformat())
+    assert f"{day} 已排队对账" in response.content.decode()
+    assert ReconciliationRun.objects.get(date=day).status == ReconciliationRun.Status.QUEUED
+    assert "queued" in LogEntry.objects.get().change_message
