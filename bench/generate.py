@@ -130,8 +130,9 @@ def _master_sql(shape: Shape) -> list[tuple[str, dict]]:
             p,
         ),
         (
-            f"""INSERT INTO inventory_supplier (id, code, name, is_active)
-                SELECT g, 'GYS' || lpad(g::text, 2, '0'), '供应商' || g, true
+            f"""INSERT INTO inventory_supplier (id, code, name, is_active, credit_code,
+                    license_no)
+                SELECT g, 'GYS' || lpad(g::text, 2, '0'), '供应商' || g, true, '', ''
                 FROM generate_series(1, {SUPPLIERS}) g""",
             p,
         ),
