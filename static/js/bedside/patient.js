@@ -130,7 +130,7 @@ export function createPatient(page) {
       interpolate(gettext("住院号 %(visit)s"), { visit: known.visit_no }, true)));
     panel.appendChild(who);
     var facts = el("div", "bs-facts");
-    facts.appendChild(el("span", "badge " + (known.insurance_type === "自费" ? "selfpay" : "ins"),
+    facts.appendChild(el("span", "badge " + (known.insured === false ? "selfpay" : "ins"),
       known.insurance_type));
     facts.appendChild(el("span", "en", gettext("离线：按本机在院名单核对 / offline, checked against the ward list")));
     panel.appendChild(facts);
