@@ -78,9 +78,13 @@ DEMO_USERS: list[DemoUser] = [
     DemoUser("nurse_gk", roles.NURSE, "王芳", "GK01"),
     DemoUser("nurse_pw", roles.NURSE, "张丽", "PW01"),
     DemoUser("nurse_hx", roles.NURSE, "赵雪", "HX01"),
+    DemoUser("nurse_sn", roles.NURSE, "孙悦", "SN01"),
+    DemoUser("nurse_mw", roles.NURSE, "黄婷", "MW01"),
+    DemoUser("nurse_xh", roles.NURSE, "何佳", "XH01"),
     DemoUser("nurse_ss", roles.NURSE, "陈静", "SS01"),
     DemoUser("nurse_dg", roles.NURSE, "刘洋", "DG01"),
     DemoUser("store01", roles.STOREKEEPER, "赵强", "CK01"),
+    DemoUser("store02", roles.STOREKEEPER, "钱进", "CK01"),  # the second person of a count
     DemoUser("procure01", roles.PROCUREMENT, "孙伟"),
     DemoUser("pricing01", roles.PRICING_OFFICE, "周婷"),
     DemoUser("pricing02", roles.PRICING_OFFICE, "吴磊"),

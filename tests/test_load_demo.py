@@ -1,6 +1,8 @@
 """load_demo: a demo hospital with every role, a five-code catalogue and inpatients, twice."""
 
+import datetime as dt
 import io
+import time
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -9,7 +11,20 @@ from django.core.management import call_command
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from billing.models import DoctorOrder, Encounter, Patient
+from billing import demo_history, reconciliation, rules
+from billing.models import (
+    ChargeLine,
+    ChargeRefund,
+    Consent,
+    DoctorOrder,
+    Encounter,
+    ExceptionRow,
+    Patient,
+    ReconciliationRun,
+    Use,
+    VarianceRow,
+)
+from billing.reports.theatre import theatre_uses
 from config.roles import ROLES
 from consumables import demo_data
 from consumables.codes import is_valid_insurance_code
@@ -17,14 +32,22 @@ from consumables.models import Consumable, DeviceIdentifier, ExternalPrice, Pric
 from consumables.prices import FourPrices, four_price_violations, with_prices_in_force
 from consumables.submissions.models import SupplierProduct
 from consumables.udi import parse_code
-from inventory.models import Department
+from inventory.ledger import kept_balances, recompute_balances
+from inventory.models import (
+    Department,
+    Receipt,
+    ScanEvent,
+    StockBalance,
+    StockMove,
+    Stocktake,
+)
 
 pytestmark = pytest.mark.django_db
 
 
-def load_demo() -> str:
+def load_demo(*args: str) -> str:
     out = io.StringIO()
-    call_command("load_demo", stdout=out)
+    call_command("load_demo", *args, stdout=out)
     return out.getvalue()
 
 
@@ -56,11 +79,25 @@ def snapshot() -> dict:
             "order_id", "encounter__visit_no", "order_code", "quantity", "ordered_at")),
         "supplier_products": sorted(SupplierProduct.objects.values_list(
             "supplier_code", "consumable__material_code")),
+        "scan_events": ScanEvent.objects.count(),
+        "moves": StockMove.objects.count(),
+        "balances": sorted(StockBalance.objects.values_list(
+            "location_id", "lot_id", "quantity")),
+        "uses": Use.objects.count(),
+        "charges": sorted(ChargeLine.objects.values_list(
+            "event_id", "quantity", "refunded_quantity", "amount")),
+        "refunds": ChargeRefund.objects.count(),
+        "consents": Consent.objects.count(),
+        "stocktakes": sorted(Stocktake.objects.values_list("department__code", "status")),
+        "runs": sorted(ReconciliationRun.objects.values_list("date", "status", "computed_at")),
+        "variance_rows": VarianceRow.objects.count(),
+        "exception_rows": ExceptionRow.objects.count(),
+        "encounter_history": Encounter.history.count(),
     }
 
 
 def test_load_demo_builds_a_demo_hospital():
-    output = load_demo()
+    output = load_demo("--no-history")
 
     kinds = Department.objects.values("kind").annotate(n=Count("pk"))
     by_kind = {row["kind"]: row["n"] for row in kinds}
@@ -114,7 +151,11 @@ def test_load_demo_builds_a_demo_hospital():
     ]
     assert 3 <= len(misaligned) <= 5
 
-    assert 15 <= Encounter.objects.count() <= 25
+    current = [case.visit_no for case in demo_data.inpatients(demo_data.catalogue())]
+    assert 15 <= len(current) <= 25
+    assert Encounter.objects.filter(visit_no__in=current, discharged_at=None).count() == len(
+        current
+    )
     assert set(Encounter.objects.values_list("insurance_type", flat=True)) == {
         "职工医保", "居民医保", "自费"
     }
@@ -128,7 +169,7 @@ def test_load_demo_builds_a_demo_hospital():
 
 
 def test_demo_supplier_sees_its_own_products_on_the_supplier_page(client):
-    load_demo()
+    load_demo("--no-history")
     products = SupplierProduct.objects.filter(supplier_code="GYS01")
     assert products.count() >= 50
     client.force_login(get_user_model().objects.get(username="supplier01"))
@@ -138,10 +179,18 @@ def test_demo_supplier_sees_its_own_products_on_the_supplier_page(client):
 
 
 def test_load_demo_twice_changes_nothing():
+    started = time.monotonic()
     load_demo()
+    first_run = time.monotonic() - started
     first = snapshot()
+    assert first["runs"] and first["stocktakes"]
+    started = time.monotonic()
     output = load_demo()
+    second_run = time.monotonic() - started
     assert snapshot() == first
+    assert "the history is there already: unchanged" in output
+    # The month is found, not replayed: the second run costs a fraction of the first.
+    assert second_run < first_run / 3, (first_run, second_run)
     assert "consumables created" not in output
     assert f"consumables unchanged: {Consumable.objects.count()}" in output
 
@@ -149,7 +198,88 @@ def test_load_demo_twice_changes_nothing():
 def test_load_demo_keeps_the_password_of_an_existing_real_account():
     User = get_user_model()
     User.objects.create_superuser("admin", "it@hospital.example", "Real-Secret-1")
-    load_demo()
+    load_demo("--no-history")
     admin = User.objects.get(username="admin")
     assert admin.check_password("Real-Secret-1")
     assert admin.groups.filter(name="administrator").exists()
+
+
+def test_the_demo_hospital_has_a_month_of_history():
+    output = load_demo()
+    today = rules.business_day(timezone.now())
+    month = [today - dt.timedelta(days=n) for n in range(demo_history.HISTORY_DAYS, 0, -1)]
+
+    # Every one of the 30 days before today was reconciled, by the nightly service.
+    runs = ReconciliationRun.objects.order_by("date")
+    assert [run.date for run in runs] == month
+    assert {run.status for run in runs} == {ReconciliationRun.Status.SUCCEEDED}
+    assert all(run.totals["used"] > 0 and run.totals["rows"] > 0 for run in runs)
+    # ...and each night after its day had ended, not all at once today.
+    for run in runs:
+        assert rules.business_day(run.finished_at) == run.date + dt.timedelta(days=1)
+
+    # A few of every exception kind the reconciliation knows, spread over the month.
+    by_kind = {
+        kind: ExceptionRow.objects.filter(kind=kind).values_list("run__date", flat=True)
+        for kind in reconciliation.EXCEPTION_KINDS
+    }
+    for kind, days in by_kind.items():
+        assert days, f"no {kind} in the demo month"
+    assert len(set(by_kind[rules.PRICE_MISMATCH])) >= 2
+    assert len(set(by_kind[rules.UNBILLED_USE])) >= 3
+    # Yesterday, the day the dashboard and the theatre report open on, has something wrong.
+    assert ExceptionRow.objects.filter(run__date=month[-1]).exclude(
+        kind=reconciliation.FOUR_PRICE_MISALIGNED
+    ).exists()
+
+    # Every department with patients has a month of variance rows; the store its receipts.
+    per_department = dict(
+        VarianceRow.objects.values_list("department_code").annotate(n=Count("pk")).order_by()
+    )
+    assert set(demo_history.WARD_FAMILIES) | {"SS01", "DG01", "CK01"} <= set(per_department)
+    assert VarianceRow.objects.filter(department_code="CK01", received__gt=0).exists()
+
+    # Bedside uses charged by their scan, HIS charges, refunds, returns and two stocktakes.
+    scan_charges = ChargeLine.objects.filter(source=ChargeLine.Source.SCAN)
+    assert scan_charges.count() >= 300
+    assert ChargeLine.objects.filter(source=ChargeLine.Source.HIS).count() >= 20
+    assert ChargeRefund.objects.filter(user__username="his01").count() >= 3
+    assert ChargeRefund.objects.exclude(user__username="his01").exists()  # on a return
+    assert StockMove.objects.filter(kind="return", encounter_no="").exists()  # to a store
+    assert StockMove.objects.filter(kind="return").exclude(encounter_no="").exists()
+    assert StockMove.objects.filter(kind="scrap").exists()
+    posted = Stocktake.objects.filter(status=Stocktake.Status.POSTED)
+    assert sorted(posted.values_list("department__code", flat=True)) == ["CK01", "XN01"]
+    assert StockMove.objects.filter(kind="adjust").count() >= 2
+    for stocktake in posted:
+        assert stocktake.confirmed_by_id != stocktake.counted_by_id
+        assert month[0] < rules.business_day(stocktake.posted_at) < today
+    assert Receipt.objects.filter(ownership=Receipt.Ownership.CONSIGNMENT).exists()
+    assert Encounter.objects.filter(discharged_at__isnull=False).count() >= 50
+
+    # Recorded when it happened: scans stamped through the month, none ahead of now.
+    scan_days = {rules.business_day(t) for t in ScanEvent.objects.values_list(
+        "created_at", flat=True)}
+    assert set(month) <= scan_days
+    assert not ScanEvent.objects.filter(created_at__gt=timezone.now()).exists()
+
+    # Yesterday's theatre report has implants with their supplier and ownership.
+    rows = theatre_uses(day=month[-1])
+    assert rows and all(row["supplier_code"] for row in rows)
+
+    # The ledger's invariants hold: the kept balances are the moves' sums, and a rerun of
+    # any night gives what that night stored (the nightly result was final).
+    assert kept_balances() == {k: v for k, v in recompute_balances().items() if v}
+    before = {
+        run.date: sorted(run.variances.values_list(
+            "department_code", "material_code", "used", "billed", "variance_amount"))
+        for run in runs
+    }
+    for day in month:
+        reconciliation.reconciliation_run(day=day)
+    for run in ReconciliationRun.objects.all():
+        assert sorted(run.variances.values_list(
+            "department_code", "material_code", "used", "billed", "variance_amount"
+        )) == before[run.date], run.date
+
+    assert "days reconciled 30" in output

@@ -2,8 +2,10 @@
 
 Departments and the consumable catalogue go through the same import functions as a real
 hospital's files (``import_department_rows``, ``import_consumable_rows``); users, inpatients
-and doctor orders are created if missing. Running it again changes nothing but the demo
-users' passwords, which are set back to the demo password.
+and doctor orders are created if missing. Then the month before today is played through the
+services and reconciled night by night (``billing.demo_history``; ``--no-history`` skips it),
+and today's stock is received and issued. Running it again changes nothing but the demo
+users' passwords, which are set back to the demo password; the month, once built, is kept.
 """
 
 from __future__ import annotations
@@ -20,7 +22,17 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from billing.models import DoctorOrder, Encounter, Patient
+from billing import demo_history
+from billing.models import (
+    ChargeLine,
+    ChargeRefund,
+    DoctorOrder,
+    Encounter,
+    ExceptionRow,
+    Patient,
+    ReconciliationRun,
+    Use,
+)
 from config import roles
 from config.roles import ROLES
 from consumables import demo_data
@@ -57,6 +69,16 @@ class Command(BaseCommand):
         "load the demo hospital (idempotent)"
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help=(
+                "不生成近 30 天的历史业务与对账 / skip the month of history (master data, "
+                "users, inpatients and today's stock only)"
+            ),
+        )
+
     def handle(self, *args, **options):
         started = time.monotonic()
         items = demo_data.catalogue()
@@ -81,6 +103,13 @@ class Command(BaseCommand):
 
             self.heading("住院患者与医嘱 / inpatients and doctor orders")
             self.load_inpatients(items)
+
+            if not options["no_history"]:
+                self.heading(
+                    f"近 {demo_history.HISTORY_DAYS} 天的业务与每日对账 / the last "
+                    f"{demo_history.HISTORY_DAYS} days of activity, reconciled nightly"
+                )
+                self.load_history(items, users)
 
             self.heading("库存：入库与配送 / stock: receipts and issues (经扫码服务 / via scans)")
             counts = load_demo_stock(items, storekeeper=users["store01"])
@@ -233,6 +262,25 @@ class Command(BaseCommand):
                 new_orders += made
         self.stdout.write(f"新增就诊 {new_encounters}，新增医嘱 {new_orders}")
 
+    # ------------------------------------------------------------------ history
+
+    def load_history(self, items, users) -> None:
+        started = time.monotonic()
+        counts = demo_history.build_history(items, users)
+        if counts is None:
+            self.stdout.write("历史已存在，未重复生成 / the history is there already: unchanged")
+            return
+        scans = sum(v for k, v in counts.items() if k.startswith("scan:"))
+        self.stdout.write(
+            f"扫码 {scans}（使用 {counts['scan:use']}），HIS 计费 {counts['his:charge']}，"
+            f"HIS 退费 {counts['his:refund']}，手术 "
+            f"{sum(v for k, v in counts.items() if k.startswith('case:'))}，"
+            f"盘点 {counts['stocktake']}，对账 {counts['reconciliation']} 天"
+            f"（用时 {time.monotonic() - started:.1f} 秒）/ scans {scans}, HIS charges "
+            f"{counts['his:charge']}, refunds {counts['his:refund']}, stocktakes "
+            f"{counts['stocktake']}, days reconciled {counts['reconciliation']}"
+        )
+
     # ------------------------------------------------------------------ summary
 
     def summary(self, users, seconds: float) -> None:
@@ -280,6 +328,16 @@ class Command(BaseCommand):
                 str(PriceVersion.objects.filter(status=PriceVersion.Status.APPROVED).count()),
             ],
             ["当前四价不一致的耗材", str(misaligned)],
+            [
+                "使用 / 计费行 / 退费",
+                f"{Use.objects.count()} / {ChargeLine.objects.count()} / "
+                f"{ChargeRefund.objects.count()}",
+            ],
+            [
+                "对账天数 / 异常",
+                f"{ReconciliationRun.objects.filter(status='succeeded').count()} / "
+                f"{ExceptionRow.objects.count()}",
+            ],
             [
                 "患者 / 就诊 / 医嘱",
                 f"{Patient.objects.count()} / {Encounter.objects.count()} / "
