@@ -59,7 +59,9 @@ def charge_price_in_force(consumable: Consumable, at: dt.datetime) -> PriceVersi
     if not consumable.charge_code:
         raise errors.no_charge_mapping(consumable.material_code)
     version = approved_version_in_force(consumable.pk, at)
-    if version is None:
+    # A version without a charge price belongs to an item that was not separately
+    # chargeable when it was approved: it prices nothing at the bedside or at HIS.
+    if version is None or version.charge_price is None:
         raise errors.no_approved_price(consumable.material_code)
     return version
 

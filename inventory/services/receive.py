@@ -40,7 +40,7 @@ def _pre_purchase_check(consumable: Consumable, context: ScanContext):
                 detail={"material_code": consumable.material_code},
                 http_status=409,
             )
-        if version is None:
+        if version is None or version.charge_price is None:
             raise errors.DomainError(
                 "NO_APPROVED_PRICE",
                 "该耗材没有已批准的采购价/收费价，不能入库：请物价办先审核价格",
