@@ -418,3 +418,37 @@ def test_department_members_use_a_filter_widget(admin_client):
         reverse("admin:inventory_department_change", args=[department.pk])
     ).content.decode()
     assert "selectfilter" in page and "nurse_a" in page
+
+
+@pytest.mark.parametrize(
+    ("credit_code", "refused"),
+    [
+        ("91510100MA61R8XW6Q", False),  # a valid 统一社会信用代码
+        ("91510100MA61R8XW6B", True),  # one character off: its check character fails
+        ("91510100MA61R8XW6", True),  # 17 characters
+        ("", False),  # not known yet: check_master lists the supplier until it has one
+    ],
+)
+def test_supplier_added_in_admin_meets_the_imports_credit_code_check(
+    admin_client, credit_code, refused
+):
+    from inventory.models import Supplier
+
+    response = admin_client.post(
+        reverse("admin:inventory_supplier_add"),
+        {
+            "code": "GYS09",
+            "name": "成都某医疗器械有限公司",
+            "credit_code": credit_code.lower(),
+            "license_no": "川蓉食药监械经营许20240001号",
+            "is_active": "on",
+        },
+    )
+    if refused:
+        assert response.status_code == 200
+        form = response.context["adminform"].form
+        assert form.has_error("credit_code", "CREDIT_CODE_INVALID"), form.errors
+        assert not Supplier.objects.filter(code="GYS09").exists()
+    else:
+        assert response.status_code == 302, response.context["adminform"].form.errors
+        assert Supplier.objects.get(code="GYS09").credit_code == credit_code
