@@ -1,10 +1,11 @@
 """Page: bedside scanning 床旁扫码, for a PDA (360px) and a ward PC with a handheld scanner.
 
 The nurse picks one of her wards, scans the patient's wristband (the visit number), then
-the items she uses. Every item scan is posted by the browser (``static/js/bedside.js``) to
-``POST /api/v1/scans`` (action ``use``; ``return`` to undo) with its own event id; that API
-checks the role and the ward again. These views only render: the ward picker, the patient
-and the list of what was used on him today (``selectors.bedside_uses_today``).
+the items she uses. Every item scan is posted by the browser (the ES modules of
+``static/js/bedside/``, wired in ``main.js``) to ``POST /api/v1/scans`` (action ``use``;
+``return`` to undo) with its own event id; that API checks the role and the ward again.
+These views only render: the ward picker, the patient and the list of what was used on him
+today (``selectors.bedside_uses_today``).
 
 ``patient/`` is the same patient panel as an HTML fragment, for the page to swap in when a
 wristband is scanned without reloading (scans still queued offline stay on the page).
