@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 def load_demo() -> str:
     out = io.StringIO()
-    call_command("load_demo", stdout=out)
+    call_command("load_demo", "--no-history", stdout=out)
     return out.getvalue()
 
 
