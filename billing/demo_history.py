@@ -65,7 +65,6 @@ NAMESPACE = uuid.UUID("5c0f9a61-3d2e-4b7a-9c85-20261104d001")
 STORE, CATH_LAB, THEATRE = "CK01", "DG01", "SS01"
 CONSIGNMENT_SUPPLIER = "GYS03"
 HISTORY_EXPIRY = dt.date(2028, 3, 31)
-SHORT_EXPIRY = dt.date(2027, 1, 31)  # one lot a ward sends back to the store
 HIS_USER = "his01"
 
 # What each ward uses at the bedside (families of ``demo_data.FAMILIES``).
@@ -208,6 +207,7 @@ class History:
         self.seq = 0
         self.lot_seq = 0
         self.serial_seq = 0
+        self.clock: SimulatedClock | None = None
         self.ward_items = self._ward_items()
         self.case_items = self._case_items()
 
@@ -405,14 +405,15 @@ class History:
         quantity: int,
         **extra,
     ) -> None:
-        """Issue (store -> ward), return up the chain or scrap, off the mirror."""
+        """Issue (store -> ``target``), return up the chain (to the store ``target``, or to
+        the supplier when ``target`` is empty) or scrap, taken off the mirror of ``source``."""
         item = self.items[material_code]
         if item.tracking == "unit":
             for k in range(quantity):
                 serial, lot, expiry = self.units[(source, material_code)].popleft()
                 fields = {"department": target, "from_department": source}
                 if action != "issue":
-                    fields = {"department": source, "to_department": target}
+                    fields = {"department": source, "to_department": target or None}
                 self.scan(
                     user,
                     f"{key}:{k}",
@@ -438,7 +439,7 @@ class History:
                 **fields,
                 **extra,
             )
-            if target and target != "SUPPLIER":
+            if target:
                 self._add_lot(target, material_code, lot, qty, expiry)
 
     def stock_up(self, n: int, intents: list[Intent]) -> None:
@@ -573,7 +574,7 @@ class History:
 
     def case_plan(self, stay: Stay) -> list[tuple[str, int]]:
         """[(material code, units)] an operation uses; the same answer for the same stay."""
-        kind, day = stay.case
+        kind = stay.case[0]
         rng = random.Random(SEED * 1000 + stay.n)
         pick = self.case_items
         if kind == "pci":
@@ -604,7 +605,7 @@ class History:
     # ------------------------------------------------------------------ the bedside
 
     def use(
-        self, n: int, stay: Stay, where: str, material_code: str, quantity: int, key: str
+        self, stay: Stay, where: str, material_code: str, quantity: int, key: str
     ) -> dict | None:
         """Scan the use of ``quantity`` of an item at ``where`` for ``stay`` (per unit for
         one-item-one-code items); the scan-billed ones are charged by the scan."""
@@ -696,7 +697,7 @@ class History:
                 self.intent(
                     intents,
                     at,
-                    self._bind(self.use, n, stay, stay.ward, material_code, quantity, key),
+                    self._bind(self.use, stay, stay.ward, material_code, quantity, key),
                     (stay.ward, material_code, quantity),
                 )
                 if family == "gauze":
@@ -770,7 +771,6 @@ class History:
                 at,
                 self._bind(
                     self.use,
-                    n,
                     stay,
                     room,
                     material_code,
@@ -818,7 +818,7 @@ class History:
             self.intent(
                 intents,
                 when,
-                self._bind(self.use, n, stay, stay.ward, material_code, quantity, key),
+                self._bind(self.use, stay, stay.ward, material_code, quantity, key),
                 (stay.ward, material_code, quantity),
             )
 
@@ -930,7 +930,7 @@ class History:
             label = f"{name}:{n}"
 
             def use_then_note() -> None:
-                body = self.use(n, stay, stay.ward, material_code, 1, f"{label}:use")
+                body = self.use(stay, stay.ward, material_code, 1, f"{label}:use")
                 self.charges[label] = body["charge"]["id"]
 
             self.intent(intents, at(n, 10, 45), use_then_note, (stay.ward, material_code, 1))
@@ -1115,10 +1115,12 @@ class History:
                 admitted.append((stay, max(admitted_at, self.at(n, 8, 0))))
         return admitted
 
-    def ensure_case_yesterday(self, n: int) -> None:
-        """The theatre report opens on yesterday: give each room an operation then."""
+    def cases_for_yesterday(self, n: int) -> list[Stay]:
+        """The theatre report opens on yesterday: each room gets an operation then, decided
+        that morning for a patient on the ward (returned, for their orders)."""
+        decided: list[Stay] = []
         if n != HISTORY_DAYS:
-            return
+            return decided
         for kind in ("pci", "ortho"):
             ward, room, _ = CASES[kind]
             rooms = [
@@ -1135,7 +1137,8 @@ class History:
             if candidates:
                 stay = candidates[0]
                 stay.case = (kind, n)
-                self.case_orders.append(stay)
+                decided.append(stay)
+        return decided
 
     def run(self) -> Counter:
         for supplier_code, name in SUPPLIERS:
@@ -1150,12 +1153,11 @@ class History:
         if n in STOCKTAKES:
             self.stocktake(n, *STOCKTAKES[n])
         admitted = self.admissions(n)
-        self.case_orders: list[Stay] = []
-        self.ensure_case_yesterday(n)
+        decided = self.cases_for_yesterday(n)
         intents = []
         for k, (stay, at) in enumerate(admitted):
             self.intent(intents, at + dt.timedelta(seconds=k), self._bind(self.register, stay, at))
-        for stay in self.case_orders:  # an operation decided today: its orders come now
+        for stay in decided:  # an operation decided today: its orders come now
             self.intent(intents, self.at(n, 8, 45), self._bind(self.order_case, stay))
         intents += self.plan_day(n)
         for name in INCIDENTS.get(n, ()):
