@@ -49,8 +49,8 @@ from config import roles
 from consumables import demo_data
 from consumables.models import Consumable
 from consumables.prices import approved_version_in_force
-from inventory.demo import SUPPLIERS, scan_code
-from inventory.models import Department, Supplier, TrackedUnit
+from inventory.demo import SUPPLIERS, load_demo_suppliers, scan_code
+from inventory.models import Department, TrackedUnit
 from inventory.services.scans import ScanRequest, scan_record
 from inventory.services.stocktake import (
     stocktake_confirm,
@@ -1141,8 +1141,7 @@ class History:
         return decided
 
     def run(self) -> Counter:
-        for supplier_code, name in SUPPLIERS:
-            Supplier.objects.get_or_create(code=supplier_code, defaults={"name": name})
+        load_demo_suppliers()
         with SimulatedClock() as clock:
             self.clock = clock
             for n in range(1, HISTORY_DAYS + 1):

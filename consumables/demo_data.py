@@ -587,6 +587,9 @@ GIVEN = [
     "振华", "春梅", "晓东", "国平", "红霞", "永刚", "凤英", "文斌", "宝山", "金凤", "立新",
 ]
 INSURANCE_TYPES = ["职工医保", "职工医保", "居民医保", "居民医保", "自费"]
+# Two of today's inpatients have the other national types: a retired cadre (离休) on the
+# cardiology ward, a work injury (工伤保险) on orthopaedics; the nurse scans for them alike.
+OTHER_INSURANCE = {2: "离休", 7: "工伤保险"}
 
 # Ward -> (doctors, families ordered for its patients, how many patients)
 WARD_CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...], int]] = {
@@ -656,7 +659,7 @@ def inpatients(items: list[DemoItem]) -> list[DemoEncounter]:
                     patient_name=rng.choice(SURNAMES) + rng.choice(GIVEN),
                     visit_no=visit_no,
                     department=ward,
-                    insurance_type=rng.choice(INSURANCE_TYPES),
+                    insurance_type=OTHER_INSURANCE.get(n, rng.choice(INSURANCE_TYPES)),
                     days_ago=rng.randint(1, 9),
                     minute_of_morning=rng.randint(0, 239),
                     orders=tuple(orders),

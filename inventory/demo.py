@@ -9,6 +9,7 @@ from collections import Counter
 
 from django.utils import timezone
 
+from consumables.importing.suppliers import import_supplier_rows
 from consumables.models import Consumable
 from consumables.prices import approved_version_in_force
 from consumables.submissions.models import SupplierProduct
@@ -22,6 +23,13 @@ SUPPLIERS = [
     ("GYS02", "成都蓉西医药供应链有限公司"),
     ("GYS03", "重庆瑞康医疗科技有限公司"),
 ]
+# Their papers, as the HRP supplier list gives them (统一社会信用代码, 医疗器械经营许可证号):
+# check_master finds nothing missing on the demo.
+SUPPLIER_PAPERS = {
+    "GYS01": ("91510100MA6C7KD3XU", "川蓉食药监械经营许20190031号"),
+    "GYS02": ("91510107MA61W2QH88", "川蓉食药监械经营许20200117号"),
+    "GYS03": ("91500108MA5U4RKE2R", "渝食药监械经营许20180452号"),
+}
 STORE = "CK01"
 THEATRES = ["SS01", "DG01"]
 LOW_VALUE_WARDS = ["XN01", "GK01", "PW01", "SN01", "HX01", "MW01", "XH01"]
@@ -46,10 +54,25 @@ def _scan(counts: Counter, user, key: str, **fields) -> dict:
     return outcome.body
 
 
+def load_demo_suppliers() -> None:
+    """The demo suppliers, through the same import as the HRP supplier list."""
+    if Supplier.objects.filter(code__in=SUPPLIER_PAPERS).exclude(license_no="").count() == len(
+        SUPPLIER_PAPERS
+    ):
+        return
+    rows = [
+        (line, {"code": code, "name": name, "credit_code": credit, "license_no": licence})
+        for line, ((code, name), (credit, licence)) in enumerate(
+            zip(SUPPLIERS, [SUPPLIER_PAPERS[code] for code, _ in SUPPLIERS], strict=True), 2
+        )
+    ]
+    report = import_supplier_rows(rows, change_reason="load_demo")
+    assert not report.errors, report.errors
+
+
 def load_demo_stock(items, *, storekeeper) -> Counter:
     """Receive every demo item into the central store, then issue some to the wards."""
-    for code, name in SUPPLIERS:
-        Supplier.objects.get_or_create(code=code, defaults={"name": name})
+    load_demo_suppliers()
     counts: Counter = Counter()
     now = timezone.now()
     for index, item in enumerate(items):
@@ -113,7 +136,8 @@ def link_demo_supplier(items, *, supplier_user) -> int:
     """The demo supplier account speaks for GYS01 and sees the items GYS01 delivers (every
     third demo item, as ``load_demo_stock`` assigns them): the supplier pages have content."""
     code = SUPPLIERS[0][0]
-    supplier, _ = Supplier.objects.get_or_create(code=code, defaults={"name": SUPPLIERS[0][1]})
+    load_demo_suppliers()
+    supplier = Supplier.objects.get(code=code)
     supplier.users.add(supplier_user)
     delivered = Consumable.objects.filter(
         material_code__in=[item.material_code for n, item in enumerate(items) if n % 3 == 0]

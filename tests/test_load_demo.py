@@ -32,6 +32,8 @@ from consumables.models import Consumable, DeviceIdentifier, ExternalPrice, Pric
 from consumables.prices import FourPrices, four_price_violations, with_prices_in_force
 from consumables.submissions.models import SupplierProduct
 from consumables.udi import parse_code
+from inventory import setup_check
+from inventory.demo import SUPPLIER_PAPERS
 from inventory.ledger import kept_balances, recompute_balances
 from inventory.models import (
     Department,
@@ -40,6 +42,7 @@ from inventory.models import (
     StockBalance,
     StockMove,
     Stocktake,
+    Supplier,
 )
 
 pytestmark = pytest.mark.django_db
@@ -157,15 +160,23 @@ def test_load_demo_builds_a_demo_hospital():
         current
     )
     assert set(Encounter.objects.values_list("insurance_type", flat=True)) == {
-        "职工医保", "居民医保", "自费"
+        "职工医保", "居民医保", "自费", "离休", "工伤保险"
     }
     order_codes = set(DoctorOrder.objects.values_list("order_code", flat=True))
     assert order_codes
     assert order_codes <= set(Consumable.objects.values_list("order_code", flat=True))
 
+    assert "http://127.0.0.1:8000/accounts/login/" in output
     assert "http://127.0.0.1:8000/admin/" in output
     assert demo_data.DEMO_PASSWORD in output and "pricing02" in output
     assert "库存" in output
+
+    # The demo is a hospital that could open tomorrow: the set-up check finds nothing (the
+    # suppliers came in with their papers, every ward and theatre has staff).
+    assert [s.findings for s in setup_check.master_check() if s.count] == []
+    assert set(Supplier.objects.values_list("code", "license_no").exclude(license_no="")) == {
+        (code, papers[1]) for code, papers in SUPPLIER_PAPERS.items()
+    }
 
 
 def test_demo_supplier_sees_its_own_products_on_the_supplier_page(client):

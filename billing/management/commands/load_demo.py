@@ -193,9 +193,9 @@ class Command(BaseCommand):
                     (
                         "接口 /api/v1/"
                         if api_only
-                        else "管理后台 /admin/"
+                        else "/accounts/login/ + 管理后台 /admin/"
                         if user.is_staff
-                        else "工作站 /accounts/login/"
+                        else "/accounts/login/"
                     ),
                 ]
             )
@@ -285,8 +285,11 @@ class Command(BaseCommand):
 
     def summary(self, users, seconds: float) -> None:
         self.heading("登录 / log in")
-        self.stdout.write(f"管理后台 / admin: {LOGIN_URL}")
-        self.stdout.write(f"工作站（护士、供应商）/ workstation: {SITE_LOGIN_URL}")
+        self.stdout.write(
+            f"登录 / log in: {SITE_LOGIN_URL}（首页列出该角色可用的页面 / the home page lists "
+            "the role's pages）"
+        )
+        self.stdout.write(f"管理后台（主数据、审核）/ admin (master data, reviews): {LOGIN_URL}")
         self.stdout.write(f"演示密码 / demo password: {demo_data.DEMO_PASSWORD}")
         for line in table(["用户名", "角色", "科室", "密码", "入口"], self.user_rows):
             self.stdout.write(line)
