@@ -117,7 +117,8 @@ LEDGER_TABLES = (
 def baseline(day, sql: str = BASELINE_SQL) -> list[tuple]:
     from django.db import connection
 
-    from billing.rules import business_day_bounds, sql_params
+    from billing.rules import sql_params
+    from config.business_day import business_day_bounds
 
     since, until = business_day_bounds(day)
     with connection.cursor() as cursor:

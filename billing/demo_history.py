@@ -40,12 +40,13 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from billing import reconciliation, rules
+from billing import reconciliation
 from billing.models import Encounter
 from billing.services.charges import charge_refund_record, his_charge_record
 from billing.services.consent import consent_record
 from billing.services.encounters import encounter_discharge, encounter_upsert, order_upsert
 from config import roles
+from config.business_day import BUSINESS_ZONE, business_day
 from consumables import demo_data
 from consumables.models import Consumable
 from consumables.prices import approved_version_in_force
@@ -251,7 +252,7 @@ class History:
         return self.first + dt.timedelta(days=n - 1)
 
     def at(self, n: int, hour: int, minute: int = 0) -> dt.datetime:
-        return dt.datetime.combine(self.day(n), dt.time(hour, minute), tzinfo=rules.SHANGHAI)
+        return dt.datetime.combine(self.day(n), dt.time(hour, minute), tzinfo=BUSINESS_ZONE)
 
     def event_id(self, key: str) -> uuid.UUID:
         return uuid.uuid5(NAMESPACE, key)
@@ -1162,7 +1163,7 @@ class History:
         for name in INCIDENTS.get(n, ()):
             self.incident(name, intents, n)
         for time, run in self.later.pop(n, []):
-            self.intent(intents, dt.datetime.combine(self.day(n), time, tzinfo=rules.SHANGHAI), run)
+            self.intent(intents, dt.datetime.combine(self.day(n), time, tzinfo=BUSINESS_ZONE), run)
         self.stock_up(n, intents)
         for intent in sorted(intents):
             self.clock.set(intent.at)
@@ -1190,5 +1191,5 @@ def build_history(items: list[demo_data.DemoItem], users: dict) -> Counter | Non
     """Build the month before today unless it is there already; what was written, or None."""
     if history_exists():
         return None
-    today = rules.business_day(timezone.now())
+    today = business_day(timezone.now())
     return History(items, users, today).run()

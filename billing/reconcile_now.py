@@ -22,17 +22,18 @@ from django.db.models import Min
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from config.business_day import business_day
 from config.errors import DomainError
 from inventory.models import StockMove
 
-from . import rules, tasks
+from . import tasks
 from .models import ChargeLine, ReconciliationRun
 
 logger = logging.getLogger("billing")
 
 
 def today() -> dt.date:
-    return rules.business_day(timezone.now())
+    return business_day(timezone.now())
 
 
 def history_start() -> dt.date | None:
@@ -41,7 +42,7 @@ def history_start() -> dt.date | None:
         StockMove.objects.aggregate(first=Min("occurred_at"))["first"],
         ChargeLine.objects.aggregate(first=Min("charged_at"))["first"],
     ]
-    known = [rules.business_day(at) for at in firsts if at is not None]
+    known = [business_day(at) for at in firsts if at is not None]
     return min(known) if known else None
 
 

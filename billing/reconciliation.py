@@ -63,13 +63,13 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from config.business_day import business_day, business_day_bounds
 from consumables.prices import FourPrices, four_price_violations
 
 from . import rules
 from .models import ExceptionRow, ReconciliationRun, VarianceRow
-from .rules import PRICE_SPANS, as_instant, as_price, business_day_bounds, fetch, in_span
+from .rules import PRICE_SPANS, as_instant, as_price, fetch, in_span
 
-SHANGHAI = rules.SHANGHAI
 CENT = Decimal("0.01")
 LOCK_SPACE = 0x5243  # the first key of the runs' advisory locks ("RC"); the second is the day
 Status = ReconciliationRun.Status
@@ -95,11 +95,11 @@ EXCEPTION_KINDS = (
 
 
 def threshold_pct() -> Decimal:
-    return Decimal(str(getattr(settings, "RECONCILIATION_VARIANCE_THRESHOLD_PCT", "5")))
+    return Decimal(str(settings.RECONCILIATION_VARIANCE_THRESHOLD_PCT))
 
 
 def previous_business_day(now: dt.datetime | None = None) -> dt.date:
-    return (now or timezone.now()).astimezone(SHANGHAI).date() - dt.timedelta(days=1)
+    return business_day(now) - dt.timedelta(days=1)
 
 
 def _params(**values) -> dict:
@@ -552,7 +552,7 @@ def recover_stale_run(run: ReconciliationRun) -> ReconciliationRun:
     if connection.vendor == "postgresql":
         stale = not run_in_progress(run.date)
     else:
-        limit = int(getattr(settings, "RECONCILIATION_STALE_SECONDS", 3600))
+        limit = int(settings.RECONCILIATION_STALE_SECONDS)
         stale = run.started_at is None or timezone.now() - run.started_at > dt.timedelta(
             seconds=limit
         )

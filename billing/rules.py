@@ -63,7 +63,6 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import IntegerField, QuerySet, Subquery, Sum, Value
@@ -76,7 +75,6 @@ from inventory.models import Location, StockMove
 
 from .models import ChargeLine, ChargeRefund, Encounter, Use
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 CENT = Decimal("0.01")
 
 UNBILLED_USE = "UNBILLED_USE"
@@ -200,16 +198,6 @@ class Finding:
             "ref": self.ref,
             "detail": self.detail,
         }
-
-
-def business_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of the Asia/Shanghai calendar day ``day``; ``end`` is the nightly cut-off."""
-    start = dt.datetime.combine(day, dt.time.min, tzinfo=SHANGHAI)
-    return start, start + dt.timedelta(days=1)
-
-
-def business_day(at: dt.datetime) -> dt.date:
-    return at.astimezone(SHANGHAI).date()
 
 
 # -- reading raw rows on both databases -------------------------------------------------------

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config import roles
+from config.business_day import business_day, business_day_bounds
 from config.permissions import has_role, visible_departments
 from consumables.models import Consumable, DeviceIdentifier
 from inventory.models import Department
@@ -205,7 +206,7 @@ def daily_list(*, encounter: Encounter, day: dt.date) -> DailyList:
     """The day's charge lines of ``encounter`` and, as negative lines, the day's refunds
     (by business day of ``charged_at`` / ``refunded_at``), with self-pay and insured
     subtotals aggregated in SQL. Four queries."""
-    start, end = rules.business_day_bounds(day)
+    start, end = business_day_bounds(day)
     charges = ChargeLine.objects.filter(
         encounter=encounter, charged_at__gte=start, charged_at__lt=end
     )
@@ -296,7 +297,7 @@ def insurance_type_en() -> Subquery:
 def ward_inpatients(*, department: Department, day: dt.date) -> QuerySet[Encounter]:
     """Encounters of ``department`` in hospital at some time on ``day``, with the day's
     consumables amounts (``day_charged``, ``day_refunded``, net ``day_amount``): one query."""
-    start, end = rules.business_day_bounds(day)
+    start, end = business_day_bounds(day)
     charged = ChargeLine.objects.filter(
         encounter=OuterRef("pk"), charged_at__gte=start, charged_at__lt=end
     )
@@ -424,8 +425,8 @@ def bedside_uses_today(*, encounter: Encounter, day: dt.date | None = None) -> l
     """The uses of ``encounter`` on business day ``day`` (default today), newest first, with
     item, quantity, charge amount, what was returned and refunded, and the code to undo
     each. One query, whatever the number of rows."""
-    day = day or rules.business_day(timezone.now())
-    start, end = rules.business_day_bounds(day)
+    day = day or business_day(timezone.now())
+    start, end = business_day_bounds(day)
     first_di = (
         DeviceIdentifier.objects.filter(consumable=OuterRef("consumable_id"), is_active=True)
         .order_by("units_per_package", "pk")

@@ -217,6 +217,17 @@ BILLING_HIGH_VALUE_MODE = os.environ.get("BILLING_HIGH_VALUE_MODE", "flag").stri
 if BILLING_HIGH_VALUE_MODE not in {"flag", "block"}:
     raise ImproperlyConfigured('BILLING_HIGH_VALUE_MODE must be "flag" or "block".')
 
+# A use without a doctor order: off (the default) records it and the audit reports NO_ORDER;
+# on, it is refused with 409 NO_ORDER (无医嘱不得使用).
+BILLING_REFUSE_USE_WITHOUT_ORDER = env_bool("BILLING_REFUSE_USE_WITHOUT_ORDER")
+
+# A reconciliation run left "running" longer than this (seconds) is taken to have died with its
+# worker, and the day may be run again.
+RECONCILIATION_STALE_SECONDS = int(os.environ.get("RECONCILIATION_STALE_SECONDS", "3600"))
+
+# The hospital's name on printed lists (the patient's daily list 一日清单); empty: "医院".
+HOSPITAL_NAME = os.environ.get("HOSPITAL_NAME", "")
+
 # Bedside page: the same lot-tracked code read twice within this many seconds is a scanner
 # that fired twice until the nurse says otherwise (再加一件): the page asks, it does not charge.
 BEDSIDE_REPEAT_SCAN_SECONDS = float(os.environ.get("DJANGO_BEDSIDE_REPEAT_SCAN_SECONDS", "2"))

@@ -25,6 +25,7 @@ from billing.models import (
     VarianceRow,
 )
 from billing.reports.theatre import theatre_uses
+from config.business_day import business_day
 from config.roles import ROLES
 from consumables import demo_data
 from consumables.codes import is_valid_insurance_code
@@ -217,7 +218,7 @@ def test_load_demo_keeps_the_password_of_an_existing_real_account():
 
 def test_the_demo_hospital_has_a_month_of_history():
     output = load_demo()
-    today = rules.business_day(timezone.now())
+    today = business_day(timezone.now())
     month = [today - dt.timedelta(days=n) for n in range(demo_history.HISTORY_DAYS, 0, -1)]
 
     # Every one of the 30 days before today was reconciled, by the nightly service.
@@ -227,7 +228,7 @@ def test_the_demo_hospital_has_a_month_of_history():
     assert all(run.totals["used"] > 0 and run.totals["rows"] > 0 for run in runs)
     # ...and each night after its day had ended, not all at once today.
     for run in runs:
-        assert rules.business_day(run.finished_at) == run.date + dt.timedelta(days=1)
+        assert business_day(run.finished_at) == run.date + dt.timedelta(days=1)
 
     # A few of every exception kind the reconciliation knows, spread over the month.
     by_kind = {
@@ -264,12 +265,12 @@ def test_the_demo_hospital_has_a_month_of_history():
     assert StockMove.objects.filter(kind="adjust").count() >= 2
     for stocktake in posted:
         assert stocktake.confirmed_by_id != stocktake.counted_by_id
-        assert month[0] < rules.business_day(stocktake.posted_at) < today
+        assert month[0] < business_day(stocktake.posted_at) < today
     assert Receipt.objects.filter(ownership=Receipt.Ownership.CONSIGNMENT).exists()
     assert Encounter.objects.filter(discharged_at__isnull=False).count() >= 50
 
     # Recorded when it happened: scans stamped through the month, none ahead of now.
-    scan_days = {rules.business_day(t) for t in ScanEvent.objects.values_list(
+    scan_days = {business_day(t) for t in ScanEvent.objects.values_list(
         "created_at", flat=True)}
     assert set(month) <= scan_days
     assert not ScanEvent.objects.filter(created_at__gt=timezone.now()).exists()

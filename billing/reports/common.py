@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -66,11 +65,6 @@ def kind_label(kind: str) -> str:
         return KIND_LABELS_EN.get(kind, kind).capitalize()
     info = rules.KINDS.get(kind)
     return info.label if info else _RUN_LEVEL_LABELS.get(kind, kind)
-
-
-def threshold_pct() -> Decimal:
-    """The variance target (进销存差异 within 5% by default), the nightly run's setting."""
-    return Decimal(str(getattr(settings, "RECONCILIATION_VARIANCE_THRESHOLD_PCT", "5")))
 
 
 def pct(part, whole) -> Decimal | None:

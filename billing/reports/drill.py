@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from config.business_day import business_day_bounds
 from config.i18n import is_english
 from inventory.models import StockMove
 
@@ -54,7 +55,7 @@ def _numeric(value: str) -> int | None:
 
 def evidence_for(exception: ExceptionRow) -> Evidence:
     """The filters selecting the moves and charges behind ``exception`` (no query)."""
-    start, end = rules.business_day_bounds(exception.run.date)
+    start, end = business_day_bounds(exception.run.date)
     prefix, rest = _split(exception.ref)
     kind = exception.kind
     if kind in PAIR_KINDS and exception.encounter_no:

@@ -17,10 +17,10 @@ from decimal import Decimal
 from django.db.models import F, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from config.business_day import business_day_bounds
 from consumables.models import Consumable
 from inventory.models import Department, Receipt, ReceiptLine
 
-from .. import rules
 from ..models import ChargeLine, Use
 from .common import ZERO, display_name
 
@@ -61,7 +61,7 @@ def _his_charged(end: dt.datetime):
 
 def theatre_uses(*, day: dt.date, department: Department | None = None) -> list[dict]:
     """High-value uses in theatres on ``day`` (Asia/Shanghai), in time order."""
-    start, end = rules.business_day_bounds(day)
+    start, end = business_day_bounds(day)
     uses = Use.objects.filter(
         occurred_at__gte=start,
         occurred_at__lt=end,

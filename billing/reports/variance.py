@@ -20,7 +20,8 @@ from consumables.models import Consumable
 from inventory.models import Department
 
 from ..models import ReconciliationRun, VarianceRow
-from .common import KIND_ORDER, ZERO, Period, exceptions_in, finding_key, pct, threshold_pct
+from ..reconciliation import threshold_pct
+from .common import KIND_ORDER, ZERO, Period, exceptions_in, finding_key, pct
 
 _SUMS = {
     "used": Sum("used"),

@@ -34,11 +34,11 @@ FLAG = "flag"
 
 
 def high_value_threshold() -> Decimal:
-    return Decimal(str(getattr(settings, "BILLING_HIGH_VALUE_THRESHOLD", "10000")))
+    return Decimal(str(settings.BILLING_HIGH_VALUE_THRESHOLD))
 
 
 def high_value_mode() -> str:
-    mode = str(getattr(settings, "BILLING_HIGH_VALUE_MODE", FLAG)).strip().lower()
+    mode = str(settings.BILLING_HIGH_VALUE_MODE).strip().lower()
     return BLOCK if mode == BLOCK else FLAG
 
 

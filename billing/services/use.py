@@ -126,7 +126,7 @@ def use(context: ScanContext) -> dict:
     )
     order_id = _order_id_for(context, encounter, consumable)
     if order_id is None:
-        if getattr(settings, "BILLING_REFUSE_USE_WITHOUT_ORDER", False):
+        if settings.BILLING_REFUSE_USE_WITHOUT_ORDER:
             raise DomainError(
                 "NO_ORDER",
                 "该患者没有对应医嘱，请先开立医嘱",

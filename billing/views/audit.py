@@ -13,6 +13,7 @@ from django.urls import NoReverseMatch, path
 from django.utils import timezone
 
 from config import roles
+from config.business_day import business_day
 from config.errors import DomainError
 from config.permissions import role_required
 
@@ -61,7 +62,7 @@ def audit_detail(request, visit_no: str):
             "items": [
                 {**item, "flagged": item["material_code"] in flagged} for item in audit.items
             ],
-            "today": rules.business_day(timezone.now()),
+            "today": business_day(timezone.now()),
             "kinds": rules.KINDS,
         },
     )

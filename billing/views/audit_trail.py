@@ -14,11 +14,11 @@ from django.utils.translation import gettext_lazy as _
 
 from config import roles
 from config.bounds import date_in_range
+from config.business_day import business_day_bounds
 from config.exports import FORMATS, export_response
 from config.permissions import role_required
 
 from ..audit_trail import SOURCES, TrailFilter, audit_trail, iter_audit_trail
-from ..rules import business_day_bounds
 
 TRAIL_ROLES = (roles.INSURANCE_OFFICE, roles.FINANCE, roles.ADMINISTRATOR)
 PAGE_SIZE = 50

@@ -20,10 +20,11 @@ from django.utils.translation import gettext_lazy as _
 
 from config import roles
 from config.bounds import date_in_range
+from config.business_day import business_day
 from config.errors import DomainError
 from config.permissions import role_required
 
-from .. import rules, selectors
+from .. import selectors
 
 DAILY_LIST_ROLES = (roles.NURSE, roles.INSURANCE_OFFICE, roles.FINANCE, roles.ADMINISTRATOR)
 
@@ -39,11 +40,11 @@ class DayForm(forms.Form):
 
 
 def _hospital_name() -> str:
-    return getattr(settings, "HOSPITAL_NAME", "") or _("医院")
+    return settings.HOSPITAL_NAME or _("医院")
 
 
 def _today() -> dt.date:
-    return rules.business_day(timezone.now())
+    return business_day(timezone.now())
 
 
 def _bad_request(request, form):

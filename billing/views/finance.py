@@ -37,8 +37,9 @@ from inventory.models import Department
 
 from .. import reconcile_now as reconcile_service
 from ..models import ReconciliationRun
+from ..reconciliation import threshold_pct
 from ..reports import variance
-from ..reports.common import Period, kind_label, threshold_pct
+from ..reports.common import Period, kind_label
 from . import finance_drill, finance_people, finance_prices, finance_theatre
 from .finance_chart import variance_chart
 from .finance_period import PeriodForm, month_of, period_from, query, shift_month

@@ -15,8 +15,9 @@ from config.permissions import role_required
 from consumables.models import Consumable
 from inventory.models import Department
 
+from ..reconciliation import threshold_pct
 from ..reports import drill, variance
-from ..reports.common import KIND_LABELS_EN, Period, kind_label, threshold_pct
+from ..reports.common import KIND_LABELS_EN, Period, kind_label
 from ..selectors import patient_name_for
 from .finance_chart import variance_chart
 from .finance_period import query

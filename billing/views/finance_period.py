@@ -17,8 +17,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from config.bounds import date_in_range
+from config.business_day import business_day
 
-from .. import rules
 from ..reports.common import Period, latest_run_date
 
 DAY_CHOICES = (7, 30, 90)
@@ -69,7 +69,7 @@ class PeriodForm(forms.Form):
 
 
 def today() -> dt.date:
-    return rules.business_day(timezone.now())
+    return business_day(timezone.now())
 
 
 def default_end() -> dt.date:

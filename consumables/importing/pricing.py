@@ -21,26 +21,21 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
+from config.business_day import day_start
 from consumables.models import ExternalPrice, PriceVersion
 from consumables.prices import FourPrices, four_price_violations
 
 from .report import RowError, row_error
 from .rows import ParsedRow, hospital_price_errors
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Plain strings: enum member look-ups cost a descriptor call each, in a loop of 30,000 rows.
 APPROVED, PROPOSED = str(PriceVersion.Status.APPROVED), str(PriceVersion.Status.PROPOSED)
 REJECTED = str(PriceVersion.Status.REJECTED)
 INITIAL_LOAD, PROPOSAL = str(PriceVersion.Origin.INITIAL_LOAD), str(PriceVersion.Origin.PROPOSAL)
 
 
-def midnight(day: dt.date) -> dt.datetime:
-    """The start of ``day`` in Asia/Shanghai, as an aware datetime."""
-    return dt.datetime.combine(day, dt.time.min, tzinfo=SHANGHAI)
-
-
+midnight = day_start  # a price date takes effect at the start of its business day
 _midnight = functools.lru_cache(maxsize=512)(midnight)
 
 

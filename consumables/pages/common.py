@@ -60,7 +60,7 @@ def uploaded_file(upload):
             "upload a .csv or .xlsx file",
             http_status=400,
         )
-    limit = getattr(settings, "UPLOAD_MAX_IMPORT_BYTES", 20 * 1024 * 1024)
+    limit = settings.UPLOAD_MAX_IMPORT_BYTES
     if upload.size > limit:
         raise DomainError(
             "FILE_TOO_LARGE",

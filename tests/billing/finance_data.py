@@ -28,9 +28,10 @@ from django.contrib.auth.models import Group
 from django.test import override_settings
 from django.utils import timezone
 
-from billing import reconciliation, rules
+from billing import reconciliation
 from billing.models import DoctorOrder, Encounter, Patient
 from config import roles
+from config.business_day import BUSINESS_ZONE, business_day
 from consumables.models import Consumable, ExternalPrice
 from inventory.models import Department, Supplier
 from tests.billing.conftest import client_for, gs1, gtin, post_scan
@@ -42,7 +43,7 @@ from tests.factories import (
     PriceVersionFactory,
 )
 
-SHANGHAI = rules.SHANGHAI
+SHANGHAI = BUSINESS_ZONE
 PRICES = {"A": "2.50", "B": "30.00", "C": "3800.00", "D": "6000.00", "E": "10.00"}
 
 
@@ -105,7 +106,7 @@ def build(hospital) -> FinanceHospital:
 
 
 def _build(hospital) -> FinanceHospital:
-    today = rules.business_day(timezone.now())
+    today = business_day(timezone.now())
     day0, *days = [today - dt.timedelta(days=n) for n in (4, 3, 2, 1)]
     d1, d2, d3 = days
     store, xnk = hospital["store"], hospital["ward"]

@@ -9,9 +9,10 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.utils import timezone
 
-from billing import rules, selectors
+from billing import selectors
 from billing.models import Encounter, Patient
 from config import roles
+from config.business_day import business_day
 from consumables.models import Consumable
 from tests.billing.conftest import client_for, post_scan, stocked_item
 from tests.factories import DepartmentFactory
@@ -22,7 +23,7 @@ PAGE = "/billing/daily-list/ZY001/"
 
 
 def today() -> dt.date:
-    return rules.business_day(timezone.now())
+    return business_day(timezone.now())
 
 
 @pytest.fixture
@@ -105,7 +106,7 @@ def test_another_days_use_is_not_shown(hospital, nurse):
     yesterday = timezone.now() - dt.timedelta(days=1)
     post_scan(nurse, "use", code, "XNK", encounter="ZY001", occurred_at=yesterday.isoformat())
     assert consumable.material_code not in nurse.get(PAGE).content.decode()
-    earlier = nurse.get(PAGE, {"date": rules.business_day(yesterday).isoformat()})
+    earlier = nurse.get(PAGE, {"date": business_day(yesterday).isoformat()})
     assert consumable.material_code in earlier.content.decode()
 
 

@@ -16,9 +16,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from billing import rules
 from billing.models import ExceptionRow, ReconciliationRun, VarianceRow
 from config import roles
+from config.business_day import business_day
 from tests.billing import finance_data as data
 from tests.billing.conftest import client_for
 from tests.factories import ConsumableFactory, DepartmentFactory
@@ -29,7 +29,7 @@ ITEMS = 3
 
 
 def yesterday() -> dt.date:
-    return rules.business_day(timezone.now()) - dt.timedelta(days=1)
+    return business_day(timezone.now()) - dt.timedelta(days=1)
 
 
 def store_runs(departments, items, days: list[dt.date], staff) -> None:

@@ -14,9 +14,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from billing import rules
 from billing.models import ExceptionRow, ReconciliationRun, VarianceRow
 from config import roles
+from config.business_day import business_day
 from tests.billing.conftest import gs1, post_scan, stocked_item
 from tests.billing.finance_data import logged_in
 
@@ -27,7 +27,7 @@ BUTTON = "/billing/finance/reconcile/"
 
 
 def business_today() -> dt.date:
-    return rules.business_day(timezone.now())
+    return business_day(timezone.now())
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from billing.models import (
     VarianceRow,
 )
 from config import roles
+from config.business_day import business_day_bounds
 from consumables.models import Consumable, ExternalPrice
 from tests.billing.conftest import client_for, gs1, post_scan, stocked_item
 from tests.factories import DepartmentFactory, ExternalPriceFactory, PriceVersionFactory
@@ -33,7 +34,7 @@ from tests.factories import DepartmentFactory, ExternalPriceFactory, PriceVersio
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
-START, END = rules.business_day_bounds(TODAY)
+START, END = business_day_bounds(TODAY)
 
 
 def run_today():
@@ -769,7 +770,7 @@ def test_a_synthetic_hospital_day_agrees_with_the_naive_definitions_and_reruns_i
         bulk=False,
     )
     day = shape.last_day
-    start, end = rules.business_day_bounds(day)
+    start, end = business_day_bounds(day)
     run = reconciliation.reconciliation_run(day=day)
     assert run.status == "succeeded", run.error
     first = stored(run)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from billing import rules
 from billing.models import ChargeLine, Encounter, Patient
 from config import roles
+from config.business_day import business_day, business_day_bounds
 from consumables.models import Consumable
 from tests.billing.conftest import client_for, post_scan, stocked_item
 
@@ -211,10 +212,10 @@ def test_day_findings_skip_pairs_without_an_event_that_day(hospital, his, settin
     consumable, _, (code,) = his_billed(hospital, "690888000012")
     order(his, consumable)
     use(hospital, code, 1, at=(NOW - dt.timedelta(days=3)).isoformat())
-    today = rules.business_day(NOW)
-    start, end = rules.business_day_bounds(today - dt.timedelta(days=3))
+    today = business_day(NOW)
+    start, end = business_day_bounds(today - dt.timedelta(days=3))
     assert [f.kind for f in rules.findings_for_day(start=start, end=end)] == ["UNBILLED_USE"]
-    start, end = rules.business_day_bounds(today - dt.timedelta(days=1))
+    start, end = business_day_bounds(today - dt.timedelta(days=1))
     assert rules.findings_for_day(start=start, end=end) == []
 
 
@@ -266,9 +267,9 @@ def test_day_reports_a_line_finding_on_the_day_the_line_was_charged(hospital, hi
     that day's finding and not again the next time the pair is active."""
     settings.SCAN_BACKDATE_HOURS = 24 * 7  # events three days back
     consumable, _, (code,) = his_billed(hospital, "690888000016")
-    today = rules.business_day(NOW)
-    first, _ = rules.business_day_bounds(today - dt.timedelta(days=3))
-    start, _ = rules.business_day_bounds(today)
+    today = business_day(NOW)
+    first, _ = business_day_bounds(today - dt.timedelta(days=3))
+    start, _ = business_day_bounds(today)
     earlier = (first + dt.timedelta(hours=10)).isoformat()
     now = (start + (NOW - start) / 2).isoformat()
     response = his.post(
@@ -289,7 +290,7 @@ def test_day_reports_a_line_finding_on_the_day_the_line_was_charged(hospital, hi
     his_charge(his, consumable, 1, at=now)
 
     def on(day):
-        bounds = dict(zip(("start", "end"), rules.business_day_bounds(day), strict=True))
+        bounds = dict(zip(("start", "end"), business_day_bounds(day), strict=True))
         return [(f.kind, f.ref) for f in rules.findings_for_day(**bounds)]
 
     assert on(today - dt.timedelta(days=3)) == [("PRICE_MISMATCH", f"charge:{charge_id}")]
