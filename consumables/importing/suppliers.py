@@ -15,13 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from django.db import DatabaseError, transaction
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
-
 from consumables.codes import is_valid_hospital_code
 from inventory.models import Supplier
 
-from .report import ImportFileError, ImportReport, RowError, row_error
+from .keyed import Table, import_keyed_rows
+from .report import ImportReport, RowError, row_error
 
 REQUIRED_COLUMNS = ("code", "name")
 COLUMNS = ("code", "name", "credit_code", "license_no")
@@ -105,92 +103,20 @@ def parse_supplier_row(line: int, raw: dict[str, str]) -> tuple[dict, list[RowEr
     return {"line": line, "code": code, **{k: v for k, v in given if v}}, errors
 
 
+SUPPLIERS = Table(
+    model=Supplier,
+    counter="suppliers",
+    zh="供应商",
+    en="supplier",
+    required_columns=REQUIRED_COLUMNS,
+    fields=FIELDS,
+    required_for_new=("name",),
+    parse=parse_supplier_row,
+)
+
+
 def import_supplier_rows(
     rows: Iterable[tuple[int, dict[str, str]]], *, user=None, change_reason: str = CHANGE_REASON
 ) -> ImportReport:
-    """Create or update suppliers by code. Empty cells keep the stored value.
-
-    A bad row is reported with its line number and loads nothing; the rest loads in one
-    transaction. A code repeated in the file with different values is refused.
-    """
-    report = ImportReport()
-    good: dict[str, dict] = {}
-    for index, (line, raw) in enumerate(rows):
-        if index == 0:
-            missing = [c for c in REQUIRED_COLUMNS if c not in raw]
-            if missing:
-                raise ImportFileError(
-                    "MISSING_COLUMNS",
-                    f"供应商文件缺少必需的列：{', '.join(missing)}",
-                    f"the suppliers file lacks required columns: {', '.join(missing)}",
-                    missing=missing,
-                )
-        report.rows += 1
-        row, errors = parse_supplier_row(line, raw)
-        if not errors and row["code"] in good:
-            first = good[row["code"]]
-            differ = [k for k in FIELDS if k in row and row[k] != first.get(k)]
-            if differ:
-                errors.append(
-                    row_error(
-                        line,
-                        "VALIDATION_ERROR",
-                        f"供应商编码 {row['code']} 与第 {first['line']} 行不一致："
-                        f"{', '.join(differ)}",
-                        f"supplier {row['code']} contradicts line {first['line']}: "
-                        f"{', '.join(differ)}",
-                    )
-                )
-            else:
-                continue
-        report.errors += errors
-        if not errors:
-            good[row["code"]] = row
-
-    existing = {s.code: s for s in Supplier.objects.filter(code__in=list(good))}
-    created, updated = [], []
-    for code, row in good.items():
-        supplier = existing.get(code)
-        if supplier is None:
-            if "name" not in row:
-                report.errors.append(
-                    row_error(
-                        row["line"],
-                        "VALIDATION_ERROR",
-                        f"新供应商 {code} 须填写名称",
-                        f"new supplier {code} needs a name",
-                    )
-                )
-                continue
-            created.append(Supplier(code=code, **{k: row.get(k, "") for k in FIELDS}))
-            continue
-        changed = [k for k in FIELDS if k in row and getattr(supplier, k) != row[k]]
-        for k in changed:
-            setattr(supplier, k, row[k])
-        if changed:
-            updated.append(supplier)
-        else:
-            report.suppliers_unchanged += 1
-    report.errors.sort(key=lambda e: e.line)
-    history = {"default_user": user, "default_change_reason": change_reason[:100]}
-    try:
-        with transaction.atomic():
-            if created:
-                bulk_create_with_history(created, Supplier, **history)
-            if updated:
-                bulk_update_with_history(updated, Supplier, list(FIELDS), **history)
-    except DatabaseError as exc:
-        report.failed = True
-        report.suppliers_unchanged = 0
-        report.errors.append(
-            RowError(
-                line=0,
-                code="DATABASE_ERROR",
-                message=f"数据库拒绝写入，未导入任何供应商：{exc} / "
-                f"the database refused the load, no supplier was imported: {exc}",
-            )
-        )
-        return report
-    report.suppliers_created = len(created)
-    report.suppliers_updated = len(updated)
-    return report
+    """Create or update suppliers by code (``keyed.import_keyed_rows``)."""
+    return import_keyed_rows(SUPPLIERS, rows, user=user, change_reason=change_reason)
