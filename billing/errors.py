@@ -80,3 +80,13 @@ def package_code(consumable, *, udi_di: str, units_per_package: int) -> DomainEr
         },
         http_status=409,
     )
+
+
+def broker_unavailable(detail: dict | None = None) -> DomainError:
+    return DomainError(
+        "BROKER_UNAVAILABLE",
+        "任务队列不可用，请稍后重试",
+        "The task queue is unavailable; retry later",
+        detail=detail,
+        http_status=503,
+    )

@@ -15,7 +15,6 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Min
@@ -26,7 +25,7 @@ from config.business_day import business_day
 from config.errors import DomainError
 from inventory.models import StockMove
 
-from . import tasks
+from . import errors, tasks
 from .models import ChargeLine, ReconciliationRun
 
 logger = logging.getLogger("billing")
@@ -87,25 +86,15 @@ def reconcile_day_now(*, day: dt.date, user) -> Outcome:
     ``refuse_unless_reconcilable``; record who asked. A failed run is an ``Outcome`` with its
     error (the previous result stands); an unreachable broker is ``DomainError``."""
     refuse_unless_reconcilable(day)
-    queued = not settings.CELERY_TASK_ALWAYS_EAGER
-    error = ""
     try:
-        if queued:
-            tasks.queue_reconcile_day(day)
-        else:
-            tasks.reconcile_day.delay(day.isoformat())
+        run, queued, failure = tasks.run_or_queue_day(day)
     except BrokerError as broker_error:
         _record(day, user, "broker unavailable")
-        raise DomainError(
-            "BROKER_UNAVAILABLE",
-            "任务队列不可用，请稍后重试",
-            "The task queue is unavailable; retry later",
-            http_status=503,
-        ) from broker_error
-    except Exception as failure:  # the run is marked failed; its previous rows stand
-        logger.exception("reconciliation of %s asked by %s failed", day, user)
+        raise errors.broker_unavailable() from broker_error
+    error = ""
+    if failure is not None:  # the run is marked failed; its previous rows stand
+        logger.error("reconciliation of %s asked by %s failed", day, user, exc_info=failure)
         error = f"{type(failure).__name__}: {failure}"
-    run = ReconciliationRun.objects.get(date=day)
     _record(day, user, "queued" if queued else run.status, run=run)
     return Outcome(run=run, queued=queued, error=error or run.error)
 

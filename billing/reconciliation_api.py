@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -15,7 +14,7 @@ from config import roles
 from config.errors import DomainError
 from config.permissions import HasRole
 
-from . import reconciliation, tasks
+from . import errors, reconciliation, tasks
 from . import reconciliation_schema as doc
 from .models import ExceptionRow, ReconciliationRun, VarianceRow
 
@@ -66,34 +65,21 @@ class RunCreateApi(ReconciliationApi):
         serializer = self.RunInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         day: dt.date = serializer.validated_data["date"]
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            # No broker (the quick start): the run happens here, in this request.
-            try:
-                tasks.reconcile_day.delay(day.isoformat())
-            except Exception as error:
-                run = ReconciliationRun.objects.get(date=day)
-                raise DomainError(
-                    "RECONCILIATION_FAILED",
-                    "对账失败，原有结果保留不变",
-                    "The reconciliation failed; the previous result stands",
-                    detail=run_payload(run),
-                    http_status=500,
-                ) from error
-            return Response(
-                run_payload(ReconciliationRun.objects.get(date=day)),
-                status=status.HTTP_201_CREATED,
-            )
         try:
-            run = tasks.queue_reconcile_day(day)
+            run, queued, failure = tasks.run_or_queue_day(day)
         except BrokerError as error:
+            detail = run_payload(ReconciliationRun.objects.get(date=day))
+            raise errors.broker_unavailable(detail) from error
+        if failure is not None:
             raise DomainError(
-                "BROKER_UNAVAILABLE",
-                "任务队列不可用，请稍后重试",
-                "The task queue is unavailable; retry later",
-                detail=run_payload(ReconciliationRun.objects.get(date=day)),
-                http_status=503,
-            ) from error
-        return Response(run_payload(run), status=status.HTTP_202_ACCEPTED)
+                "RECONCILIATION_FAILED",
+                "对账失败，原有结果保留不变",
+                "The reconciliation failed; the previous result stands",
+                detail=run_payload(run),
+                http_status=500,
+            ) from failure
+        answer = status.HTTP_202_ACCEPTED if queued else status.HTTP_201_CREATED
+        return Response(run_payload(run), status=answer)
 
 
 class RunDetailApi(ReconciliationApi):

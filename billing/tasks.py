@@ -3,6 +3,7 @@
 import datetime as dt
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -71,3 +72,20 @@ def queue_reconcile_day(day: dt.date) -> ReconciliationRun:
         raise
     run.refresh_from_db()
     return run
+
+
+def run_or_queue_day(day: dt.date) -> tuple[ReconciliationRun, bool, Exception | None]:
+    """Reconcile ``day`` at a person's request: ``(run, queued, failure)``.
+
+    Without a broker (the quick start) the day runs here, and a failed run comes back as its
+    ``failure`` (the previous result stands); with one it is queued for a worker
+    (``queued``), and an unreachable broker raises ``BrokerError``.
+    """
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        return queue_reconcile_day(day), True, None
+    failure = None
+    try:
+        reconcile_day.delay(day.isoformat())
+    except Exception as error:  # the run is marked failed by the task itself
+        failure = error
+    return ReconciliationRun.objects.get(date=day), False, failure
