@@ -44,7 +44,7 @@ def store(departments: int, days: int, items: int, end: dt.date) -> dict:
     from billing.models import ExceptionRow, ReconciliationRun, VarianceRow
     from config import roles
     from consumables.models import Consumable
-    from inventory.models import Department
+    from organisation.models import Department
 
     ExceptionRow.objects.all().delete()
     VarianceRow.objects.all().delete()
@@ -70,7 +70,7 @@ def store(departments: int, days: int, items: int, end: dt.date) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            WITH d AS (SELECT id, code FROM inventory_department WHERE code LIKE 'BW%%'
+            WITH d AS (SELECT id, code FROM organisation_department WHERE code LIKE 'BW%%'
                        ORDER BY code LIMIT %(departments)s),
                  c AS (SELECT id, material_code, row_number() OVER (ORDER BY material_code) AS n
                        FROM consumables_consumable WHERE material_code LIKE 'BM%%'
@@ -87,7 +87,7 @@ def store(departments: int, days: int, items: int, end: dt.date) -> dict:
         cursor.execute(
             """
             WITH d AS (SELECT id, code, row_number() OVER (ORDER BY code) AS n
-                       FROM inventory_department WHERE code LIKE 'BW%%'
+                       FROM organisation_department WHERE code LIKE 'BW%%'
                        ORDER BY code LIMIT %(departments)s),
                  u AS (SELECT id, row_number() OVER (ORDER BY username) AS n
                        FROM auth_user WHERE username LIKE 'bnurse%%')

@@ -106,7 +106,7 @@ def _master_sql(shape: Shape) -> list[tuple[str, dict]]:
             p,
         ),
         (
-            """INSERT INTO inventory_department (id, code, name, kind, is_active)
+            """INSERT INTO organisation_department (id, code, name, kind, is_active)
                SELECT g, CASE WHEN g = 1 THEN 'CK01' ELSE 'W' || lpad(g::text, 3, '0') END,
                       CASE WHEN g = 1 THEN '中心库房' ELSE '病区' || g END,
                       CASE WHEN g = 1 THEN 'store' WHEN g % 10 = 0 THEN 'theatre'
@@ -116,12 +116,12 @@ def _master_sql(shape: Shape) -> list[tuple[str, dict]]:
             p,
         ),
         (
-            """INSERT INTO inventory_location (id, code, name, usage, department_id)
-               SELECT id, 'DEPT-' || code, name, 'internal', id FROM inventory_department""",
+            """INSERT INTO organisation_location (id, code, name, usage, department_id)
+               SELECT id, 'DEPT-' || code, name, 'internal', id FROM organisation_department""",
             p,
         ),
         (
-            """INSERT INTO inventory_location (id, code, name, usage, department_id)
+            """INSERT INTO organisation_location (id, code, name, usage, department_id)
                VALUES (%(departments)s + 1, 'SUPPLIER', '供应商 / supplier', 'supplier', NULL),
                       (%(departments)s + 2, 'PATIENT', '患者 / patient', 'patient', NULL),
                       (%(departments)s + 3, 'SCRAP', '报损 / scrap', 'scrap', NULL),
@@ -130,7 +130,7 @@ def _master_sql(shape: Shape) -> list[tuple[str, dict]]:
             p,
         ),
         (
-            f"""INSERT INTO inventory_supplier (id, code, name, is_active, credit_code,
+            f"""INSERT INTO organisation_supplier (id, code, name, is_active, credit_code,
                     license_no)
                 SELECT g, 'GYS' || lpad(g::text, 2, '0'), '供应商' || g, true, '', ''
                 FROM generate_series(1, {SUPPLIERS}) g""",

@@ -53,14 +53,14 @@ FROM (
            CASE WHEN m.kind = 'return' AND m.encounter_no <> '' THEN -m.quantity ELSE 0 END
                AS used,
            0 AS billed
-    FROM inventory_stockmove m JOIN inventory_location l ON l.id = m.to_location_id
+    FROM inventory_stockmove m JOIN organisation_location l ON l.id = m.to_location_id
     WHERE m.occurred_at >= %(since)s AND m.occurred_at < %(until)s
       AND l.department_id IS NOT NULL
     UNION ALL
     SELECT l.department_id, m.consumable_id, 0,
            CASE WHEN m.kind = 'issue' THEN m.quantity ELSE 0 END,
            CASE WHEN m.kind = 'use' THEN m.quantity ELSE 0 END, 0
-    FROM inventory_stockmove m JOIN inventory_location l ON l.id = m.from_location_id
+    FROM inventory_stockmove m JOIN organisation_location l ON l.id = m.from_location_id
     WHERE m.occurred_at >= %(since)s AND m.occurred_at < %(until)s
       AND l.department_id IS NOT NULL
     UNION ALL

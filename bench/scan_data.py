@@ -71,7 +71,7 @@ def make_hospital(*, nurses: int = 1) -> Hospital:
 
     from config import roles
     from inventory.ledger import department_location
-    from inventory.models import Department, Supplier
+    from organisation.models import Department, Supplier
 
     departments = [(STORE, "中心库房", Department.Kind.STORE), (WARD, "心内科病区", "ward")]
     departments += [(f"CK{n:02d}", f"分库房{n}", "store") for n in range(2, FILLER_STORES + 2)]
@@ -141,7 +141,7 @@ def make_encounter(visit_no: str, *, orders_for=(), department: str = WARD):
     from django.utils import timezone
 
     from billing.models import DoctorOrder, Encounter, Patient
-    from inventory.models import Department
+    from organisation.models import Department
 
     admitted = timezone.now() - dt.timedelta(days=2)
     encounter, _ = Encounter.objects.get_or_create(
@@ -196,7 +196,8 @@ def bulk_units(consumable, di: str, *, lot_no: str, serials: list[str], ward: st
     from django.utils import timezone
 
     from inventory.ledger import department_location, virtual_location
-    from inventory.models import Department, Location, Lot, StockBalance, StockMove, TrackedUnit
+    from inventory.models import Lot, StockBalance, StockMove, TrackedUnit
+    from organisation.models import Department, Location
 
     expiry = dt.date.today() + dt.timedelta(days=400)
     lot = Lot.objects.create(consumable=consumable, lot_no=lot_no, expiry=expiry)
@@ -258,7 +259,8 @@ def make_filler() -> None:
 
     from billing.models import Encounter, Patient
     from consumables.models import Consumable, PriceVersion
-    from inventory.models import Department, Lot
+    from inventory.models import Lot
+    from organisation.models import Department
 
     items = Consumable.objects.bulk_create(
         [
@@ -325,11 +327,11 @@ WITH lots AS (
     WHERE c.material_code LIKE 'WZF%%'
 ), stores AS (
     SELECT loc.id, row_number() OVER (ORDER BY loc.id) - 1 AS rn
-    FROM inventory_location loc JOIN inventory_department d ON d.id = loc.department_id
+    FROM organisation_location loc JOIN organisation_department d ON d.id = loc.department_id
     WHERE d.kind = 'store'
 ), wards AS (
     SELECT loc.id, row_number() OVER (ORDER BY loc.id) - 1 AS rn
-    FROM inventory_location loc JOIN inventory_department d ON d.id = loc.department_id
+    FROM organisation_location loc JOIN organisation_department d ON d.id = loc.department_id
     WHERE d.kind = 'ward'
 ), moves AS (
     SELECT i, i / 3 AS t, i %% 3 AS phase FROM generate_series(%(start)s, %(stop)s - 1) AS i
@@ -362,11 +364,11 @@ _GROW_BALANCES = """
 WITH changes AS (
     SELECT location_id, consumable_id, lot_id, sum(delta) AS delta FROM (
         SELECT m.to_location_id AS location_id, m.consumable_id, m.lot_id, m.quantity AS delta
-        FROM inventory_stockmove m JOIN inventory_location loc ON loc.id = m.to_location_id
+        FROM inventory_stockmove m JOIN organisation_location loc ON loc.id = m.to_location_id
         WHERE m.id > %(after)s AND loc.usage = 'internal'
         UNION ALL
         SELECT m.from_location_id, m.consumable_id, m.lot_id, -m.quantity
-        FROM inventory_stockmove m JOIN inventory_location loc ON loc.id = m.from_location_id
+        FROM inventory_stockmove m JOIN organisation_location loc ON loc.id = m.from_location_id
         WHERE m.id > %(after)s AND loc.usage = 'internal'
     ) AS moved
     GROUP BY location_id, consumable_id, lot_id
@@ -392,7 +394,7 @@ INSERT INTO billing_use (event_id, quantity, returned_quantity, occurred_at, war
 SELECT m.event_id, m.quantity, 0, m.occurred_at, '[]'::jsonb, m.consumable_id,
     loc.department_id, e.id, m.lot_id, m.id
 FROM inventory_stockmove m
-JOIN inventory_location loc ON loc.id = m.from_location_id
+JOIN organisation_location loc ON loc.id = m.from_location_id
 JOIN billing_encounter e ON e.visit_no = m.encounter_no
 WHERE m.id > %(after)s AND m.kind = 'use'
 """
@@ -424,7 +426,8 @@ def grow_ledger(ledger: Ledger, total_moves: int) -> int:
     from django.db import transaction
 
     from inventory.ledger import virtual_location
-    from inventory.models import Location, StockMove
+    from inventory.models import StockMove
+    from organisation.models import Location
 
     missing = total_moves - StockMove.objects.count()
     if missing <= 0:

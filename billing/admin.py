@@ -9,8 +9,9 @@ from django.db.models import Count, OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
+from config.history_admin import HistoryAdmin
 from config.i18n import pair
-from consumables.admin import HistoryAdmin, LabelledFormMixin, column, titled
+from consumables.admin import LabelledFormMixin, column, titled
 from consumables.models import Consumable
 
 from .models import (

@@ -40,7 +40,7 @@ from inventory.models import ScanEvent
 from .models import ChargeLine, ChargeRefund, Consent
 from .selectors import patient_name_for
 
-SHOWN_APPS = ("consumables", "inventory", "billing")
+SHOWN_APPS = ("organisation", "consumables", "inventory", "billing")
 # Fields a free-text search looks in, where a history model has them.
 CODE_FIELDS = (
     "material_code",

@@ -15,10 +15,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config import roles
-from config.permissions import HasRole, has_role, visible_departments
+from config.permissions import HasRole, has_role
 from consumables.resolve import resolve_code
 from inventory import errors as stock_errors
-from inventory.models import Department
+from organisation.models import Department
+from organisation.selectors import visible_departments
 
 from . import errors
 from .models import Consent, Encounter

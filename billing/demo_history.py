@@ -51,7 +51,7 @@ from consumables import demo_data
 from consumables.models import Consumable
 from consumables.prices import approved_version_in_force
 from inventory.demo import SUPPLIERS, load_demo_suppliers, scan_code
-from inventory.models import Department, TrackedUnit
+from inventory.models import TrackedUnit
 from inventory.services.scans import ScanRequest, scan_record
 from inventory.services.stocktake import (
     stocktake_confirm,
@@ -59,6 +59,7 @@ from inventory.services.stocktake import (
     stocktake_open,
     stocktake_submit,
 )
+from organisation.models import Department
 
 HISTORY_DAYS = 30
 SEED = 20261104

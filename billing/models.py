@@ -70,7 +70,7 @@ class Encounter(models.Model):
         default=DEFAULT_INSURANCE_TYPE,
     )
     department = models.ForeignKey(
-        "inventory.Department", on_delete=models.PROTECT, related_name="encounters"
+        "organisation.Department", on_delete=models.PROTECT, related_name="encounters"
     )
     admitted_at = models.DateTimeField(_("入院时间 / admitted at"))
     discharged_at = models.DateTimeField(_("出院时间 / discharged at"), null=True, blank=True)
@@ -116,7 +116,7 @@ class Use(models.Model):
     encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="uses")
     move = models.OneToOneField("inventory.StockMove", on_delete=models.PROTECT, related_name="use")
     department = models.ForeignKey(
-        "inventory.Department", on_delete=models.PROTECT, related_name="+"
+        "organisation.Department", on_delete=models.PROTECT, related_name="+"
     )
     consumable = models.ForeignKey(
         "consumables.Consumable", on_delete=models.PROTECT, related_name="uses"
@@ -224,7 +224,7 @@ class ChargeLine(models.Model):
         DoctorOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="charges"
     )
     department = models.ForeignKey(
-        "inventory.Department", on_delete=models.PROTECT, null=True, related_name="+"
+        "organisation.Department", on_delete=models.PROTECT, null=True, related_name="+"
     )
     charged_at = models.DateTimeField(db_index=True)
     user = models.ForeignKey(
@@ -349,7 +349,7 @@ class VarianceRow(models.Model):
         ReconciliationRun, on_delete=models.CASCADE, related_name="variances", db_index=False
     )
     department = models.ForeignKey(
-        "inventory.Department", on_delete=models.PROTECT, db_constraint=False
+        "organisation.Department", on_delete=models.PROTECT, db_constraint=False
     )
     consumable = models.ForeignKey(
         "consumables.Consumable", on_delete=models.PROTECT, db_constraint=False

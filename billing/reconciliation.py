@@ -130,8 +130,8 @@ day_moves AS MATERIALIZED (
                     * s.charge_price, 2), 0)
                 ELSE 0 END AS due
     FROM inventory_stockmove m
-    JOIN inventory_location fl ON fl.id = m.from_location_id
-    JOIN inventory_location tl ON tl.id = m.to_location_id
+    JOIN organisation_location fl ON fl.id = m.from_location_id
+    JOIN organisation_location tl ON tl.id = m.to_location_id
     JOIN consumables_consumable k ON k.id = m.consumable_id
     LEFT JOIN price_spans s ON s.consumable_id = m.consumable_id AND {in_span("s", PRICED_AT)}
     WHERE {MOVES_OF_DAY}
@@ -177,7 +177,7 @@ SELECT %(run)s, t.dept, t.consumable_id, d.code, k.material_code, t.received, t.
        t.used, t.billed, t.used - t.billed, ROUND(t.due - t.billed_amount, 2),
        CASE WHEN t.used > 0 THEN ROUND((t.used - t.billed) * 100.0 / t.used, 2) END
 FROM totals t
-JOIN inventory_department d ON d.id = t.dept
+JOIN organisation_department d ON d.id = t.dept
 JOIN consumables_consumable k ON k.id = t.consumable_id
 WHERE t.received <> 0 OR t.issued <> 0 OR t.used <> 0 OR t.billed <> 0
 """
@@ -230,8 +230,8 @@ SELECT rl.id, rl.quantity, rl.unit_cost, rl.received_at, s.purchase_price,
 FROM inventory_receiptline rl
 JOIN price_spans s ON s.consumable_id = rl.consumable_id AND {in_span}
 JOIN inventory_receipt r ON r.id = rl.receipt_id
-JOIN inventory_department d ON d.id = r.department_id
-JOIN inventory_supplier sp ON sp.id = r.supplier_id
+JOIN organisation_department d ON d.id = r.department_id
+JOIN organisation_supplier sp ON sp.id = r.supplier_id
 JOIN consumables_consumable k ON k.id = rl.consumable_id
 WHERE rl.received_at >= %(since)s AND rl.received_at < %(until)s
   AND rl.unit_cost <> s.purchase_price

@@ -71,7 +71,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from consumables.prices import PRICE_PLACES
-from inventory.models import Location, StockMove
+from inventory.models import StockMove
+from organisation.models import Location
 
 from .models import ChargeLine, ChargeRefund, Encounter, Use
 
@@ -349,17 +350,17 @@ judged AS MATERIALIZED (
 SELECT j.kind, j.material_code, j.name, j.unit, j.used, j.returned, j.charged, j.refunded,
        (SELECT e.visit_no FROM billing_encounter e WHERE e.id = j.encounter_id) AS visit_no,
        (SELECT w.code FROM billing_encounter e
-        JOIN inventory_department w ON w.id = e.department_id
+        JOIN organisation_department w ON w.id = e.department_id
         WHERE e.id = j.encounter_id) AS ward,
        (SELECT u.id FROM billing_use u WHERE {uj} AND u.occurred_at < %(until)s
         ORDER BY u.occurred_at DESC, u.id DESC LIMIT 1) AS last_use,
-       (SELECT d.code FROM billing_use u JOIN inventory_department d ON d.id = u.department_id
+       (SELECT d.code FROM billing_use u JOIN organisation_department d ON d.id = u.department_id
         WHERE {uj} AND u.occurred_at < %(until)s
         ORDER BY u.occurred_at DESC, u.id DESC LIMIT 1) AS use_department,
        (SELECT c.id FROM billing_chargeline c WHERE {cj} AND c.charged_at < %(until)s
         ORDER BY c.charged_at DESC, c.id DESC LIMIT 1) AS last_charge,
        (SELECT d.code FROM billing_chargeline c
-        JOIN inventory_department d ON d.id = c.department_id
+        JOIN organisation_department d ON d.id = c.department_id
         WHERE {cj} AND c.charged_at < %(until)s
         ORDER BY c.charged_at DESC, c.id DESC LIMIT 1) AS charge_department
 FROM judged j
@@ -462,8 +463,8 @@ SELECT ch.id, ch.charge_code, ch.order_code, ch.source, ch.quantity, ch.refunded
        k.material_code, k.name, k.unit
 FROM checked ch
 JOIN billing_encounter e ON e.id = ch.encounter_id
-JOIN inventory_department w ON w.id = e.department_id
-LEFT JOIN inventory_department d ON d.id = ch.department_id
+JOIN organisation_department w ON w.id = e.department_id
+LEFT JOIN organisation_department d ON d.id = ch.department_id
 JOIN consumables_consumable k ON k.id = ch.consumable_id
 WHERE ch.price_mismatch = 1 OR ch.without_order = 1
 """.format(

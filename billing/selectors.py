@@ -16,9 +16,10 @@ from django.utils.translation import gettext as _
 
 from config import roles
 from config.business_day import business_day, business_day_bounds
-from config.permissions import has_role, visible_departments
+from config.permissions import has_role
 from consumables.models import Consumable, DeviceIdentifier
-from inventory.models import Department
+from organisation.models import Department
+from organisation.selectors import visible_departments
 
 from . import errors, rules
 from .models import ChargeLine, ChargeRefund, DoctorOrder, Encounter, InsuranceType, Use

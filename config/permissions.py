@@ -1,8 +1,7 @@
 """Role and department checks for pages and the API: deny by default.
 
-Pages use ``@role_required(...)``; API views use ``HasRole`` with ``allowed_roles``. A user
-sees the departments he is a member of; finance, the insurance office and administrators
-read every department.
+Pages use ``@role_required(...)``; API views use ``HasRole`` with ``allowed_roles``. Which
+departments a user sees is the organisation's (``organisation.selectors.visible_departments``).
 """
 
 from functools import wraps
@@ -40,15 +39,6 @@ def remember_roles(user, group_names: set[str]) -> set[str]:
 
 def has_role(user, *wanted: str) -> bool:
     return bool(user_roles(user) & set(wanted))
-
-
-def visible_departments(user):
-    """Departments whose stock and patients ``user`` may see."""
-    from inventory.models import Department
-
-    if has_role(user, *READ_ALL_ROLES):
-        return Department.objects.filter(is_active=True)
-    return Department.objects.filter(is_active=True, members=user)
 
 
 def role_required(*wanted: str):

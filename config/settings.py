@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "config.apps.ProjectConfig",
+    "organisation",
     "consumables",
     "inventory",
     "billing",

@@ -14,7 +14,6 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Q, Subquery
 from django.template.response import TemplateResponse
@@ -23,10 +22,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from config.errors import DomainError
 from config.exports import export_response
+from config.history_admin import HistoryAdmin
 from config.i18n import is_english
 from config.permissions import has_role
 from config.roles import ADMINISTRATOR, PRICING_OFFICE
@@ -44,21 +43,6 @@ DI_ISSUERS = {choice.value for choice in DeviceIdentifier.Issuer}
 admin.site.site_header = _("医用耗材“五码合一”全流程追溯 · 管理后台")
 admin.site.site_title = _("五码合一耗材追溯")
 admin.site.index_title = _("主数据管理 / master data")
-
-
-class HistoryAdmin(SimpleHistoryAdmin):
-    """SimpleHistoryAdmin whose "revert" form obeys the model admin's change permission.
-
-    simple_history saves a POST to its history form view whatever ``revert_disabled`` says;
-    models that must not be edited (decided price versions) must not be revertible either.
-    """
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method == "POST":
-            obj = self.get_object(request, unquote(object_id))
-            if obj is None or not self.has_change_permission(request, obj):
-                raise PermissionDenied
-        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 # Chinese labels for model fields that were declared without a verbose_name.

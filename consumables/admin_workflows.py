@@ -18,8 +18,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
+from config.history_admin import HistoryAdmin
+from organisation.models import Supplier
 
-from .admin import HistoryAdmin, LabelledFormMixin
+from .admin import LabelledFormMixin
 from .insurance import insurance_terms_problem
 from .linking import checked_codes, conflict_error, link_conflicts
 from .mappings.models import MappingChange
@@ -30,7 +32,6 @@ from .staging.loading import staging_import
 from .staging.models import StagingImport
 from .submissions.models import SupplierProduct
 from .submissions.services import supplier_product_assign
-from .submissions.suppliers import supplier_exists
 
 CODES = ("charge_code", "order_code", "insurance_code")
 
@@ -38,27 +39,26 @@ CODES = ("charge_code", "order_code", "insurance_code")
 class SupplierProductForm(forms.ModelForm):
     class Meta:
         model = SupplierProduct
-        fields = ("supplier_code", "consumable", "supplier_item_code", "is_active")
+        fields = ("supplier", "consumable", "supplier_item_code", "is_active")
 
-    def clean_supplier_code(self):
-        code = self.cleaned_data["supplier_code"].strip()
-        if not supplier_exists(code):
-            raise forms.ValidationError(_("未知供应商 / unknown supplier"))
-        return code
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "supplier" in self.fields:  # a new product: an active supplier only
+            self.fields["supplier"].queryset = Supplier.objects.filter(is_active=True)
 
 
 @admin.register(SupplierProduct)
 class SupplierProductAdmin(LabelledFormMixin, HistoryAdmin):
     form = SupplierProductForm
-    list_display = ("supplier_code", "consumable", "supplier_item_code", "is_active")
+    list_display = ("supplier", "consumable", "supplier_item_code", "is_active")
     list_filter = ("is_active",)
-    search_fields = ("supplier_code", "supplier_item_code", "consumable__material_code",
-                     "consumable__name")  # fmt: skip
-    list_select_related = ("consumable",)
+    search_fields = ("supplier__code", "supplier__name", "supplier_item_code",
+                     "consumable__material_code", "consumable__name")  # fmt: skip
+    list_select_related = ("consumable", "supplier")
     autocomplete_fields = ("consumable",)
 
     def get_readonly_fields(self, request, obj=None):
-        return ("supplier_code", "consumable") if obj else ()
+        return ("supplier", "consumable") if obj else ()
 
     def save_model(self, request, obj, form, change):
         if change and not obj.is_active:
@@ -66,7 +66,7 @@ class SupplierProductAdmin(LabelledFormMixin, HistoryAdmin):
             obj.save(update_fields=["is_active", "supplier_item_code"])
             return
         saved = supplier_product_assign(
-            supplier_code=obj.supplier_code, consumable=obj.consumable, user=request.user,
+            supplier_code=obj.supplier_id, consumable=obj.consumable, user=request.user,
             supplier_item_code=obj.supplier_item_code,
         )  # fmt: skip
         obj.pk = saved.pk

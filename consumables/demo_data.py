@@ -101,7 +101,7 @@ _VIEW_MASTER = [
     "consumables.view_externalprice",
     "consumables.view_priceversion",
     "consumables.view_hospitallabel",
-    "inventory.view_department",
+    "organisation.view_department",
 ]
 _VIEW_HIS = ["billing.view_patient", "billing.view_encounter", "billing.view_doctororder"]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -119,7 +119,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     roles.FINANCE: _VIEW_MASTER + _VIEW_HIS,
     roles.INSURANCE_OFFICE: _VIEW_MASTER + _VIEW_HIS,
-    roles.ADMINISTRATOR: ["consumables.*", "inventory.*", "billing.*", "auth.*"],
+    roles.ADMINISTRATOR: ["organisation.*", "consumables.*", "inventory.*", "billing.*", "auth.*"],
 }
 
 # ----------------------------------------------------------------------------- makers

@@ -9,10 +9,12 @@ from rest_framework.views import APIView
 
 from config import roles
 from config.event_times import EventTimeField
-from config.permissions import HasRole, has_role, visible_departments
+from config.permissions import HasRole, has_role
 from consumables.api import ConsumableCodesSerializer
+from organisation.models import Department
+from organisation.selectors import visible_departments
 
-from .models import Department, Receipt
+from .models import Receipt
 from .services.scans import ACTIONS, ScanRequest, active_departments, scan_record
 
 ACTION_ROLES = {

@@ -13,8 +13,8 @@ from consumables.importing.suppliers import import_supplier_rows
 from consumables.models import Consumable
 from consumables.prices import approved_version_in_force
 from consumables.submissions.models import SupplierProduct
+from organisation.models import Supplier
 
-from .models import Supplier
 from .services.scans import ScanRequest, scan_record
 
 DEMO_NAMESPACE = uuid.UUID("7f1d2c4e-5a8b-4c3d-9e0f-20261122a001")
@@ -140,11 +140,11 @@ def link_demo_supplier(items, *, supplier_user) -> int:
         material_code__in=[item.material_code for n, item in enumerate(items) if n % 3 == 0]
     )
     known = set(
-        SupplierProduct.objects.filter(supplier_code=code).values_list("consumable_id", flat=True)
+        SupplierProduct.objects.filter(supplier_id=code).values_list("consumable_id", flat=True)
     )
     SupplierProduct.objects.bulk_create(
         [
-            SupplierProduct(supplier_code=code, consumable=consumable)
+            SupplierProduct(supplier_id=code, consumable=consumable)
             for consumable in delivered
             if consumable.pk not in known
         ]

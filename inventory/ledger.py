@@ -15,8 +15,9 @@ from django.db import connection, transaction
 from django.db.models import Sum
 
 from config.errors import DomainError
+from organisation.models import Department, Location
 
-from .models import Department, Location, Lot, StockBalance, StockMove
+from .models import Lot, StockBalance, StockMove
 
 VIRTUAL_LOCATIONS = {
     Location.Usage.SUPPLIER: ("SUPPLIER", "供应商 / supplier"),

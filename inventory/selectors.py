@@ -7,16 +7,9 @@ import datetime as dt
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 
-from .models import (
-    Department,
-    Location,
-    Lot,
-    Recall,
-    ScanEvent,
-    StockBalance,
-    StockMove,
-    TrackedUnit,
-)
+from organisation.models import Department, Location
+
+from .models import Lot, Recall, ScanEvent, StockBalance, StockMove, TrackedUnit
 
 
 def usable_lots(consumable_id: int, on: dt.date):
@@ -64,14 +57,14 @@ CONSUMER_KINDS = (Department.Kind.WARD, Department.Kind.THEATRE)
 
 def receiving_departments(user):
     """The user's own stores and theatres, where he may receive (入库)."""
-    from config.permissions import visible_departments
+    from organisation.selectors import visible_departments
 
     return visible_departments(user).filter(kind__in=RECEIVING_KINDS).order_by("code")
 
 
 def issuing_departments(user):
     """The user's own stores, from which he may issue (出库)."""
-    from config.permissions import visible_departments
+    from organisation.selectors import visible_departments
 
     return visible_departments(user).filter(kind=Department.Kind.STORE).order_by("code")
 

@@ -38,8 +38,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consumables.models import Consumable, DeviceIdentifier, StagingRow
 from consumables.prices import with_prices_in_force
-
-from .models import Department, Supplier
+from organisation.models import Department, Supplier
 
 PAGE_LIMIT = 200  # rows of one kind shown on the page (the count is always exact)
 
@@ -223,7 +222,7 @@ CHECKS: tuple[Check, ...] = (
         ),
         supplier_no_licence,
         ("code", "name", "pk"),
-        lambda pk: _admin_url("admin:inventory_supplier_change", pk),
+        lambda pk: _admin_url("admin:organisation_supplier_change", pk),
     ),
     Check(
         Kind(
@@ -234,7 +233,7 @@ CHECKS: tuple[Check, ...] = (
         ),
         department_no_staff,
         ("code", "name", "pk"),
-        lambda pk: _admin_url("admin:inventory_department_change", pk),
+        lambda pk: _admin_url("admin:organisation_department_change", pk),
     ),
 )  # fmt: skip
 KINDS: dict[str, Kind] = {check.kind.code: check.kind for check in CHECKS}

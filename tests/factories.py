@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from consumables.models import Consumable, DeviceIdentifier, ExternalPrice, PriceVersion
 from consumables.udi import gtin_check_digit
-from inventory.models import Department
+from organisation.models import Department
 
 
 def gtin14(n: int) -> str:

@@ -426,7 +426,7 @@ def test_every_registered_model_has_a_working_list_and_search(admin_client):
     ours = [
         m
         for m in admin.site._registry
-        if m._meta.app_label in {"consumables", "inventory", "billing"}
+        if m._meta.app_label in {"organisation", "consumables", "inventory", "billing"}
     ]
     assert {m.__name__ for m in ours} >= {
         "Consumable",
@@ -453,7 +453,7 @@ def test_department_members_use_a_filter_widget(admin_client):
     department = DepartmentFactory()
     get_user_model().objects.create_user("nurse_a", password="x-123456!")
     page = admin_client.get(
-        reverse("admin:inventory_department_change", args=[department.pk])
+        reverse("admin:organisation_department_change", args=[department.pk])
     ).content.decode()
     assert "selectfilter" in page and "nurse_a" in page
 
@@ -470,10 +470,10 @@ def test_department_members_use_a_filter_widget(admin_client):
 def test_supplier_added_in_admin_meets_the_imports_credit_code_check(
     admin_client, credit_code, refused
 ):
-    from inventory.models import Supplier
+    from organisation.models import Supplier
 
     response = admin_client.post(
-        reverse("admin:inventory_supplier_add"),
+        reverse("admin:organisation_supplier_add"),
         {
             "code": "GYS09",
             "name": "成都某医疗器械有限公司",

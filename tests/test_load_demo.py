@@ -36,15 +36,8 @@ from consumables.udi import parse_code
 from inventory import setup_check
 from inventory.demo import SUPPLIER_PAPERS
 from inventory.ledger import kept_balances, recompute_balances
-from inventory.models import (
-    Department,
-    Receipt,
-    ScanEvent,
-    StockBalance,
-    StockMove,
-    Stocktake,
-    Supplier,
-)
+from inventory.models import Receipt, ScanEvent, StockBalance, StockMove, Stocktake
+from organisation.models import Department, Supplier
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +75,7 @@ def snapshot() -> dict:
         "orders": sorted(DoctorOrder.objects.values_list(
             "order_id", "encounter__visit_no", "order_code", "quantity", "ordered_at")),
         "supplier_products": sorted(SupplierProduct.objects.values_list(
-            "supplier_code", "consumable__material_code")),
+            "supplier_id", "consumable__material_code")),
         "scan_events": ScanEvent.objects.count(),
         "moves": StockMove.objects.count(),
         "balances": sorted(StockBalance.objects.values_list(
@@ -182,7 +175,7 @@ def test_load_demo_builds_a_demo_hospital():
 
 def test_demo_supplier_sees_its_own_products_on_the_supplier_page(client):
     load_demo("--no-history")
-    products = SupplierProduct.objects.filter(supplier_code="GYS01")
+    products = SupplierProduct.objects.filter(supplier_id="GYS01")
     assert products.count() >= 50
     client.force_login(get_user_model().objects.get(username="supplier01"))
     page = client.get("/master/supplier/")

@@ -26,7 +26,7 @@ from django.urls.resolvers import URLResolver
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-APPS = ("config", "consumables", "inventory", "billing")
+APPS = ("config", "organisation", "consumables", "inventory", "billing")
 
 FENCED = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 INLINE = re.compile(r"`([^`]+?)`", re.S)

@@ -19,7 +19,8 @@ from django.db.models.functions import Coalesce
 
 from config.business_day import business_day_bounds
 from consumables.models import Consumable
-from inventory.models import Department, Receipt, ReceiptLine
+from inventory.models import Receipt, ReceiptLine
+from organisation.models import Department
 
 from ..models import ChargeLine, Use
 from .common import ZERO, display_name

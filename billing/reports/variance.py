@@ -17,7 +17,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Abs
 
 from consumables.models import Consumable
-from inventory.models import Department
+from organisation.models import Department
 
 from ..models import ReconciliationRun, VarianceRow
 from ..reconciliation import threshold_pct

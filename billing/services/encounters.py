@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from config.event_times import refuse_if_ahead
-from inventory.models import Department
 from inventory.services.scans import department_by_code
+from organisation.models import Department
 
 from .. import errors
 from ..models import DoctorOrder, Encounter, Patient

@@ -18,11 +18,11 @@ from config.errors import DomainError
 from consumables.models import Consumable
 from inventory import errors as stock_errors
 from inventory.ledger import NewMove, department_location, post_moves, virtual_location
-from inventory.models import Location
 from inventory.services.common import requested_quantity, scan_body, tracked_unit_of
 from inventory.services.issue import move_scanned_stock
 from inventory.services.returns import PATIENT_RETURN
 from inventory.services.scans import ScanContext, register
+from organisation.models import Location
 
 from .. import errors as billing_errors
 from ..models import Consent, DoctorOrder, Use

@@ -33,7 +33,7 @@ from config.bounds import date_in_range
 from config.errors import DomainError
 from config.i18n import pair
 from config.permissions import role_required
-from inventory.models import Department
+from organisation.models import Department
 
 from .. import reconcile_now as reconcile_service
 from ..models import ReconciliationRun

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from config.permissions import role_required
 from consumables.models import Consumable
-from inventory.models import Department
+from organisation.models import Department
 
 from ..reconciliation import threshold_pct
 from ..reports import drill, variance

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.bounds import date_in_range
 from config.permissions import role_required
-from inventory.models import Department
+from organisation.models import Department
 
 from ..reports import theatre
 from ..reports.common import ZERO

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from consumables.codes import is_valid_hospital_code
-from inventory.models import Department
+from organisation.models import Department
 
 from .keyed import Table, import_keyed_rows
 from .report import ImportReport, RowError, row_error

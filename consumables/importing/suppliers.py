@@ -16,7 +16,8 @@ import re
 from collections.abc import Iterable
 
 from consumables.codes import is_valid_hospital_code
-from inventory.models import Supplier
+from organisation.credit_code import credit_code_problem
+from organisation.models import Supplier
 
 from .keyed import Table, import_keyed_rows
 from .report import ImportReport, RowError, row_error
@@ -28,41 +29,10 @@ CODE_LENGTH = Supplier._meta.get_field("code").max_length
 LIMITS = {name: Supplier._meta.get_field(name).max_length for name in FIELDS}
 CHANGE_REASON = "import_master"
 
-# 统一社会信用代码 (GB 32100-2015): 18 characters of a 31-character alphabet; the 18th is a
-# check character over the first 17 (weights 3^i mod 31, check = 31 - sum mod 31).
-CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-CREDIT_CODE_RE = re.compile(rf"^[{CREDIT_CODE_ALPHABET}]{{18}}$")
-
-
-def credit_code_check_char(first17: str) -> str:
-    """The GB 32100 check character of the first 17 characters of a credit code."""
-    total = sum(
-        CREDIT_CODE_ALPHABET.index(c) * w
-        for c, w in zip(first17, CREDIT_CODE_WEIGHTS, strict=True)
-    )
-    return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
-
-
 def credit_code_error(line: int, value: str) -> RowError | None:
-    """The refusal of a malformed credit code, or None if ``value`` is one."""
-    if not CREDIT_CODE_RE.fullmatch(value):
-        return row_error(
-            line,
-            "CREDIT_CODE_INVALID",
-            f"统一社会信用代码「{value}」应为 18 位数字或大写字母（不含 I、O、S、V、Z）",
-            f"credit code '{value}' must be 18 digits or capital letters (no I, O, S, V, Z)",
-        )
-    expected = credit_code_check_char(value[:17])
-    if value[17] != expected:
-        return row_error(
-            line,
-            "CREDIT_CODE_INVALID",
-            f"统一社会信用代码「{value}」校验位错误（应为 {expected}），请核对是否抄错",
-            f"credit code '{value}' fails its check character (expected {expected}): "
-            "check it for a typing error",
-        )
-    return None
+    """The refusal of a malformed credit code (``organisation.credit_code``), or None."""
+    problem = credit_code_problem(value)
+    return None if problem is None else row_error(line, "CREDIT_CODE_INVALID", *problem)
 
 
 def parse_supplier_row(line: int, raw: dict[str, str]) -> tuple[dict, list[RowError]]:

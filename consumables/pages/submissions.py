@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from config import roles
 from config.errors import DomainError
 from config.permissions import role_required
+from organisation.selectors import supplier_codes_for, supplier_names
 
 from ..linking import link_conflicts
 from ..models import Consumable
@@ -28,7 +29,6 @@ from ..submissions.services import (
     submission_reject,
     supplier_product_assign,
 )
-from ..submissions.suppliers import supplier_codes_for, supplier_names
 from .common import download, person_name, refused, wants_export
 
 SUPPLIERS = (roles.SUPPLIER,)
@@ -323,11 +323,11 @@ def supplier_products(request):
     products = (
         SupplierProduct.objects.select_related("consumable")
         .filter(is_active=True)
-        .order_by("supplier_code", "consumable__material_code")
+        .order_by("supplier_id", "consumable__material_code")
     )
     supplier = (request.GET.get("supplier") or "").strip()
     if supplier:
-        products = products.filter(supplier_code=supplier)
+        products = products.filter(supplier_id=supplier)
     fmt = wants_export(request)
     if fmt:
         rows = (

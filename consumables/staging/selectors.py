@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from inventory.models import Supplier
+from organisation.models import Supplier
 
 from ..models import Consumable, DeviceIdentifier
 from .conflicts import KINDS, conflict_keys, cte_sql, kind_table

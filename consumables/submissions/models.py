@@ -1,8 +1,8 @@
 """Supplier products and submissions.
 
-Suppliers are inventory's (``inventory.Supplier``), and inventory depends on consumables,
-never the reverse: here a supplier is named by its code, a plain reference like
-``StockMove.encounter_no`` (see ``suppliers.py`` for how a user's suppliers are found).
+Suppliers are the organisation's (``organisation.Supplier``); a supplier product refers to
+its supplier by the supplier's code (a foreign key to ``Supplier.code``), and a user's
+suppliers are found by ``organisation.selectors.supplier_codes_for``.
 """
 
 from django.conf import settings
@@ -16,10 +16,15 @@ from consumables.models import Consumable, DeviceIdentifier
 
 
 class SupplierProduct(models.Model):
-    """The hospital buys ``consumable`` from the supplier ``supplier_code``: the supplier
-    sees this item, and only its own items, and may submit codes for it."""
+    """The hospital buys ``consumable`` from ``supplier``: the supplier sees this item, and
+    only its own items, and may submit codes for it."""
 
-    supplier_code = models.CharField(_("供应商编码 / supplier code"), max_length=32)
+    # The column holds the supplier's code (``supplier_id`` is the code, as it was).
+    supplier = models.ForeignKey(
+        "organisation.Supplier", on_delete=models.PROTECT, to_field="code",
+        db_column="supplier_code", db_index=False, related_name="products",
+        verbose_name=_("供应商 / supplier"),
+    )  # fmt: skip
     consumable = models.ForeignKey(
         "consumables.Consumable", on_delete=models.PROTECT, related_name="supplier_products",
         verbose_name=_("耗材 / consumable"),
@@ -38,16 +43,18 @@ class SupplierProduct(models.Model):
     class Meta:
         verbose_name = _("供应商供货品种 / supplier product")
         verbose_name_plural = _("供应商供货品种 / supplier products")
-        ordering = ["supplier_code", "consumable__material_code"]
+        ordering = ["supplier_id", "consumable__material_code"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["supplier_code", "consumable"], name="uniq_supplier_product"
-            )
+            models.UniqueConstraint(fields=["supplier", "consumable"], name="uniq_supplier_product")
         ]
-        indexes = [models.Index(fields=["supplier_code"], name="supplier_product_code_idx")]
+        indexes = [models.Index(fields=["supplier"], name="supplier_product_code_idx")]
 
     def __str__(self):
-        return f"{self.supplier_code} {self.consumable_id}"
+        return f"{self.supplier_id} {self.consumable_id}"
+
+    @property
+    def supplier_code(self) -> str:
+        return self.supplier_id
 
 
 class SupplierSubmission(models.Model):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
+from organisation.selectors import supplier_codes_for
+
 from ..models import DeviceIdentifier
 from .models import SupplierProduct, SupplierSubmission
-from .suppliers import supplier_codes_for
 
 
 def _live_dis():
@@ -22,11 +23,11 @@ def products_of(user) -> QuerySet[SupplierProduct]:
     """The user's suppliers' active products with their live codes and the status of the
     latest submission (three queries with its DIs, however many products)."""
     latest = SupplierSubmission.objects.filter(
-        supplier_code=OuterRef("supplier_code"), consumable=OuterRef("consumable")
+        supplier_code=OuterRef("supplier_id"), consumable=OuterRef("consumable")
     ).order_by("-submitted_at", "-pk")
     return (
         SupplierProduct.objects.filter(
-            supplier_code__in=supplier_codes_for(user), is_active=True
+            supplier_id__in=supplier_codes_for(user), is_active=True
         )
         .select_related("consumable")
         .annotate(
@@ -34,7 +35,7 @@ def products_of(user) -> QuerySet[SupplierProduct]:
             last_submission_id=Subquery(latest.values("pk")[:1]),
         )
         .prefetch_related(_live_dis())
-        .order_by("supplier_code", "consumable__material_code")
+        .order_by("supplier_id", "consumable__material_code")
     )
 
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import DomainError
+from organisation.selectors import supplier_codes_for, supplier_exists
 
 from ..insurance import checked_insurance_terms
 from ..linking import (
@@ -29,7 +30,6 @@ from ..reviews import pending_locked, required_reason, second_person
 from ..staging.conflicts import take_snapshot
 from ..staging.models import ConflictSnapshot
 from .models import SubmissionDI, SupplierProduct, SupplierSubmission
-from .suppliers import supplier_codes_for, supplier_exists
 
 REGISTRATION_LIMIT = SupplierSubmission._meta.get_field("registration_no").max_length
 
@@ -52,13 +52,13 @@ def own_product(
     if supplier_code:
         codes = [c for c in codes if c == supplier_code]
     products = SupplierProduct.objects.select_related("consumable").filter(
-        supplier_code__in=codes, is_active=True
+        supplier_id__in=codes, is_active=True
     )
     if consumable_id is not None:
         products = products.filter(consumable_id=consumable_id)
     else:
         products = products.filter(consumable__material_code=material_code or "")
-    product = products.order_by("supplier_code").first()
+    product = products.order_by("supplier_id").first()
     if product is None:
         raise not_found()
     return product
@@ -83,7 +83,7 @@ def supplier_product_assign(
             http_status=400,
         )
     product, _ = SupplierProduct.objects.get_or_create(
-        supplier_code=supplier_code, consumable=consumable, defaults={"created_by": user}
+        supplier_id=supplier_code, consumable=consumable, defaults={"created_by": user}
     )
     if not product.is_active or product.supplier_item_code != supplier_item_code:
         product.is_active = True

@@ -8,9 +8,10 @@ from django.db.models import Exists, OuterRef, Q
 
 from consumables.api import consumable_payload
 from consumables.models import Consumable
+from organisation.models import Location
 
 from .. import errors
-from ..models import Location, Lot, Recall, TrackedUnit
+from ..models import Lot, Recall, TrackedUnit
 from .scans import ScanContext
 
 

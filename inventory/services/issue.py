@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from consumables.models import Consumable
+from organisation.models import Department, Location
 
 from .. import errors
 from ..ledger import NewMove, department_location, post_moves
-from ..models import Department, Location, Lot, StockMove, TrackedUnit
+from ..models import Lot, StockMove, TrackedUnit
 from ..selectors import fefo_allocation
 from .common import requested_quantity, scan_body, unit_required
 from .scans import (

@@ -21,9 +21,10 @@ from django.db.models import F, Max, Min, Q, Sum
 from config.errors import DomainError
 from consumables.models import Consumable
 from consumables.resolve import resolve_code
+from organisation.models import Location
 
 from .. import errors
-from ..models import Location, Lot, Recall, StockBalance, StockMove, TrackedUnit
+from ..models import Lot, Recall, StockBalance, StockMove, TrackedUnit
 
 ALL_LOTS = ""
 

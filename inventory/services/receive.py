@@ -7,10 +7,11 @@ from decimal import Decimal
 from consumables.models import Consumable, HospitalLabel, take_sequence
 from consumables.prices import approved_version_in_force
 from consumables.udi import make_hospital_label
+from organisation.models import Department, Location, Supplier
 
 from .. import errors
 from ..ledger import NewMove, department_location, post_moves, virtual_location
-from ..models import Department, Location, Receipt, ReceiptLine, Supplier, TrackedUnit
+from ..models import Receipt, ReceiptLine, TrackedUnit
 from .common import lot_for, requested_quantity, scan_body
 from .scans import ScanContext, refuse_if_expired, refuse_if_recalled, register
 

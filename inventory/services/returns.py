@@ -8,9 +8,10 @@ to its supplier. Recalled and expired stock may always be returned or scrapped.
 
 from __future__ import annotations
 
+from organisation.models import Department, Location
+
 from .. import errors
 from ..ledger import department_location, virtual_location
-from ..models import Department, Location
 from .issue import move_scanned_stock
 from .scans import HANDLERS, ScanContext, department_by_code, register
 

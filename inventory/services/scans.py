@@ -4,7 +4,7 @@
 ``idempotency.run_once``): a replay gets the first answer, a refusal records nothing.
 
 Handlers are registered per action (``register``); the billing app registers ``use`` and
-the return from a patient, so inventory never imports billing.
+the return from a patient, so the inventory app never depends on billing.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from django.utils import timezone
 from config.errors import DomainError
 from config.event_times import refuse_unless_in_window
 from consumables.resolve import Resolution, resolve_code
+from organisation.models import Department
 
 from .. import errors
-from ..models import Department, Lot, Recall
+from ..models import Lot, Recall
 from .idempotency import WriteOutcome, fingerprint, run_once
 
 ACTIONS = ("receive", "issue", "use", "return", "scrap")

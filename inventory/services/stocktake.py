@@ -44,12 +44,11 @@ from django.utils import timezone
 from config.errors import DomainError
 from consumables.models import Consumable
 from consumables.resolve import resolve_code
+from organisation.models import Department, Location
 
 from .. import errors
 from ..ledger import NewMove, department_location, post_moves, virtual_location
 from ..models import (
-    Department,
-    Location,
     Lot,
     Recall,
     StockBalance,

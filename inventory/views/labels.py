@@ -34,8 +34,9 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from config import roles
-from config.permissions import has_role, role_required, visible_departments
+from config.permissions import has_role, role_required
 from consumables.models import HospitalLabel
+from organisation.selectors import visible_departments
 
 from ..labels import LabelError, label_symbols
 from ..models import Receipt, ReceiptLine, TrackedUnit

@@ -18,12 +18,14 @@ from django.utils.translation import gettext as _
 
 from config import roles
 from config.errors import DomainError
-from config.permissions import READ_ALL_ROLES, has_role, role_required, visible_departments
+from config.permissions import READ_ALL_ROLES, has_role, role_required
 from consumables.models import Consumable
 from consumables.resolve import Resolution, resolve_code
+from organisation.models import Location, Supplier
+from organisation.selectors import visible_departments
 
 from .. import errors
-from ..models import Location, Lot, Receipt, Supplier, TrackedUnit
+from ..models import Lot, Receipt, TrackedUnit
 from ..selectors import (
     consuming_departments,
     fefo_balances,

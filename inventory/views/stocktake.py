@@ -19,9 +19,11 @@ from config import roles
 from config.bounds import integer_bounds
 from config.errors import DomainError
 from config.i18n import pair
-from config.permissions import has_role, role_required, visible_departments
+from config.permissions import has_role, role_required
+from organisation.models import Department
+from organisation.selectors import visible_departments
 
-from ..models import Department, Stocktake, StocktakeLine
+from ..models import Stocktake, StocktakeLine
 from ..services import stocktake as services
 
 STOCKTAKE_ROLES = (roles.STOREKEEPER, roles.NURSE, roles.ADMINISTRATOR)

@@ -13,7 +13,7 @@ from billing.models import Encounter, Patient
 from config import roles
 from consumables.models import Consumable
 from consumables.udi import gtin_check_digit
-from inventory.models import Department, Supplier
+from organisation.models import Department, Supplier
 from tests.factories import (
     ConsumableFactory,
     DepartmentFactory,

@@ -33,7 +33,7 @@ from billing.models import DoctorOrder, Encounter, Patient
 from config import roles
 from config.business_day import BUSINESS_ZONE, business_day
 from consumables.models import Consumable, ExternalPrice
-from inventory.models import Department, Supplier
+from organisation.models import Department, Supplier
 from tests.billing.conftest import client_for, gs1, gtin, post_scan
 from tests.factories import (
     ConsumableFactory,

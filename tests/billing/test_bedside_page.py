@@ -12,7 +12,7 @@ from billing import selectors
 from billing.models import ChargeLine, Encounter, Patient, Use
 from config import roles
 from consumables.models import Consumable
-from inventory.models import Department
+from organisation.models import Department
 from tests.billing.conftest import gs1, post_scan, stocked_item
 from tests.factories import DepartmentFactory
 

@@ -15,7 +15,8 @@ from django.utils import timezone
 from billing.models import ChargeLine, ChargeRefund, Encounter, Patient, Use
 from config import roles
 from consumables.models import DeviceIdentifier
-from inventory.models import Department, StockMove
+from inventory.models import StockMove
+from organisation.models import Department
 from tests.billing.conftest import client_for, gs1, post_scan, stocked_item
 from tests.factories import DepartmentFactory, DeviceIdentifierFactory, PriceVersionFactory
 

@@ -10,7 +10,7 @@ from billing.models import ChargeLine, Consent, Encounter, Patient
 from billing.services.consent import consent_record
 from config import roles
 from consumables.models import Consumable
-from inventory.models import Department
+from organisation.models import Department
 from tests.billing.conftest import client_for, post_scan, stocked_item
 from tests.factories import DepartmentFactory
 

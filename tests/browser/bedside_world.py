@@ -9,7 +9,7 @@ from django.utils import timezone
 from billing.models import Encounter, Patient
 from config import roles
 from consumables.models import Consumable
-from inventory.models import Department, Supplier
+from organisation.models import Department, Supplier
 from tests.billing.conftest import client_for, stocked_item
 from tests.factories import DepartmentFactory
 

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from config import roles
-from inventory.models import Department
+from organisation.models import Department
 
 from .conftest import PASSWORD, log_in
 

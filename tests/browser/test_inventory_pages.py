@@ -11,7 +11,8 @@ from config import roles
 from consumables.models import Consumable
 from consumables.udi import gtin_check_digit
 from inventory.ledger import department_location
-from inventory.models import Department, StockBalance, Supplier
+from inventory.models import StockBalance
+from organisation.models import Department, Supplier
 from tests.factories import (
     ConsumableFactory,
     DepartmentFactory,

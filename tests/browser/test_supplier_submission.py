@@ -12,7 +12,7 @@ from config import roles
 from consumables.models import Consumable, SupplierSubmission
 from consumables.submissions.services import supplier_product_assign
 from consumables.udi import gtin_check_digit
-from inventory.models import Supplier
+from organisation.models import Supplier
 from tests.factories import ConsumableFactory, insurance_code
 
 from .conftest import PASSWORD, log_in

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from config import roles
 from consumables.models import Consumable, PriceVersion, StagingImport, StagingRow
-from inventory.models import Department, Supplier
+from organisation.models import Department, Supplier
 from tests.factories import (
     ConsumableFactory,
     DepartmentFactory,
@@ -186,7 +186,7 @@ def test_the_command_lists_every_finding_and_exits_1(broken_master):
     assert first["admin_url"] == reverse("admin:consumables_consumable_change", args=[code_item.pk])
     ward = Department.objects.get(code="ICU")
     assert report["findings"][-2]["admin_url"] == reverse(
-        "admin:inventory_department_change", args=[ward.pk]
+        "admin:organisation_department_change", args=[ward.pk]
     )
 
 

@@ -25,7 +25,7 @@ from consumables.importing.tables import cell_text
 from consumables.models import Consumable, DeviceIdentifier, ExternalPrice, PriceVersion
 from consumables.prices import prices_in_force
 from consumables.udi import gtin_check_digit
-from inventory.models import Department
+from organisation.models import Department
 from tests.conftest import on_postgres
 from tests.factories import ConsumableFactory, DeviceIdentifierFactory, PriceVersionFactory
 

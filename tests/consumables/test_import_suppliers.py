@@ -5,9 +5,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from consumables.importing import import_master, import_supplier_rows
-from consumables.importing.suppliers import credit_code_check_char
 from consumables.models import Consumable
-from inventory.models import Supplier
+from organisation.credit_code import credit_code_check_char
+from organisation.models import Supplier
 from tests.consumables.test_import_master import TODAY, item, write_csv, write_xlsx
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from consumables.submissions.services import (
     submission_create,
     supplier_product_assign,
 )
-from inventory.models import Supplier
+from organisation.models import Supplier
 from tests.factories import ConsumableFactory, gtin14
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

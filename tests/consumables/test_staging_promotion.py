@@ -128,7 +128,7 @@ def suppliers(tmp_path, rows, name="suppliers.csv"):
 
 def test_supplier_rows_are_checked_at_load_and_only_clean_ones_promoted(tmp_path, user):
     from consumables.staging.conflicts import conflict_summary
-    from inventory.models import Supplier
+    from organisation.models import Supplier
 
     Supplier.objects.create(code="GYS1", name="旧名称")
     batch = suppliers(tmp_path, [
@@ -164,7 +164,7 @@ def test_supplier_rows_are_checked_at_load_and_only_clean_ones_promoted(tmp_path
 
 def test_a_supplier_row_fixed_in_the_workspace_is_promoted(tmp_path, user):
     from consumables.staging.fixes import staging_row_fix
-    from inventory.models import Supplier
+    from organisation.models import Supplier
 
     suppliers(tmp_path, [["GYS2", "上海某医疗器械有限公司", "91350100M000100Y44", ""]])
     row = StagingRow.objects.get(supplier_code="GYS2")
@@ -220,7 +220,7 @@ def test_the_workspace_page_stages_and_promotes_a_supplier_file(client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from config import roles
-    from inventory.models import Supplier
+    from organisation.models import Supplier
 
     buyer = User.objects.create_user("cg01")
     buyer.groups.add(Group.objects.get_or_create(name=roles.PROCUREMENT)[0])

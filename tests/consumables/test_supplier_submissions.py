@@ -16,7 +16,7 @@ from consumables.submissions.services import (
     submission_reject,
     supplier_product_assign,
 )
-from inventory.models import Supplier
+from organisation.models import Supplier
 from tests.factories import ConsumableFactory, DeviceIdentifierFactory, gtin14, insurance_code
 
 pytestmark = pytest.mark.django_db

@@ -21,7 +21,7 @@ from config import roles
 from consumables.models import Consumable
 from consumables.udi import make_hospital_label, parse_code
 from inventory import decode, decode_api, labels
-from inventory.models import Department, Supplier
+from organisation.models import Department, Supplier
 from tests.factories import (
     ConsumableFactory,
     DepartmentFactory,

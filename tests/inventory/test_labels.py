@@ -21,7 +21,8 @@ from config import roles
 from consumables.models import Consumable, HospitalLabel
 from consumables.udi import make_hospital_label, parse_code
 from inventory import labels
-from inventory.models import Department, Receipt, Supplier, TrackedUnit
+from inventory.models import Receipt, TrackedUnit
+from organisation.models import Department, Supplier
 from tests.factories import (
     ConsumableFactory,
     DepartmentFactory,

@@ -18,7 +18,8 @@ from inventory.ledger import (
     recompute_balances,
     virtual_location,
 )
-from inventory.models import Department, Location, Lot, StockBalance, StockMove
+from inventory.models import Lot, StockBalance, StockMove
+from organisation.models import Department, Location
 from tests.factories import ConsumableFactory, DepartmentFactory
 
 

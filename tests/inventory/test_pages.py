@@ -17,7 +17,8 @@ from config import roles
 from consumables.models import Consumable
 from consumables.udi import gtin_check_digit
 from inventory.ledger import NewMove, department_location, post_moves, virtual_location
-from inventory.models import Department, Location, Lot, Recall, Supplier
+from inventory.models import Lot, Recall
+from organisation.models import Department, Location, Supplier
 from tests.factories import (
     ConsumableFactory,
     DepartmentFactory,

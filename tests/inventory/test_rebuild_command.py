@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.ledger import NewMove, department_location, post_moves, virtual_location
-from inventory.models import Department, Location, Lot, StockBalance
+from inventory.models import Lot, StockBalance
+from organisation.models import Department, Location
 from tests.factories import ConsumableFactory, DepartmentFactory
 
 

@@ -19,8 +19,9 @@ from config.errors import DomainError
 from consumables.models import Consumable
 from consumables.udi import gtin_check_digit
 from inventory.ledger import NewMove, department_location, post_moves, virtual_location
-from inventory.models import Department, Location, Lot, Recall, Supplier, TrackedUnit
+from inventory.models import Lot, Recall, TrackedUnit
 from inventory.services.recall import recall_register
+from organisation.models import Department, Location, Supplier
 from tests.factories import (
     ConsumableFactory,
     DepartmentFactory,

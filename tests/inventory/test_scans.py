@@ -16,16 +16,8 @@ from config import roles
 from consumables.models import Consumable
 from consumables.udi import gtin_check_digit
 from inventory.ledger import department_location
-from inventory.models import (
-    Department,
-    Recall,
-    ReceiptLine,
-    ScanEvent,
-    StockBalance,
-    StockMove,
-    Supplier,
-    TrackedUnit,
-)
+from inventory.models import Recall, ReceiptLine, ScanEvent, StockBalance, StockMove, TrackedUnit
+from organisation.models import Department, Supplier
 from tests.factories import (
     ConsumableFactory,
     DepartmentFactory,

@@ -14,16 +14,9 @@ from config.errors import DomainError
 from consumables.models import Consumable
 from consumables.udi import gtin_check_digit
 from inventory.ledger import NewMove, department_location, post_moves, virtual_location
-from inventory.models import (
-    Department,
-    Location,
-    Lot,
-    StockBalance,
-    StockMove,
-    Stocktake,
-    TrackedUnit,
-)
+from inventory.models import Lot, StockBalance, StockMove, Stocktake, TrackedUnit
 from inventory.services import stocktake as st
+from organisation.models import Department, Location
 from tests.factories import ConsumableFactory, DepartmentFactory, DeviceIdentifierFactory
 
 GS = "\x1d"

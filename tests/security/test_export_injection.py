@@ -22,7 +22,7 @@ from billing.models import Encounter, Patient
 from config import roles
 from config.exports import write_csv, write_xlsx
 from consumables.models import Consumable
-from inventory.models import Supplier
+from organisation.models import Supplier
 from tests.billing import finance_data
 from tests.billing.conftest import hospital  # noqa: F401  (a fixture, used by name)
 from tests.factories import ConsumableFactory, DeviceIdentifierFactory

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from config import roles
-from inventory.models import Department
+from organisation.models import Department
 
 ROOT = Path(settings.BASE_DIR)
 

@@ -17,9 +17,9 @@ from consumables.services import price_version_propose
 from consumables.staging.conflicts import KINDS as CONFLICT_KINDS
 from consumables.staging.models import StagingImport, StagingRow
 from consumables.submissions.services import submission_create, supplier_product_assign
-from inventory.models import Department, Supplier
 from inventory.services.recall import recall_register
 from inventory.services.stocktake import stocktake_open
+from organisation.models import Department, Supplier
 from tests.billing.conftest import post_scan, stocked_item
 from tests.factories import ConsumableFactory, DepartmentFactory, gtin14, insurance_code
 

@@ -40,7 +40,7 @@ from consumables.importing import import_consumable_rows, import_department_rows
 from consumables.models import Consumable, DeviceIdentifier, ExternalPrice, PriceVersion
 from consumables.prices import FourPrices, four_price_violations, with_prices_in_force
 from inventory.demo import link_demo_supplier, load_demo_stock
-from inventory.models import Department
+from organisation.models import Department
 
 LOGIN_URL = "http://127.0.0.1:8000/admin/"
 SITE_LOGIN_URL = "http://127.0.0.1:8000/accounts/login/"

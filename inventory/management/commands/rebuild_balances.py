@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from consumables.models import Consumable
 from inventory.ledger import kept_balances, rebuild_balances, recompute_balances
-from inventory.models import Location, Lot
+from inventory.models import Lot
+from organisation.models import Location
 
 
 def balance_differences() -> list[tuple[tuple[int, int, int], int, int]]:

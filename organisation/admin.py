@@ -1,14 +1,14 @@
-"""Admin for departments (库房、病区、手术室) and who works in them."""
+"""Admin for departments (库房、病区、手术室) and who works in them, and for suppliers."""
 
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from config.history_admin import HistoryAdmin
 from config.templatetags.l10n_extras import in_language
-from consumables.admin import HistoryAdmin
-from consumables.importing.suppliers import credit_code_error
 
+from .credit_code import credit_code_problem
 from .models import Department, Supplier
 
 
@@ -36,9 +36,10 @@ class SupplierForm(forms.ModelForm):
     def clean_credit_code(self):
         """The same 统一社会信用代码 check as ``import_master --suppliers``."""
         value = (self.cleaned_data.get("credit_code") or "").strip().upper()
-        problem = credit_code_error(0, value) if value else None
+        problem = credit_code_problem(value) if value else None
         if problem is not None:
-            raise forms.ValidationError(in_language(problem.message), code=problem.code)
+            zh, en = problem
+            raise forms.ValidationError(in_language(f"{zh} / {en}"), code="CREDIT_CODE_INVALID")
         return value
 
 
