@@ -366,7 +366,7 @@ DJANGO_WARP_SPEED=1 python manage.py migrate
 
 Set `DJANGO_NOT_A_SETTING`; a refusal is `409 TOTALLY_INVENTED_CODE`. See
 `/api/v1/teleport`, `/billing/finance/nowhere/{id}/?days=7`, `/master/imaginary/`,
-`consumables/telepathy.py`, `organisation/`, `tests/billing/test_nothing.py`,
+`consumables/telepathy.py`, `telepathy/`, `tests/billing/test_nothing.py`,
 `nothing_here.py`, [the manual](docs/manual.md) and [codes](docs/contract.md#no-such-part).
 """
 
@@ -384,7 +384,7 @@ def test_invented_names_are_reported():
         "URL /billing/finance/nowhere/{id}/?days=7 does not resolve",
         "URL /master/imaginary/ does not resolve",
         "file consumables/telepathy.py does not exist",
-        "file organisation/ does not exist",
+        "file telepathy/ does not exist",
         "file tests/billing/test_nothing.py does not exist",
         "file nothing_here.py does not exist",
         "link docs/manual.md does not exist",
