@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.response import Response
 
 from config.urls import urlpatterns as product_urlpatterns
-from inventory.api import ScanApi, refuse_unless_allowed
+from inventory.api.scans import ScanApi, refuse_unless_allowed
 
 BASELINE_TABLE = """
 CREATE TABLE IF NOT EXISTS bench_baseline (

@@ -318,7 +318,7 @@ def table_counts() -> dict:
 
 def throttle_text() -> str:
     """The scan API's throttles and the cache each counts in (as configured, not assumed)."""
-    from inventory.api import ScanApi
+    from inventory.api.scans import ScanApi
 
     return ", ".join(
         f"{cls.__name__} ({type(getattr(cls, 'cache', None)).__name__})"

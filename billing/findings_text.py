@@ -1,7 +1,7 @@
 """Findings and exception rows as an English page shows them.
 
 ``billing.rules`` words a finding in Chinese only (``Finding.explanation``: the figures,
-then what to do) and ``reports.drill.explanation`` does the same for the run-level kinds.
+then what to do) and ``selectors.drill.explanation`` does the same for the run-level kinds.
 These are the same sentences in English, from the same figures; a Chinese page keeps
 the Chinese text untouched.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from billing.selectors.common import kind_label
 from config.i18n import is_english
 
 from . import rules
-from .reports.common import kind_label
 
 ADVICE_EN = {
     rules.UNBILLED_USE: (
@@ -89,7 +89,7 @@ def explanation(finding: rules.Finding) -> str:
 
 
 def run_level_explanation_en(kind: str, material_code: str, department: str, d: dict) -> str:
-    """The English of ``reports.drill.explanation`` for the kinds the nightly run finds."""
+    """The English of ``selectors.drill.explanation`` for the kinds the nightly run finds."""
     if kind == "VARIANCE_OVER_THRESHOLD":
         return (
             f"{department} {material_code}: used {d.get('used')}, charged {d.get('billed')} on "

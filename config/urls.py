@@ -6,13 +6,15 @@ from django.urls import include, path, register_converter
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from billing import api as billing_api
-from billing import audit_api, consent_api, reconciliation_api
+from billing.api import audit as audit_api
+from billing.api import consent as consent_api
+from billing.api import his as billing_api
+from billing.api import reconciliation as reconciliation_api
 from consumables import api as consumables_api
-from consumables import views as consumables_views
 from consumables.submissions import api as supplier_api
-from inventory import api as inventory_api
-from inventory import decode_api
+from consumables.views import home as consumables_views
+from inventory.api import decode as decode_api
+from inventory.api import scans as inventory_api
 
 
 class IsoDateConverter:

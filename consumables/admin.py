@@ -29,8 +29,8 @@ from config.history_admin import HistoryAdmin
 from config.i18n import is_english
 from config.permissions import has_role
 from config.roles import ADMINISTRATOR, PRICING_OFFICE
+from consumables.selectors import MASTER_COLUMNS, consumable_master_rows
 
-from .exports import MASTER_COLUMNS, consumable_master_rows
 from .mappings.models import MappingChange
 from .mappings.services import INSURANCE_FIELDS, mapping_change_propose
 from .models import Consumable, DeviceIdentifier, ExternalPrice, HospitalLabel, PriceVersion

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
 from config.history_admin import HistoryAdmin
+from consumables.views.common import uploaded_file
 from organisation.models import Supplier
 
 from .admin import LabelledFormMixin
@@ -27,7 +28,6 @@ from .linking import checked_codes, conflict_error, link_conflicts
 from .mappings.models import MappingChange
 from .mappings.services import INSURANCE_FIELDS, mapping_change_propose
 from .models import Consumable
-from .pages.common import uploaded_file
 from .staging.loading import staging_import
 from .staging.models import StagingImport
 from .submissions.models import SupplierProduct

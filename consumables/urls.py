@@ -3,7 +3,7 @@
 
 from django.urls import include, path
 
-from .pages import mappings, prices, staging, submissions
+from consumables.views import mappings, prices, staging, submissions
 
 app_name = "master"
 

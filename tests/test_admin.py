@@ -16,9 +16,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from consumables.exports import MASTER_COLUMNS
 from consumables.importing import import_consumable_rows, read_table
 from consumables.models import Consumable, DeviceIdentifier, ExternalPrice, PriceVersion
+from consumables.selectors import MASTER_COLUMNS
 from consumables.udi import gtin_check_digit
 from tests.factories import (
     ConsumableFactory,

@@ -24,7 +24,7 @@ from billing.models import (
     Use,
     VarianceRow,
 )
-from billing.reports.theatre import theatre_uses
+from billing.selectors.theatre import theatre_uses
 from config.business_day import business_day
 from config.roles import ROLES
 from consumables import demo_data

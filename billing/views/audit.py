@@ -12,12 +12,13 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path
 from django.utils import timezone
 
+from billing.selectors import ward as selectors
 from config import roles
 from config.business_day import business_day
 from config.errors import DomainError
 from config.permissions import role_required
 
-from .. import rules, selectors
+from .. import rules
 
 AUDIT_ROLES = (roles.NURSE, roles.INSURANCE_OFFICE, roles.FINANCE, roles.ADMINISTRATOR)
 

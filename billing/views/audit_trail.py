@@ -12,13 +12,12 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from billing.selectors.audit_trail import SOURCES, TrailFilter, audit_trail, iter_audit_trail
 from config import roles
 from config.bounds import date_in_range
 from config.business_day import business_day_bounds
 from config.exports import FORMATS, export_response
 from config.permissions import role_required
-
-from ..audit_trail import SOURCES, TrailFilter, audit_trail, iter_audit_trail
 
 TRAIL_ROLES = (roles.INSURANCE_OFFICE, roles.FINANCE, roles.ADMINISTRATOR)
 PAGE_SIZE = 50

@@ -20,11 +20,11 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
+from billing.selectors import ward as selectors
 from config import roles
 from config.errors import DomainError
 from config.permissions import role_required
 
-from .. import selectors
 from ..services.consent import RELATIONSHIP_LABELS, RELATIONSHIPS
 
 BEDSIDE_ROLES = (roles.NURSE, roles.ADMINISTRATOR)

@@ -18,13 +18,12 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from billing.selectors import ward as selectors
 from config import roles
 from config.bounds import date_in_range
 from config.business_day import business_day
 from config.errors import DomainError
 from config.permissions import role_required
-
-from .. import selectors
 
 DAILY_LIST_ROLES = (roles.NURSE, roles.INSURANCE_OFFICE, roles.FINANCE, roles.ADMINISTRATOR)
 

@@ -8,7 +8,7 @@ the same URL (``?table=<key>&format=xlsx|csv``). Roles: ``FINANCE_ROLES`` (finan
 insurance office, administrators), who read every department.
 
 The dashboard also carries the "reconcile this day now" form (``reconcile_now``, POST only):
-``billing.reconcile_now`` runs the day (or queues it when a worker does the runs), and the
+``billing.services.reconcile_now`` runs the day (or queues it when a worker does the runs), and the
 dashboard then shows that day with the run's result.
 
 The other finance pages: ``finance_drill`` (department -> item -> exception),
@@ -29,17 +29,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from billing.selectors import variance
+from billing.selectors.common import Period, kind_label
+from billing.services import reconcile_now as reconcile_service
 from config.bounds import date_in_range
 from config.errors import DomainError
 from config.i18n import pair
 from config.permissions import role_required
 from organisation.models import Department
 
-from .. import reconcile_now as reconcile_service
 from ..models import ReconciliationRun
 from ..reconciliation import threshold_pct
-from ..reports import variance
-from ..reports.common import Period, kind_label
 from . import finance_drill, finance_people, finance_prices, finance_theatre
 from .finance_chart import variance_chart
 from .finance_period import PeriodForm, month_of, period_from, query, shift_month

@@ -91,7 +91,7 @@ def _scale_max(top: Decimal) -> tuple[Decimal, Decimal]:
 
 
 def variance_chart(days, target: Decimal, *, title: str) -> Chart:
-    """Geometry of the bar chart of ``days`` (``reports.variance.Day``) against ``target``%."""
+    """Geometry of the bar chart of ``days`` (``selectors.variance.Day``) against ``target``%."""
     values = [d.gross_pct for d in days if d.gross_pct is not None]
     top, step = _scale_max(max([target * 2, *values]))
     chart = Chart(title=title, description="")

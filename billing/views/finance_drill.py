@@ -1,5 +1,5 @@
 """Pages of the drill-down: a department, one item of a department, one exception with the
-stock moves and charge lines behind it (``billing.reports.drill``). A fixed number of queries
+stock moves and charge lines behind it (``billing.selectors.drill``). A fixed number of queries
 per page; every table downloads as XLSX or CSV. Roles: ``FINANCE_ROLES``."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from billing.selectors import drill, variance
+from billing.selectors.common import KIND_LABELS_EN, Period, kind_label
+from billing.selectors.ward import patient_name_for
 from config.permissions import role_required
 from consumables.models import Consumable
 from organisation.models import Department
 
 from ..reconciliation import threshold_pct
-from ..reports import drill, variance
-from ..reports.common import KIND_LABELS_EN, Period, kind_label
-from ..selectors import patient_name_for
 from .finance_chart import variance_chart
 from .finance_period import query
 from .finance_shared import (

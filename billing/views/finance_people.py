@@ -12,10 +12,10 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
+from billing.selectors import people
+from billing.selectors.common import KIND_LABELS_EN, KIND_ORDER, Period, display_name, kind_label
 from config.permissions import role_required
 
-from ..reports import people
-from ..reports.common import KIND_LABELS_EN, KIND_ORDER, Period, display_name, kind_label
 from .finance_period import query
 from .finance_shared import (
     EXCEPTION_COLUMNS,

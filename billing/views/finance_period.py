@@ -16,10 +16,9 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from billing.selectors.common import Period, latest_run_date
 from config.bounds import date_in_range
 from config.business_day import business_day
-
-from ..reports.common import Period, latest_run_date
 
 DAY_CHOICES = (7, 30, 90)
 DEFAULT_DAYS = 30

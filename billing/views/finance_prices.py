@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from billing.selectors import four_price
 from config import roles
 from config.permissions import has_role, role_required
 from consumables.models import ExternalPrice
 
-from ..reports import four_price
 from .finance_shared import FINANCE_ROLES
 from .finance_tables import Col, Table, export_or_none
 

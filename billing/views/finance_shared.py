@@ -9,11 +9,11 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from billing.selectors import drill, variance
+from billing.selectors.common import KIND_LABELS_EN, KIND_ORDER, Period, display_name, kind_label
 from config.permissions import READ_ALL_ROLES
 
 from ..models import ReconciliationRun
-from ..reports import drill, variance
-from ..reports.common import KIND_LABELS_EN, KIND_ORDER, Period, display_name, kind_label
 from .finance_period import PeriodForm, period_from, query
 from .finance_tables import Col, Table
 

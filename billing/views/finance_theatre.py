@@ -23,13 +23,13 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from billing.selectors import theatre
+from billing.selectors.common import ZERO
+from billing.selectors.ward import patient_name_for
 from config.bounds import date_in_range
 from config.permissions import role_required
 from organisation.models import Department
 
-from ..reports import theatre
-from ..reports.common import ZERO
-from ..selectors import patient_name_for
 from .finance_period import today
 from .finance_shared import FINANCE_ROLES
 from .finance_tables import Col, Table, export_or_none

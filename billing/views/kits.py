@@ -11,11 +11,11 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.urls import path
 
+from billing.selectors import ward as selectors
 from config import roles
 from config.errors import DomainError
 from config.permissions import role_required
 
-from .. import selectors
 from ..services.kits import encounter_kit_usage
 
 # Finance reads every encounter too (it reads everything, changes nothing clinical).

@@ -4,7 +4,7 @@ row's columns to keys."""
 
 from __future__ import annotations
 
-from ..exports import MASTER_COLUMNS
+from consumables.selectors import MASTER_COLUMNS
 
 # Headings seen in HRP/HIS exports besides the labels of our own export (MASTER_COLUMNS).
 ALIASES = {

@@ -2,7 +2,7 @@
 
 from django import template
 
-from ..pages.common import person_name
+from consumables.views.common import person_name
 
 register = template.Library()
 

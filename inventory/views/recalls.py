@@ -21,7 +21,7 @@ from config import roles
 from config.errors import DomainError
 from config.i18n import pair
 from config.permissions import role_required
-from consumables.exports import export_response
+from consumables.selectors import export_response
 
 from ..models import Recall
 from ..services import recall as services

@@ -8,8 +8,8 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import timezone
 
-from billing import selectors
 from billing.models import ChargeLine, Encounter, Patient, Use
+from billing.selectors import ward as selectors
 from config import roles
 from consumables.models import Consumable
 from organisation.models import Department

@@ -9,8 +9,8 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.utils import timezone
 
-from billing import selectors
 from billing.models import Encounter, Patient
+from billing.selectors import ward as selectors
 from config import roles
 from config.business_day import business_day
 from consumables.models import Consumable

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from billing.reports.variance import Day
+from billing.selectors.variance import Day
 from billing.views.finance_chart import variance_chart
 
 START = dt.date(2026, 3, 1)

@@ -20,7 +20,8 @@ from rest_framework.test import APIClient
 from config import roles
 from consumables.models import Consumable
 from consumables.udi import make_hospital_label, parse_code
-from inventory import decode, decode_api, labels
+from inventory import decode, labels
+from inventory.api import decode as decode_api
 from organisation.models import Department, Supplier
 from tests.factories import (
     ConsumableFactory,

@@ -19,10 +19,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Concat, Substr
 
+from billing import rules
+from billing.models import ExceptionRow, ReconciliationRun
 from config.i18n import is_english
-
-from .. import rules
-from ..models import ExceptionRow, ReconciliationRun
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")

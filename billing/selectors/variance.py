@@ -16,12 +16,11 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Abs
 
+from billing.models import ReconciliationRun, VarianceRow
+from billing.reconciliation import threshold_pct
+from billing.selectors.common import KIND_ORDER, ZERO, Period, exceptions_in, finding_key, pct
 from consumables.models import Consumable
 from organisation.models import Department
-
-from ..models import ReconciliationRun, VarianceRow
-from ..reconciliation import threshold_pct
-from .common import KIND_ORDER, ZERO, Period, exceptions_in, finding_key, pct
 
 _SUMS = {
     "used": Sum("used"),

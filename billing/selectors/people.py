@@ -15,10 +15,16 @@ from django.contrib.auth import get_user_model
 from django.db.models import BigIntegerField, Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from billing.models import ChargeLine, Use
+from billing.selectors.common import (
+    KIND_ORDER,
+    Period,
+    display_name,
+    exceptions_in,
+    finding_key,
+    ref_id,
+)
 from inventory.models import ReceiptLine
-
-from ..models import ChargeLine, Use
-from .common import KIND_ORDER, Period, display_name, exceptions_in, finding_key, ref_id
 
 FOLLOW_UP_TOP = 3
 

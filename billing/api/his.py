@@ -7,14 +7,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.models import ChargeLine, DoctorOrder, Encounter, Patient
+from billing.services.charges import charge_refund_record, his_charge_record
+from billing.services.encounters import encounter_discharge, encounter_upsert, order_upsert
 from config import roles
 from config.bounds import decimal_bounds, integer_bounds, max_length
 from config.event_times import EventTimeField
 from config.permissions import HasRole
-
-from .models import ChargeLine, DoctorOrder, Encounter, Patient
-from .services.charges import charge_refund_record, his_charge_record
-from .services.encounters import encounter_discharge, encounter_upsert, order_upsert
 
 
 class EncounterFeedOutputSerializer(serializers.Serializer):

@@ -1,4 +1,4 @@
-"""OpenAPI descriptions of the reconciliation endpoints' bodies (billing/reconciliation_api.py)."""
+"""OpenAPI descriptions of the reconciliation endpoints' bodies (billing/api/reconciliation.py)."""
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers

@@ -14,9 +14,8 @@ from django.utils.translation import gettext as _
 
 from config.errors import DomainError
 from config.i18n import pair
-
-from ..exports import FORMATS, export_response
-from ..importing.tables import CSV_SUFFIXES, XLSX_SUFFIXES
+from consumables.importing.tables import CSV_SUFFIXES, XLSX_SUFFIXES
+from consumables.selectors import FORMATS, export_response
 
 EXPORT_LIMIT = 100_000
 

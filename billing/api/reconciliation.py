@@ -10,13 +10,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing import errors, reconciliation, tasks
+from billing.api import reconciliation_schema as doc
+from billing.models import ExceptionRow, ReconciliationRun, VarianceRow
 from config import roles
 from config.errors import DomainError
 from config.permissions import HasRole
-
-from . import errors, reconciliation, tasks
-from . import reconciliation_schema as doc
-from .models import ExceptionRow, ReconciliationRun, VarianceRow
 
 FIRST_DAY = dt.date(2000, 1, 1)
 

@@ -10,10 +10,9 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.selectors import ward as selectors
 from config import roles
 from config.permissions import HasRole
-
-from . import selectors
 
 AUDIT_ROLES = (roles.NURSE, roles.INSURANCE_OFFICE, roles.FINANCE)
 

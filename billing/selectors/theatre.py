@@ -17,13 +17,12 @@ from decimal import Decimal
 from django.db.models import F, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from billing.models import ChargeLine, Use
+from billing.selectors.common import ZERO, display_name
 from config.business_day import business_day_bounds
 from consumables.models import Consumable
 from inventory.models import Receipt, ReceiptLine
 from organisation.models import Department
-
-from ..models import ChargeLine, Use
-from .common import ZERO, display_name
 
 STATUS = {
     "charged": "已计费 / charged",

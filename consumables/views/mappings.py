@@ -15,16 +15,15 @@ from django.utils.translation import gettext_lazy as _
 from config import roles
 from config.errors import DomainError
 from config.permissions import role_required
-
-from ..linking import checked_di
-from ..mappings.models import MappingChange
-from ..mappings.services import (
+from consumables.linking import checked_di
+from consumables.mappings.models import MappingChange
+from consumables.mappings.services import (
     mapping_change_approve,
     mapping_change_propose,
     mapping_change_reject,
 )
-from ..models import Consumable, DeviceIdentifier
-from .common import download, person_name, refused, wants_export
+from consumables.models import Consumable, DeviceIdentifier
+from consumables.views.common import download, person_name, refused, wants_export
 
 PROCUREMENT = (roles.PROCUREMENT, roles.ADMINISTRATOR)
 CODE_LABELS = {

@@ -21,12 +21,11 @@ from django.db.models import Min
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from billing import errors, tasks
+from billing.models import ChargeLine, ReconciliationRun
 from config.business_day import business_day
 from config.errors import DomainError
 from inventory.models import StockMove
-
-from . import errors, tasks
-from .models import ChargeLine, ReconciliationRun
 
 logger = logging.getLogger("billing")
 

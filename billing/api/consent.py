@@ -14,16 +14,15 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing import errors
+from billing.models import Consent, Encounter
+from billing.services.consent import RELATIONSHIPS, consent_record
 from config import roles
 from config.permissions import HasRole, has_role
 from consumables.resolve import resolve_code
 from inventory import errors as stock_errors
 from organisation.models import Department
 from organisation.selectors import visible_departments
-
-from . import errors
-from .models import Consent, Encounter
-from .services.consent import RELATIONSHIPS, consent_record
 
 
 def refuse_unless_may_record(user, encounter: Encounter) -> None:

@@ -9,8 +9,7 @@ from rest_framework.views import APIView
 from config import roles
 from config.errors import DomainError
 from config.permissions import HasRole
-
-from .decode import MAX_BYTES, ImageError, decode_image
+from inventory.decode import MAX_BYTES, ImageError, decode_image
 
 # Room for the multipart envelope around an image of MAX_BYTES.
 MULTIPART_OVERHEAD = 64 * 1024

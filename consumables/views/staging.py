@@ -17,14 +17,13 @@ from django.views.decorators.http import require_POST
 from config import roles
 from config.errors import DomainError
 from config.permissions import role_required
-
-from ..staging import selectors
-from ..staging.conflicts import KINDS, conflict_summary
-from ..staging.fixes import staging_row_exclude, staging_row_fix, staging_row_restore
-from ..staging.loading import EDITABLE, staging_import
-from ..staging.models import ConflictSnapshot, StagingImport, StagingRow, StagingSource
-from ..staging.promotion import staging_promote
-from .common import download, refused, uploaded_file, wants_export
+from consumables.staging import selectors
+from consumables.staging.conflicts import KINDS, conflict_summary
+from consumables.staging.fixes import staging_row_exclude, staging_row_fix, staging_row_restore
+from consumables.staging.loading import EDITABLE, staging_import
+from consumables.staging.models import ConflictSnapshot, StagingImport, StagingRow, StagingSource
+from consumables.staging.promotion import staging_promote
+from consumables.views.common import download, refused, uploaded_file, wants_export
 
 PROCUREMENT = (roles.PROCUREMENT, roles.ADMINISTRATOR)
 PER_PAGE = 50

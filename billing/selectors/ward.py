@@ -14,17 +14,16 @@ from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Sub
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing import errors, rules
+from billing.models import ChargeLine, ChargeRefund, DoctorOrder, Encounter, InsuranceType, Use
+from billing.services.encounters import encounter_for_write
+from billing.services.insurance_types import insured_expression
 from config import roles
 from config.business_day import business_day, business_day_bounds
 from config.permissions import has_role
 from consumables.models import Consumable, DeviceIdentifier
 from organisation.models import Department
 from organisation.selectors import visible_departments
-
-from . import errors, rules
-from .models import ChargeLine, ChargeRefund, DoctorOrder, Encounter, InsuranceType, Use
-from .services.encounters import encounter_for_write
-from .services.insurance_types import insured_expression
 
 # audit and daily list
 # ---------------------------------------------------------------------------------------------

@@ -17,19 +17,18 @@ from config import roles
 from config.bounds import date_in_range
 from config.errors import DomainError
 from config.permissions import role_required
-
-from ..importing import ImportFileError, midnight
-from ..models import Consumable, ExternalPrice, PriceVersion
-from ..price_review import (
+from consumables.importing import ImportFileError, midnight
+from consumables.models import Consumable, ExternalPrice, PriceVersion
+from consumables.price_review import (
     decided_proposals,
     misaligned_in_force,
     pending_proposals,
     proposal_checks,
 )
-from ..pricelists import price_list_import
-from ..reviews import required_reason
-from ..services import price_version_approve, price_version_propose, price_version_reject
-from .common import download, person_name, refused, uploaded_file, wants_export
+from consumables.pricelists import price_list_import
+from consumables.reviews import required_reason
+from consumables.services import price_version_approve, price_version_propose, price_version_reject
+from consumables.views.common import download, person_name, refused, uploaded_file, wants_export
 
 PRICING = (roles.PRICING_OFFICE, roles.ADMINISTRATOR)
 PAGE_LIMIT = 200

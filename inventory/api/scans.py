@@ -11,11 +11,10 @@ from config import roles
 from config.event_times import EventTimeField
 from config.permissions import HasRole, has_role
 from consumables.api import ConsumableCodesSerializer
+from inventory.models import Receipt
+from inventory.services.scans import ACTIONS, ScanRequest, active_departments, scan_record
 from organisation.models import Department
 from organisation.selectors import visible_departments
-
-from .models import Receipt
-from .services.scans import ACTIONS, ScanRequest, active_departments, scan_record
 
 ACTION_ROLES = {
     "receive": (roles.STOREKEEPER,),

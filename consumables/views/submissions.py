@@ -16,20 +16,19 @@ from django.utils.translation import gettext_lazy as _
 from config import roles
 from config.errors import DomainError
 from config.permissions import role_required
-from organisation.selectors import supplier_codes_for, supplier_names
-
-from ..linking import link_conflicts
-from ..models import Consumable
-from ..submissions.models import SupplierProduct, SupplierSubmission
-from ..submissions.selectors import products_of, submissions_for_review, submissions_of
-from ..submissions.services import (
+from consumables.linking import link_conflicts
+from consumables.models import Consumable
+from consumables.submissions.models import SupplierProduct, SupplierSubmission
+from consumables.submissions.selectors import products_of, submissions_for_review, submissions_of
+from consumables.submissions.services import (
     own_product,
     submission_approve,
     submission_create,
     submission_reject,
     supplier_product_assign,
 )
-from .common import download, person_name, refused, wants_export
+from consumables.views.common import download, person_name, refused, wants_export
+from organisation.selectors import supplier_codes_for, supplier_names
 
 SUPPLIERS = (roles.SUPPLIER,)
 REVIEWERS = (roles.PROCUREMENT, roles.ADMINISTRATOR)

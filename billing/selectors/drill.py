@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from billing import rules
+from billing.models import ChargeLine, ChargeRefund, Encounter, ExceptionRow
+from billing.selectors.common import PAIR_KINDS, Period, exceptions_in, kind_label
 from config.business_day import business_day_bounds
 from config.i18n import is_english
 from inventory.models import StockMove
-
-from .. import rules
-from ..models import ChargeLine, ChargeRefund, Encounter, ExceptionRow
-from .common import PAIR_KINDS, Period, exceptions_in, kind_label
 
 
 def item_exceptions(period: Period, *, department_code: str, material_code: str) -> QuerySet:
@@ -188,13 +187,13 @@ def explanation(exception: ExceptionRow) -> str:
     """What the exception means, in the hospital's words, with its figures."""
     d = exception.detail or {}
     if is_english() and exception.kind not in rules.KINDS:
-        from ..findings_text import run_level_explanation_en
+        from billing.findings_text import run_level_explanation_en
 
         return run_level_explanation_en(
             exception.kind, exception.material_code, exception.department_code, d
         )
     if exception.kind in rules.KINDS:
-        from ..findings_text import explanation as finding_explanation
+        from billing.findings_text import explanation as finding_explanation
 
         try:
             return finding_explanation(rules.Finding(

@@ -35,10 +35,9 @@ from django.db.models import (
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from billing.models import ChargeLine, ChargeRefund, Consent
+from billing.selectors.ward import patient_name_for
 from inventory.models import ScanEvent
-
-from .models import ChargeLine, ChargeRefund, Consent
-from .selectors import patient_name_for
 
 SHOWN_APPS = ("organisation", "consumables", "inventory", "billing")
 # Fields a free-text search looks in, where a history model has them.

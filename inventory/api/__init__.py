@@ -1,0 +1,1 @@
+"""The HTTP API of the inventory app: scans and photo decoding (docs/contract.md)."""
