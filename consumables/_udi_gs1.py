@@ -26,7 +26,7 @@ from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from biip.gs1_element_strings import GS1ElementString
 from biip.gs1_messages import GS1Message
 
-from .udi import GS, CodeParseError, Input, ParsedCode, gtin_check_digit, is_valid_gtin
+from ._udi_common import GS, CodeParseError, Input, ParsedCode, gtin_check_digit, is_valid_gtin
 
 DATE_AIS = {
     "11", "12", "13", "15", "16", "17", "4324", "4325", "4326",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .udi import (
+from ._udi_common import (
     HIBC_CHARSET,
     CodeParseError,
     Input,

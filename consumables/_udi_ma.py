@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from .udi import CodeParseError, Input, ParsedCode, yymmdd
+from ._udi_common import CodeParseError, Input, ParsedCode, yymmdd
 
 _MA_DI_RE = re.compile(r"MA\.([0-9]{3})\.([A-Z][0-9])\.([0-9]{6})\.([0-9A-Za-z]+)", re.I)
 _MA_VALUE_RE = re.compile(r"[0-9A-Za-z_\-]+")

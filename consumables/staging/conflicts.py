@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from ..models import Consumable, DeviceIdentifier
+from ..models.master import Consumable, DeviceIdentifier
 from .models import ConflictSnapshot, StagingRow
 
 
@@ -203,7 +203,12 @@ class Summary:
 
     @property
     def blocking(self) -> int:
-        return sum(n for kind, n in self.counts.items() if KINDS[kind].blocking)
+        return blocking_count(self.counts)
+
+
+def blocking_count(counts: dict[str, int]) -> int:
+    """Conflicts of the kinds that keep a material out of the master, of ``counts``."""
+    return sum(n for kind, n in counts.items() if kind in KINDS and KINDS[kind].blocking)
 
 
 def conflict_summary() -> Summary:

@@ -142,9 +142,3 @@ class ConflictSnapshot(models.Model):
 
     def __str__(self):
         return f"{self.taken_at:%Y-%m-%d %H:%M} {self.total}"
-
-    @property
-    def blocking(self) -> int:
-        from .conflicts import KINDS
-
-        return sum(n for kind, n in self.counts.items() if kind in KINDS and KINDS[kind].blocking)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from organisation.models import Supplier
 
 from ..models import Consumable, DeviceIdentifier
-from .conflicts import KINDS, conflict_keys, cte_sql, kind_table
+from .conflicts import KINDS, blocking_count, conflict_keys, cte_sql, kind_table
 from .models import ConflictSnapshot, StagingImport, StagingRow
 
 ROW_KEY_FIELDS = ("material_code", "charge_code", "order_code")
@@ -112,6 +112,14 @@ def export_rows(kind: str):
         for k, n, *rest in cursor.fetchall():
             yield {"kind": label, "key": k, "n": n, **dict(zip([c for c, _ in ROW_COLUMNS[3:]],
                                                               rest, strict=True))}
+
+
+def recent_snapshots(limit: int = 10) -> list[ConflictSnapshot]:
+    """The latest snapshots, newest first, each with ``blocking`` (its blocking conflicts)."""
+    snapshots = list(ConflictSnapshot.objects.select_related("user", "batch")[:limit])
+    for snapshot in snapshots:
+        snapshot.blocking = blocking_count(snapshot.counts)
+    return snapshots
 
 
 def snapshot_series(limit: int = 60) -> list[ConflictSnapshot]:

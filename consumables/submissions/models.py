@@ -12,7 +12,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from consumables.models import Consumable, DeviceIdentifier
+from consumables.models.master import Consumable, DeviceIdentifier
 
 
 class SupplierProduct(models.Model):

@@ -21,7 +21,7 @@ from consumables.staging import selectors
 from consumables.staging.conflicts import KINDS, conflict_summary
 from consumables.staging.fixes import staging_row_exclude, staging_row_fix, staging_row_restore
 from consumables.staging.loading import EDITABLE, staging_import
-from consumables.staging.models import ConflictSnapshot, StagingImport, StagingRow, StagingSource
+from consumables.staging.models import StagingImport, StagingRow, StagingSource
 from consumables.staging.promotion import staging_promote
 from consumables.views.common import download, refused, uploaded_file, wants_export
 
@@ -92,7 +92,7 @@ def workspace(request):
             "summary": summary,
             "kinds": [(code, kind, summary.counts[code]) for code, kind in KINDS.items()],
             "series": [(s, round(100 * s.total / peak)) for s in series],
-            "recent": ConflictSnapshot.objects.select_related("user", "batch")[:10],
+            "recent": selectors.recent_snapshots(),
             "imports": StagingImport.objects.select_related("imported_by")[:20],
         },
     )

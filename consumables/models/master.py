@@ -8,8 +8,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .codes import is_valid_hospital_code, is_valid_insurance_code
-from .insurance import insurance_terms_problem
+from consumables.codes import is_valid_hospital_code, is_valid_insurance_code
+from consumables.insurance import insurance_terms_problem
 
 
 class Consumable(models.Model):
@@ -335,14 +335,3 @@ def take_sequence(name: str, count: int = 1) -> int:
     row.value += count
     row.save(update_fields=["value"])
     return first
-
-
-# Workflow models live beside their features; imported here so that Django (and the
-# migrations) see them as models of this app.
-from .mappings.models import MappingChange  # noqa: E402,F401
-from .staging.models import ConflictSnapshot, StagingImport, StagingRow  # noqa: E402,F401
-from .submissions.models import (  # noqa: E402,F401
-    SubmissionDI,
-    SupplierProduct,
-    SupplierSubmission,
-)
