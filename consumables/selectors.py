@@ -3,7 +3,7 @@
 ``consumable_master_rows`` gives the master as docs/contract.md's consumables.csv has it: one
 row per UDI-DI, so an exported file imports back unchanged. The file itself is written by
 the project's one spreadsheet writer, ``config.exports`` (text never a formula, numbers
-numeric, dates dates), re-exported here for the master-data pages.
+numeric, dates dates): this module only reads.
 """
 
 from __future__ import annotations
@@ -14,13 +14,6 @@ from decimal import Decimal
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
-
-from config.exports import (  # noqa: F401  (the pages' and views' import path)
-    CSV_CONTENT_TYPE,
-    FORMATS,
-    XLSX_CONTENT_TYPE,
-    export_response,
-)
 
 from .models import Consumable, DeviceIdentifier, ExternalPrice
 from .prices import with_prices_in_force

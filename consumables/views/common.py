@@ -13,9 +13,9 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from config.errors import DomainError
+from config.exports import FORMATS, export_response
 from config.i18n import pair
 from consumables.importing.tables import CSV_SUFFIXES, XLSX_SUFFIXES
-from consumables.selectors import FORMATS, export_response
 
 EXPORT_LIMIT = 100_000
 

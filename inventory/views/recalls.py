@@ -19,9 +19,9 @@ from django.utils.translation import gettext_lazy as _
 
 from config import roles
 from config.errors import DomainError
+from config.exports import export_response
 from config.i18n import pair
 from config.permissions import role_required
-from consumables.selectors import export_response
 
 from ..models import Recall
 from ..services import recall as services

@@ -269,6 +269,38 @@ def test_encounters_export_as_xlsx_is_readable(traced):
     assert (record["就诊号"], record["批号"], str(record["净使用数量"])) == ("ZY001", "BAD", "2")
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_recall_exports_quote_formula_names_and_keep_quantities_numeric(traced, fmt):
+    """Both recall downloads go through the one writer (config.exports): a consumable or a
+    ward named like a formula comes out as quoted text, a quantity as a number."""
+    from tests.security.test_export_injection import (
+        PAYLOADS,
+        assert_no_formula_in_csv,
+        assert_no_formula_in_xlsx,
+        assert_payloads_quoted,
+        csv_rows,
+        csv_texts,
+        xlsx_texts,
+    )
+
+    Consumable.objects.filter(pk=traced["consumable"].pk).update(name=PAYLOADS[0])
+    Department.objects.filter(pk=traced["ward"].pk).update(name=PAYLOADS[1])
+    page = browser(traced["keeper"])
+    for what, quantity in (("encounters", "净使用数量"), ("stock", "数量")):
+        body = page.get(f"/inventory/recalls/{traced['recall'].pk}/export/{what}.{fmt}").content
+        if fmt == "csv":
+            assert_no_formula_in_csv(body)
+            assert_payloads_quoted(csv_texts(body), PAYLOADS[:2])
+            header, *rows = csv_rows(body)
+            assert rows and all(row[header.index(quantity)].isdigit() for row in rows)
+        else:
+            assert_no_formula_in_xlsx(body)
+            assert_payloads_quoted(xlsx_texts(body), PAYLOADS[:2])
+            sheet = openpyxl.load_workbook(io.BytesIO(body)).active
+            header = [c.value for c in sheet[1]]
+            cells = [row[header.index(quantity)] for row in sheet.iter_rows(min_row=2)]
+            assert cells and {c.data_type for c in cells} == {"n"}
+
 def test_encounters_and_stock_export_as_csv(traced):
     data = traced
     page = browser(data["keeper"])

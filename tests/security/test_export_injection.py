@@ -2,15 +2,19 @@
 comes out of every download as quoted text, never as a formula, while numbers stay numbers.
 
 Surfaces: the admin's master export, the finance theatre table (finance_tables, shared by
-every finance page), the audit trail, the recall exports, and the writer itself
-(config.exports)."""
+every finance page), the audit trail, the master-data pages' lists (one page here, all of
+them share ``consumables/pages/common.download``), the recall exports (in
+tests/inventory/test_recalls.py), and the writer itself (config.exports), which the last
+test here checks is the only one."""
 
 from __future__ import annotations
 
+import ast
 import csv
 import datetime as dt
 import io
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -21,11 +25,11 @@ from django.urls import reverse
 from billing.models import Encounter, Patient
 from config import roles
 from config.exports import write_csv, write_xlsx
-from consumables.models import Consumable
+from consumables.models import Consumable, PriceVersion
 from organisation.models import Supplier
 from tests.billing import finance_data
 from tests.billing.conftest import hospital  # noqa: F401  (a fixture, used by name)
-from tests.factories import ConsumableFactory, DeviceIdentifierFactory
+from tests.factories import ConsumableFactory, DeviceIdentifierFactory, PriceVersionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -250,3 +254,73 @@ def test_audit_trail_xlsx_quotes_formula_user_names_and_keeps_times_as_dates(hos
     assert_payloads_quoted(xlsx_texts(body), ["+1+1", "-2+3", "@x"])
     sheet = openpyxl.load_workbook(io.BytesIO(body)).active
     assert all(row[0].is_date for row in sheet.iter_rows(min_row=2))
+
+
+# ---------------------------------------------------------------- master-data pages
+
+
+def test_price_proposal_list_download_quotes_formula_names_and_keeps_prices_numeric():
+    """The pricing office's list of pending proposals, as every master-data list is
+    downloaded (``?export=``, through ``consumables/pages/common.download``)."""
+    officer = person("pricing01", roles.PRICING_OFFICE)
+    for n, payload in enumerate(PAYLOADS):
+        PriceVersionFactory(
+            consumable=ConsumableFactory(material_code=f"WZ-PR-{n}", name=payload),
+            charge_price=Decimal("12.5000"),
+            status=PriceVersion.Status.PROPOSED,
+            origin=PriceVersion.Origin.PROPOSAL,
+            proposed_by=officer,
+        )
+    client = Client()
+    client.force_login(officer)
+    csv_body = client.get("/master/prices/", {"export": "csv"}).content
+    assert_no_formula_in_csv(csv_body)
+    assert_payloads_quoted(csv_texts(csv_body))
+    xlsx_body = client.get("/master/prices/", {"export": "xlsx"}).content
+    assert_no_formula_in_xlsx(xlsx_body)
+    assert_payloads_quoted(xlsx_texts(xlsx_body))
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_body)).active
+    header = [str(c.value) for c in sheet[1]]
+    column = next(i for i, h in enumerate(header) if h.startswith("申请收费价"))
+    prices = [row[column] for row in sheet.iter_rows(min_row=2)]
+    assert len(prices) == len(PAYLOADS)
+    assert {(c.data_type, c.value) for c in prices} == {("n", 12.5)}
+
+
+# ---------------------------------------------------------------- one writer
+
+
+ROOT = Path(__file__).resolve().parents[2]
+WRITER = "config/exports.py"
+
+
+def spreadsheet_writing(path: Path) -> list[str]:
+    """What in ``path`` writes a spreadsheet or a download itself: an openpyxl workbook, a
+    csv writer, a Content-Disposition header. Reading (``load_workbook``, ``csv.reader``)
+    is the importers' business and allowed."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("openpyxl"):
+            found += [f"imports openpyxl's {a.name}" for a in node.names if a.name == "Workbook"]
+        elif isinstance(node, ast.Attribute) and node.attr in {"writer", "DictWriter"}:
+            if getattr(node.value, "id", None) == "csv":
+                found.append(f"uses csv.{node.attr}")
+        elif isinstance(node, ast.Attribute) and node.attr == "Workbook":
+            found.append("uses openpyxl.Workbook")
+        elif isinstance(node, ast.Constant) and node.value == "Content-Disposition":
+            found.append("sets Content-Disposition")
+    return [f"{path.relative_to(ROOT)}:{what}" for what in found]
+
+
+def test_every_download_is_written_by_the_one_writer():
+    """Only config/exports.py builds a spreadsheet or an attachment: every download of
+    the apps hands its rows to it, so no table can escape the formula quoting above."""
+    apps = [d for d in ROOT.iterdir() if (d / "apps.py").exists() or d.name == "config"]
+    assert {"config", "consumables", "inventory", "billing"} <= {d.name for d in apps}
+    found = []
+    for app in apps:
+        for path in sorted(app.rglob("*.py")):
+            if "migrations" not in path.parts and path.relative_to(ROOT).as_posix() != WRITER:
+                found += spreadsheet_writing(path)
+    assert found == []
+    assert spreadsheet_writing(ROOT / WRITER)  # the check sees the writer's own writing
