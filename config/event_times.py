@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
+from .error_codes import Both
 from .errors import DomainError
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -32,18 +33,15 @@ def window(now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
     return now - dt.timedelta(hours=settings.SCAN_BACKDATE_HOURS), now + FUTURE_TOLERANCE
 
 
-def _local(at: dt.datetime) -> str:
-    return f"{timezone.localtime(at):%Y-%m-%d %H:%M}"
-
-
 def _refusal(field: str, at: dt.datetime, earliest, latest, **detail) -> DomainError:
-    bounds = f"最晚 {_local(latest)}"
+    bounds = {"latest": timezone.localtime(latest)}
     if earliest is not None:
-        bounds = f"最早 {_local(earliest)}，{bounds}"
+        bounds["earliest"] = timezone.localtime(earliest)
     return DomainError(
         "TIME_OUT_OF_RANGE",
-        f"{FIELD_NAMES.get(field, field)}超出允许范围（{bounds}）：请核对设备时钟",
-        f"{field} is outside the accepted window: check the device's clock",
+        case="" if earliest is not None else "no_earliest",
+        field=Both(FIELD_NAMES.get(field, field), field),
+        **bounds,
         detail={
             "field": field,
             "value": at.isoformat(),
@@ -51,7 +49,6 @@ def _refusal(field: str, at: dt.datetime, earliest, latest, **detail) -> DomainE
             "latest": latest.isoformat(),
             **detail,
         },
-        http_status=400,
     )
 
 

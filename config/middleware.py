@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from . import roles
-from .errors import error_body
+from .errors import DomainError, error_body
 from .permissions import user_roles
 
 LAST_SEEN_KEY = "_last_seen"
@@ -100,7 +100,7 @@ class ApiJsonNotFoundMiddleware:
             and not response.get("Content-Type", "").startswith("application/json")
         ):
             return JsonResponse(
-                error_body("NOT_FOUND", "未找到", "Not found", {"path": request.path}),
+                error_body("NOT_FOUND", {"path": request.path}),
                 status=404,
             )
         return response
@@ -153,12 +153,12 @@ class RefuseControlCharactersMiddleware:
             return self.get_response(request)
         if request.path_info.startswith(settings.API_PATH_PREFIXES):
             return JsonResponse(
-                error_body(
+                DomainError(
                     "VALIDATION_ERROR",
                     "请求含有控制字符",
                     "The request holds a control character",
-                    {"reason": "CONTROL_CHARACTER", "parameter": where},
-                ),
+                    detail={"reason": "CONTROL_CHARACTER", "parameter": where},
+                ).as_body(),
                 status=400,
             )
         return render(request, "400.html", status=400)

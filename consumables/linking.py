@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from config.error_codes import Both
 from config.errors import DomainError
 
 from .importing.master import CONFLICT_CODES
@@ -133,10 +134,10 @@ def conflict_error(conflicts: list[dict]) -> DomainError:
     item = f"{first['material_code']} {first['name']} {first['spec']}".strip()
     return DomainError(
         code,
-        f"{label} {first['value']} 已关联到另一在用耗材 {item}",
-        f"{first['field']} {first['value']} is already linked to another live consumable {item}",
+        field=Both(label, first["field"]),
+        value=first["value"],
+        item=item,
         detail={"conflicts": conflicts},
-        http_status=409,
     )
 
 
@@ -165,12 +166,7 @@ def link_apply(
     codes = codes or {}
     consumable = Consumable.objects.select_for_update().get(pk=consumable_id)
     if not consumable.is_active:
-        raise DomainError(
-            "CONSUMABLE_INACTIVE",
-            f"耗材 {consumable.material_code} 已停用",
-            f"consumable {consumable.material_code} is retired",
-            http_status=409,
-        )
+        raise DomainError("CONSUMABLE_INACTIVE", material_code=consumable.material_code)
     conflicts = link_conflicts(
         consumable=consumable, codes=codes, dis=[d.udi_di for d in add_dis]
     )

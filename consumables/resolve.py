@@ -41,10 +41,7 @@ def unreadable(error: CodeParseError) -> DomainError:
 def _ambiguous(consumables: list[Consumable], code: str) -> DomainError:
     return DomainError(
         "AMBIGUOUS_CODE",
-        "该编码对应多个耗材，请扫描其他条码或人工确认",
-        "This code matches several consumables",
         detail={"code": code, "material_codes": sorted(c.material_code for c in consumables)},
-        http_status=409,
     )
 
 

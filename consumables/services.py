@@ -70,13 +70,7 @@ def _pending_version_locked(version_id: int) -> PriceVersion:
         pk=version_id
     )
     if version.status != PriceVersion.Status.PROPOSED:
-        raise DomainError(
-            "PRICE_VERSION_NOT_PENDING",
-            "该调价申请已处理",
-            "This price proposal has already been decided",
-            detail={"status": version.status},
-            http_status=409,
-        )
+        raise DomainError("PRICE_VERSION_NOT_PENDING", detail={"status": version.status})
     return version
 
 
@@ -89,12 +83,7 @@ def price_version_approve(*, version: PriceVersion, approver, note: str = "") ->
     """
     version = _pending_version_locked(version.pk)
     if version.proposed_by_id is None or version.proposed_by_id == approver.pk:
-        raise DomainError(
-            "SELF_APPROVAL",
-            "调价须由申请人以外的第二人审核",
-            "A price change must be approved by someone other than its proposer",
-            http_status=403,
-        )
+        raise DomainError("SELF_APPROVAL", case="price")
     now = timezone.now()
     takes_effect = max(version.requested_effective_from or version.effective_from, now)
     external = prices_in_force(version.consumable_id, takes_effect)
@@ -110,15 +99,12 @@ def price_version_approve(*, version: PriceVersion, approver, note: str = "") ->
     if violations:
         raise DomainError(
             "FOUR_PRICE_VIOLATION",
-            "不符合四价统一规则，不能批准",
-            "The prices break the four-price rule and cannot be approved",
             detail={
                 "violations": [v.as_dict() for v in violations],
                 "platform_price": _str(external.platform),
                 "vbp_price": _str(external.vbp),
                 "effective_from": takes_effect.isoformat(),
             },
-            http_status=422,
         )
     version.status = PriceVersion.Status.APPROVED
     version.effective_from = takes_effect

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import Sum
 
+from config.error_codes import Both
 from config.errors import DomainError
 from organisation.models import Department, Location
 
@@ -104,16 +105,16 @@ def _not_in_stock(key: Key, changes: list[tuple[NewMove, int]]) -> DomainError:
         if change < 0 and on_hand < -change:
             return DomainError(
                 "NOT_IN_STOCK",
-                f"{move.from_location.name} 库存不足：现有 {on_hand}，需要 {move.quantity}",
-                f"Not enough stock at {move.from_location.code}: "
-                f"{on_hand} on hand, {move.quantity} needed",
+                case="short",
+                location=Both(move.from_location.name, move.from_location.code),
+                on_hand=on_hand,
+                requested=move.quantity,
                 detail={
                     "location": move.from_location.code,
                     "on_hand": on_hand,
                     "requested": move.quantity,
                     "lot": move.lot.lot_no,
                 },
-                http_status=409,
             )
         on_hand += change
     raise AssertionError(f"balance {key} was expected to be short")  # pragma: no cover

@@ -70,13 +70,7 @@ class RunCreateApi(ReconciliationApi):
             detail = run_payload(ReconciliationRun.objects.get(date=day))
             raise errors.broker_unavailable(detail) from error
         if failure is not None:
-            raise DomainError(
-                "RECONCILIATION_FAILED",
-                "对账失败，原有结果保留不变",
-                "The reconciliation failed; the previous result stands",
-                detail=run_payload(run),
-                http_status=500,
-            ) from failure
+            raise DomainError("RECONCILIATION_FAILED", detail=run_payload(run)) from failure
         answer = status.HTTP_202_ACCEPTED if queued else status.HTTP_201_CREATED
         return Response(run_payload(run), status=answer)
 

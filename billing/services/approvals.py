@@ -77,8 +77,6 @@ def high_value_use_check(
     if high_value_mode() == BLOCK:
         raise DomainError(
             APPROVAL_REQUIRED,
-            "该高值耗材需先在本次就诊登记使用审批",
-            "This high-value item needs a use approval recorded on the encounter first",
             detail={
                 "encounter": encounter.visit_no,
                 "material_code": consumable.material_code,
@@ -112,7 +110,6 @@ def high_value_approval_record(
             "审批人必填",
             "The approver is required",
             detail={"approved_by": "required"},
-            http_status=400,
         )
     approval = HighValueApproval(
         encounter=encounter,

@@ -118,10 +118,9 @@ def refund_quantity(
     if quantity > left:
         raise DomainError(
             "REFUND_EXCEEDS_CHARGE",
-            f"退费数量 {quantity} 超过可退数量 {left}",
-            f"Refund of {quantity} exceeds the {left} still charged",
+            quantity=quantity,
+            left=left,
             detail={"charge": charge.pk, "refundable": left},
-            http_status=409,
         )
     charge.refunded_quantity += quantity
     if charge.refunded_quantity == charge.quantity:
@@ -194,10 +193,9 @@ def his_charge_record(
         if consumable is None:
             raise DomainError(
                 "UNKNOWN_CODE",
-                f"计费编码 {charge_code} 没有对应的耗材",
-                f"No consumable has the charge code {charge_code}",
+                case="charge_code",
+                charge_code=charge_code,
                 detail={"charge_code": charge_code},
-                http_status=404,
             )
         doctor_order = (
             DoctorOrder.objects.filter(order_id=order, encounter=visit).first() if order else None
@@ -243,7 +241,7 @@ def charge_refund_record(
     def work(event) -> dict:
         charge = ChargeLine.objects.filter(pk=charge_id).first()
         if charge is None:
-            raise DomainError("NOT_FOUND", "计费记录不存在", "No such charge", http_status=404)
+            raise DomainError("NOT_FOUND", case="charge")
         refuse_unless_in_window(refunded_at, field="refunded_at", not_before=charge.charged_at)
         refund = refund_quantity(
             charge=charge, quantity=quantity, event_id=event_id, at=refunded_at, user=event.user

@@ -7,6 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from config.error_codes import Both
 from config.errors import DomainError
 from config.event_times import refuse_if_ahead
 from inventory.services.scans import department_by_code
@@ -50,11 +51,10 @@ def refuse_unless_on_ward(encounter: Encounter, department: Department) -> None:
     if department.kind == Department.Kind.WARD and encounter.department_id != department.pk:
         raise DomainError(
             "ENCOUNTER_NOT_ON_WARD",
-            f"住院号 {encounter.visit_no} 的患者在{encounter.department.name}，"
-            f"不在{department.name}：请核对腕带或切换病区",
-            f"Encounter {encounter.visit_no} is not on {department.code}",
+            encounter=encounter.visit_no,
+            patient_ward=encounter.department.name,
+            ward=Both(department.name, department.code),
             detail={"encounter": encounter.visit_no, "department": encounter.department.code},
-            http_status=409,
         )
 
 

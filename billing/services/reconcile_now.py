@@ -49,27 +49,19 @@ def refuse_unless_reconcilable(day: dt.date) -> None:
     if day > today():
         raise DomainError(
             "DAY_OUT_OF_RANGE",
-            f"{day} 尚未到来，只能对账今天及以前的营业日",
-            f"{day} has not come yet: only today and earlier business days can be reconciled",
+            day=day,
             detail={"date": day.isoformat(), "today": today().isoformat()},
-            http_status=400,
         )
     first = history_start()
     if first is None:
-        raise DomainError(
-            "DAY_OUT_OF_RANGE",
-            "系统尚无出入库或计费记录，没有可对账的营业日",
-            "nothing has been recorded yet (no stock move, no charge): no day to reconcile",
-            detail={"date": day.isoformat()},
-            http_status=400,
-        )
+        raise DomainError("DAY_OUT_OF_RANGE", case="no_history", detail={"date": day.isoformat()})
     if day < first:
         raise DomainError(
             "DAY_OUT_OF_RANGE",
-            f"{day} 早于系统最早的记录（{first}），没有可对账的数据",
-            f"{day} is before the first recorded activity ({first}): nothing to reconcile",
+            case="before_history",
+            day=day,
+            first=first,
             detail={"date": day.isoformat(), "first_day": first.isoformat()},
-            http_status=400,
         )
 
 

@@ -78,8 +78,6 @@ def _refuse_without_consent(encounter, consumable) -> None:
     if needs and not encounter.consented:
         raise DomainError(
             "CONSENT_REQUIRED",
-            "该耗材为自费/限定支付项目，使用前须签署自费知情同意书",
-            "Self-pay or restricted item: record the patient's consent first",
             detail={
                 "encounter": encounter.visit_no,
                 "material_code": consumable.material_code,
@@ -97,11 +95,8 @@ def _refuse_if_already_used(context: ScanContext) -> None:
         if use is not None:
             raise DomainError(
                 "ALREADY_USED",
-                f"该单件已于 {timezone.localtime(use.occurred_at):%Y-%m-%d %H:%M} 使用，"
-                "不能重复使用/计费",
-                "This unit has already been used",
+                used_at=timezone.localtime(use.occurred_at),
                 detail={"serial": unit.serial, "used_at": use.occurred_at.isoformat()},
-                http_status=409,
             )
 
 
@@ -127,13 +122,7 @@ def use(context: ScanContext) -> dict:
     order_id = _order_id_for(context, encounter, consumable)
     if order_id is None:
         if settings.BILLING_REFUSE_USE_WITHOUT_ORDER:
-            raise DomainError(
-                "NO_ORDER",
-                "该患者没有对应医嘱，请先开立医嘱",
-                "No doctor order for this item",
-                detail={"order_code": consumable.order_code},
-                http_status=409,
-            )
+            raise DomainError("NO_ORDER", detail={"order_code": consumable.order_code})
         context.warnings.append("NO_ORDER")
 
     moved = move_scanned_stock(

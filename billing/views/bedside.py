@@ -39,13 +39,7 @@ def wristband_text(raw: str | None) -> str:
 
 
 def _ward_refusal(code: str) -> DomainError:
-    return DomainError(
-        "NOT_YOUR_WARD",
-        f"您不能在科室 {code} 扫码：请选择本人所属病区",
-        f"You may not scan in {code}",
-        detail={"department": code},
-        http_status=403,
-    )
+    return DomainError("NOT_YOUR_WARD", department=code, detail={"department": code})
 
 
 def _pick_ward(wards, code: str | None):

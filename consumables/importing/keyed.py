@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from django.db import DatabaseError, transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from config.error_codes import Both
+
 from .report import ImportFileError, ImportReport, RowError, row_error
 
 
@@ -98,9 +100,10 @@ def _checked_rows(table: Table, rows, report: ImportReport) -> dict[str, dict]:
             if missing:
                 raise ImportFileError(
                     "MISSING_COLUMNS",
-                    f"{table.zh}文件缺少必需的列：{', '.join(missing)}",
-                    f"the {table.en} file lacks required columns: {', '.join(missing)}",
-                    missing=missing,
+                    case="table",
+                    table=Both(table.zh, table.en),
+                    columns=", ".join(missing),
+                    detail={"missing": missing},
                 )
         report.rows += 1
         row, errors = table.parse(line, raw)

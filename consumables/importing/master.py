@@ -537,10 +537,7 @@ def import_consumable_rows(
             missing = [c for c in REQUIRED_COLUMNS if c not in raw]
             if missing:
                 raise ImportFileError(
-                    "MISSING_COLUMNS",
-                    f"缺少必需的列：{', '.join(missing)}",
-                    f"required columns are missing: {', '.join(missing)}",
-                    missing=missing,
+                    "MISSING_COLUMNS", columns=", ".join(missing), detail={"missing": missing}
                 )
         report.rows += 1
         row = parse_row(line, raw)

@@ -8,10 +8,8 @@ from config.errors import DomainError
 
 
 class ImportFileError(DomainError):
-    """The file as a whole cannot be imported (missing, unreadable, required columns absent)."""
-
-    def __init__(self, code: str, message: str, message_en: str, **detail):
-        super().__init__(code, message, message_en, detail=detail, http_status=400)
+    """The file as a whole cannot be imported (missing, unreadable, required columns absent):
+    a refusal like any other (400, worded in config/error_codes.py), told apart by its class."""
 
 
 @dataclass

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
+from config.error_codes import Both
+
 from .report import ImportFileError
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -32,14 +34,12 @@ def read_table(path) -> Iterator[tuple[int, dict[str, str]]]:
     if suffix not in CSV_SUFFIXES | XLSX_SUFFIXES:
         raise ImportFileError(
             "UNREADABLE_FILE",
-            f"不支持的文件格式 {path.suffix or '（无扩展名）'}，请另存为 .csv 或 .xlsx",
-            f"unsupported file format {path.suffix or '(no extension)'}: save as .csv or .xlsx",
-            path=str(path),
+            case="format",
+            suffix=Both(path.suffix or "（无扩展名）", path.suffix or "(no extension)"),
+            detail={"path": str(path)},
         )
     if not path.is_file():
-        raise ImportFileError(
-            "FILE_NOT_FOUND", f"找不到文件 {path}", f"file not found: {path}", path=str(path)
-        )
+        raise ImportFileError("FILE_NOT_FOUND", path=path, detail={"path": str(path)})
     if suffix in XLSX_SUFFIXES:
         return _rows(_xlsx_cells(path))
     return _rows(_csv_cells(path))
@@ -67,10 +67,7 @@ def _decode(data: bytes, path: Path) -> str:
         except UnicodeDecodeError:
             continue
     raise ImportFileError(  # pragma: no cover - gb18030 decodes nearly anything
-        "UNREADABLE_FILE",
-        "文件编码无法识别，请另存为 UTF-8 CSV",
-        "unknown text encoding: save the file as UTF-8 CSV",
-        path=str(path),
+        "UNREADABLE_FILE", case="encoding", detail={"path": str(path)}
     )
 
 
@@ -78,10 +75,7 @@ def _csv_cells(path: Path) -> Iterator[list[str]]:
     text = _decode(path.read_bytes(), path)
     if "\x00" in text:
         raise ImportFileError(
-            "UNREADABLE_FILE",
-            f"{path.name} 不是文本 CSV 文件",
-            f"{path.name} is not a text CSV file",
-            path=str(path),
+            "UNREADABLE_FILE", case="not_text", name=path.name, detail={"path": str(path)}
         )
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
@@ -92,9 +86,10 @@ def _csv_cells(path: Path) -> Iterator[list[str]]:
     except csv.Error as exc:
         raise ImportFileError(
             "UNREADABLE_FILE",
-            f"CSV 格式错误（第 {reader.line_num} 行附近）：{exc}",
-            f"malformed CSV near line {reader.line_num}: {exc}",
-            path=str(path),
+            case="malformed_csv",
+            line=reader.line_num,
+            error=exc,
+            detail={"path": str(path)},
         ) from exc
 
 
@@ -107,9 +102,10 @@ def _xlsx_cells(path: Path) -> Iterator[list[str]]:
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
         raise ImportFileError(
             "UNREADABLE_FILE",
-            f"无法读取 Excel 文件 {path.name}：{exc}",
-            f"cannot read the Excel file {path.name}: {exc}",
-            path=str(path),
+            case="excel_unreadable",
+            name=path.name,
+            error=exc,
+            detail={"path": str(path)},
         ) from exc
     try:
         sheet = workbook.worksheets[0]
@@ -121,9 +117,10 @@ def _xlsx_cells(path: Path) -> Iterator[list[str]]:
         # SyntaxError covers xml.etree's ParseError: a damaged sheet inside the zip.
         raise ImportFileError(
             "UNREADABLE_FILE",
-            f"Excel 文件 {path.name} 已损坏：{exc}",
-            f"the Excel file {path.name} is damaged: {exc}",
-            path=str(path),
+            case="excel_damaged",
+            name=path.name,
+            error=exc,
+            detail={"path": str(path)},
         ) from exc
     finally:
         workbook.close()

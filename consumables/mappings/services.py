@@ -94,12 +94,7 @@ def mapping_change_propose(
         )
     adds = [d for d in add_dis if d.udi_di not in live or d.udi_di in retire]
     if not changes and not adds and not retire:
-        raise DomainError(
-            "NOTHING_TO_CHANGE",
-            "与现有对码相同，无需变更",
-            "the proposal changes nothing",
-            http_status=400,
-        )
+        raise DomainError("NOTHING_TO_CHANGE")
     conflicts = link_conflicts(
         consumable=consumable,
         codes={n: c["to"] for n, c in changes.items() if n in LINKED_CODES},
@@ -153,16 +148,12 @@ def mapping_change_propose_from_staging(
 def _pending_locked(change_id: int) -> MappingChange:
     return pending_locked(
         MappingChange, change_id, pending=MappingChange.Status.PROPOSED,
-        code="MAPPING_CHANGE_NOT_PENDING", zh="该对码变更已处理",
-        en="this mapping change has already been decided",
+        code="MAPPING_CHANGE_NOT_PENDING",
     )  # fmt: skip
 
 
 def _second_person(change: MappingChange, user) -> None:
-    second_person(
-        change.proposed_by_id, user, zh="对码变更须由申请人以外的第二人审核",
-        en="a mapping change must be decided by someone other than its proposer",
-    )  # fmt: skip
+    second_person(change.proposed_by_id, user, case="mapping")
 
 
 @transaction.atomic
@@ -179,13 +170,7 @@ def mapping_change_approve(*, change: MappingChange, approver, note: str = "") -
         if getattr(consumable, name) != c["from"]
     }
     if stale:
-        raise DomainError(
-            "MAPPING_STALE",
-            "提出变更后该耗材的编码或医保支付类别已被修改，请重新提出",
-            "the item's codes or insurance terms changed since this proposal: propose again",
-            detail={"fields": stale},
-            http_status=409,
-        )
+        raise DomainError("MAPPING_STALE", detail={"fields": stale})
     link_apply(
         consumable_id=consumable.pk,
         codes={n: c["to"] for n, c in change.changes.items() if n in LINKED_CODES},

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from config.error_codes import Both
 from config.errors import DomainError
 
 from ..reviews import required_reason
@@ -19,10 +20,8 @@ def _locked(row_id: int, status: str) -> StagingRow:
     if row.status != status:
         raise DomainError(
             "STAGING_ROW_NOT_EDITABLE",
-            f"该行状态为「{row.get_status_display()}」，不能修改",
-            f"this row is {row.status} and cannot be changed",
+            status=Both(row.get_status_display(), row.status),
             detail={"status": row.status},
-            http_status=409,
         )
     return row
 

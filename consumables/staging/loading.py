@@ -158,7 +158,10 @@ def staging_import(
     """
     if source not in StagingSource.values:
         raise ImportFileError(
-            "VALIDATION_ERROR", f"未知来源 {source}", f"unknown source {source}", source=source
+            "VALIDATION_ERROR",
+            f"未知来源 {source}",
+            f"unknown source {source}",
+            detail={"source": source},
         )
     name = file_name or Path(path).name
     batch = StagingImport(source=source, file_name=name[:255], imported_by=user)
@@ -169,7 +172,7 @@ def staging_import(
         staged = _staged(line, raw, source)
         (errors if isinstance(staged, RowError) else rows).append(staged)
     if not batch.rows_read:
-        raise ImportFileError("EMPTY_FILE", f"{name} 没有数据行", f"{name} has no data rows")
+        raise ImportFileError("EMPTY_FILE", name=name)
     if replace:
         batch.rows_superseded = StagingRow.objects.filter(
             source=source, status=StagingRow.Status.PENDING

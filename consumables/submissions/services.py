@@ -36,9 +36,7 @@ REGISTRATION_LIMIT = SupplierSubmission._meta.get_field("registration_no").max_l
 
 def not_found() -> DomainError:
     # Another supplier's product and a product that does not exist look the same.
-    return DomainError(
-        "NOT_FOUND", "未找到该供货品种", "no such product of yours", http_status=404
-    )
+    return DomainError("NOT_FOUND", case="supplier_product")
 
 
 def own_product(
@@ -76,12 +74,7 @@ def supplier_product_assign(
 ) -> SupplierProduct:
     """Record that the hospital buys ``consumable`` from ``supplier_code`` (procurement)."""
     if not supplier_exists(supplier_code):
-        raise DomainError(
-            "UNKNOWN_SUPPLIER",
-            f"未知供应商 {supplier_code}",
-            f"unknown supplier {supplier_code}",
-            http_status=400,
-        )
+        raise DomainError("UNKNOWN_SUPPLIER", supplier_code=supplier_code)
     product, _ = SupplierProduct.objects.get_or_create(
         supplier_id=supplier_code, consumable=consumable, defaults={"created_by": user}
     )
@@ -172,12 +165,7 @@ def submission_create(
         with transaction.atomic():
             _save(submission, user)
     except IntegrityError as error:
-        raise DomainError(
-            "SUBMISSION_PENDING",
-            "该品种已有一份待审核的提交，请等待医院审核",
-            "a submission of this product already awaits review",
-            http_status=409,
-        ) from error
+        raise DomainError("SUBMISSION_PENDING") from error
     for package in packages:
         _save(SubmissionDI(submission=submission, **package.as_dict()), user)
     return submission
@@ -186,16 +174,12 @@ def submission_create(
 def _pending_locked(submission_id: int) -> SupplierSubmission:
     return pending_locked(
         SupplierSubmission, submission_id, pending=SupplierSubmission.Status.SUBMITTED,
-        code="SUBMISSION_NOT_PENDING", zh="该提交已审核",
-        en="this submission has already been reviewed",
+        code="SUBMISSION_NOT_PENDING",
     )  # fmt: skip
 
 
 def _not_own(submission: SupplierSubmission, reviewer) -> None:
-    second_person(
-        submission.submitted_by_id, reviewer, zh="不能审核自己的提交",
-        en="you cannot review your own submission",
-    )  # fmt: skip
+    second_person(submission.submitted_by_id, reviewer, case="submission")
 
 
 @transaction.atomic

@@ -53,20 +53,10 @@ def uploaded_file(upload):
     or a file over ``UPLOAD_MAX_IMPORT_BYTES``."""
     suffix = Path(upload.name or "").suffix.lower()
     if suffix not in CSV_SUFFIXES | XLSX_SUFFIXES:
-        raise DomainError(
-            "UNREADABLE_FILE",
-            "请上传 .csv 或 .xlsx 文件",
-            "upload a .csv or .xlsx file",
-            http_status=400,
-        )
+        raise DomainError("UNREADABLE_FILE")
     limit = settings.UPLOAD_MAX_IMPORT_BYTES
     if upload.size > limit:
-        raise DomainError(
-            "FILE_TOO_LARGE",
-            f"文件超过 {limit // (1024 * 1024)} MB",
-            f"the file is larger than {limit // (1024 * 1024)} MB",
-            http_status=400,
-        )
+        raise DomainError("FILE_TOO_LARGE", megabytes=limit // (1024 * 1024))
     with tempfile.TemporaryDirectory(prefix="wuma-upload-") as folder:
         path = Path(folder) / f"upload{suffix}"
         with open(path, "wb") as out:

@@ -157,7 +157,6 @@ class CodeDecodeApi(APIView):
                 "请上传图片（字段 image）",
                 "Upload the picture in the field 'image'",
                 detail={"field": "image", "reason": "REQUIRED"},
-                http_status=400,
             )
         if upload.size > MAX_BYTES:
             raise _too_large(upload.size)

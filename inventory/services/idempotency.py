@@ -45,10 +45,7 @@ def _replay(event: ScanEvent, action: str, digest: str) -> WriteOutcome:
     if event.fingerprint != digest or event.action != action:
         raise DomainError(
             "EVENT_ID_REUSED",
-            "该 event_id 已用于另一条不同内容的请求",
-            "This event_id was already used for a different request",
             detail={"event_id": str(event.event_id), "first_action": event.action},
-            http_status=409,
         )
     return WriteOutcome(200, event.response)
 
@@ -101,10 +98,6 @@ def run_once(
             return _replay(existing, action, digest)
         # Another constraint (a unit used or charged twice at the same instant) held.
         raise DomainError(
-            "CONFLICT",
-            "与另一条同时提交的操作冲突，请刷新后重试",
-            "Conflicts with a concurrent write; refresh and retry",
-            detail={"reason": str(error).splitlines()[0][:200]},
-            http_status=409,
+            "CONFLICT", detail={"reason": str(error).splitlines()[0][:200]}
         ) from error
     return _replay(ScanEvent.objects.get(event_id=event_id), action, digest)

@@ -18,6 +18,7 @@ from collections import defaultdict
 from django.db import transaction
 from django.db.models import F, Max, Min, Q, Sum
 
+from config.error_codes import Both
 from config.errors import DomainError
 from consumables.models import Consumable
 from consumables.resolve import resolve_code
@@ -74,10 +75,8 @@ def recall_register(*, code_or_di: str, lot_nos, reason: str, user) -> list[Reca
     if covered:
         raise DomainError(
             "ALREADY_RECALLED",
-            "该耗材的以下批次已登记召回：" + "、".join(lot or "全部批次" for lot in covered),
-            "Already under recall: " + ", ".join(lot or "all lots" for lot in covered),
+            lots=[lot or Both("全部批次", "all lots") for lot in covered],
             detail={"material_code": consumable.material_code, "lots": covered},
-            http_status=409,
         )
     return Recall.objects.bulk_create(
         [

@@ -36,18 +36,14 @@ def _pre_purchase_check(consumable: Consumable, context: ScanContext):
         if not consumable.charge_code:
             raise errors.DomainError(
                 "NO_CHARGE_MAPPING",
-                "该耗材可收费但没有计费编码，不能入库：请先完成五码对照",
-                "Chargeable item without a charge code cannot be received",
+                case="receive",
                 detail={"material_code": consumable.material_code},
-                http_status=409,
             )
         if version is None or version.charge_price is None:
             raise errors.DomainError(
                 "NO_APPROVED_PRICE",
-                "该耗材没有已批准的采购价/收费价，不能入库：请物价办先审核价格",
-                "Chargeable item without an approved price cannot be received",
+                case="receive",
                 detail={"material_code": consumable.material_code},
-                http_status=409,
             )
     return version
 
@@ -101,11 +97,7 @@ def receive(context: ScanContext) -> dict:
                 )
             if TrackedUnit.objects.filter(consumable=consumable, serial=serial).exists():
                 raise errors.DomainError(
-                    "ALREADY_RECEIVED",
-                    f"序列号 {serial} 已入库，不能重复入库",
-                    f"Serial {serial} was already received",
-                    detail={"serial": serial},
-                    http_status=409,
+                    "ALREADY_RECEIVED", serial=serial, detail={"serial": serial}
                 )
         else:
             labels = _new_labels(context, lot, quantity)

@@ -63,10 +63,6 @@ from .common import lot_for
 Status = Stocktake.Status
 
 
-def _refusal(code: str, message: str, message_en: str, status: int = 409, **detail):
-    return DomainError(code, message, message_en, detail=detail, http_status=status)
-
-
 def _locked(stocktake_id: int) -> Stocktake:
     stocktake = (
         Stocktake.objects.select_for_update(of=("self",))
@@ -75,9 +71,7 @@ def _locked(stocktake_id: int) -> Stocktake:
         .first()
     )
     if stocktake is None:
-        raise _refusal(
-            "NOT_FOUND", "盘点单不存在", "No such stocktake", 404, stocktake=stocktake_id
-        )
+        raise DomainError("NOT_FOUND", case="stocktake", detail={"stocktake": stocktake_id})
     return stocktake
 
 
@@ -86,24 +80,12 @@ def _require(stocktake: Stocktake, wanted: str) -> None:
         return
     detail = {"stocktake": stocktake.pk, "status": stocktake.status}
     if stocktake.status == Status.POSTED:
-        raise _refusal(
-            "ALREADY_POSTED", "该盘点单已复核过账，不能再修改", "Already posted", **detail
-        )
+        raise DomainError("ALREADY_POSTED", detail=detail)
     if stocktake.status == Status.CANCELLED:
-        raise _refusal("STOCKTAKE_CANCELLED", "该盘点单已取消", "Stocktake cancelled", **detail)
+        raise DomainError("STOCKTAKE_CANCELLED", detail=detail)
     if wanted == Status.OPEN:
-        raise _refusal(
-            "STOCKTAKE_NOT_OPEN",
-            "该盘点单已提交复核，不能继续盘点；如需补盘请先退回",
-            "Stocktake submitted: send it back to count again",
-            **detail,
-        )
-    raise _refusal(
-        "STOCKTAKE_NOT_SUBMITTED",
-        "该盘点单尚未提交复核",
-        "Stocktake not submitted for confirmation yet",
-        **detail,
-    )
+        raise DomainError("STOCKTAKE_NOT_OPEN", detail=detail)
+    raise DomainError("STOCKTAKE_NOT_SUBMITTED", detail=detail)
 
 
 def _line_for(stocktake: Stocktake, lot: Lot) -> StocktakeLine:
@@ -124,11 +106,10 @@ def stocktake_open(*, department: Department, user) -> Stocktake:
     """
     location = department_location(department)
     live = Stocktake.objects.filter(location=location, status__in=Stocktake.LIVE).first()
-    in_progress = _refusal(
+    in_progress = DomainError(
         "STOCKTAKE_IN_PROGRESS",
-        f"{department.name} 已有进行中的盘点单，请继续该盘点或先取消",
-        "A count of this location is already in progress",
-        stocktake=live.pk if live else None,
+        department=department.name,
+        detail={"stocktake": live.pk if live else None},
     )
     if live is not None:
         raise in_progress
@@ -221,12 +202,7 @@ def _count_unit(stocktake, consumable, resolution, code: str, quantity, user) ->
     unit = _unit_of(resolution, consumable)
     if unit is None:
         if resolution.parsed.serial or resolution.hospital_label is not None:
-            raise _refusal(
-                "UNKNOWN_UNIT",
-                "系统中没有该序列号/院内码的入库记录，请先办理入库",
-                "This unit was never received",
-                serial=resolution.parsed.serial,
-            )
+            raise DomainError("UNKNOWN_UNIT", detail={"serial": resolution.parsed.serial})
         raise errors.validation(
             "code",
             "高值耗材须扫描带序列号的条码或院内码（一物一码）",
@@ -234,23 +210,15 @@ def _count_unit(stocktake, consumable, resolution, code: str, quantity, user) ->
             reason="SERIAL_REQUIRED",
         )
     if StocktakeEntry.objects.filter(stocktake=stocktake, unit=unit).exists():
-        raise _refusal(
-            "ALREADY_COUNTED",
-            f"单件 {unit.serial} 已在本次盘点中计数",
-            f"Unit {unit.serial} was already counted in this stocktake",
-            serial=unit.serial,
-        )
+        raise DomainError("ALREADY_COUNTED", serial=unit.serial, detail={"serial": unit.serial})
     warnings, was_at = [], None
     if unit.location_id is not None and unit.location_id != stocktake.location_id:
         was_at = unit.location_id
         warnings.append("UNIT_RECORDED_ELSEWHERE")
     elif unit.location_id is None:
         if not _last_count_found_missing(unit):
-            raise _refusal(
-                "UNIT_LEFT_STOCK",
-                f"单件 {unit.serial} 已记录为使用、报损或退货，不能盘入；请先更正该记录",
-                f"Unit {unit.serial} is recorded as used, scrapped or returned",
-                serial=unit.serial,
+            raise DomainError(
+                "UNIT_LEFT_STOCK", serial=unit.serial, detail={"serial": unit.serial}
             )
         warnings.append("UNIT_WAS_MISSING")
     line = _line_for(stocktake, unit.lot)
@@ -316,7 +284,7 @@ def stocktake_set_count(*, stocktake_id: int, line_id: int, counted: int, user) 
     _require(stocktake, Status.OPEN)
     line = stocktake.lines.select_related("consumable").filter(pk=line_id).first()
     if line is None:
-        raise _refusal("NOT_FOUND", "盘点明细不存在", "No such line", 404, line=line_id)
+        raise DomainError("NOT_FOUND", case="stocktake_line", detail={"line": line_id})
     if line.consumable.tracking == Consumable.Tracking.UNIT:
         raise errors.validation(
             "counted",
@@ -408,13 +376,7 @@ def stocktake_confirm(
     stocktake = _locked(stocktake_id)
     _require(stocktake, Status.SUBMITTED)
     if took_part_in_count(stocktake, user):
-        raise _refusal(
-            "SELF_CONFIRMATION",
-            "盘点复核须由未参与本次盘点的另一人完成",
-            "The count must be confirmed by someone who did not count it",
-            403,
-            stocktake=stocktake.pk,
-        )
+        raise DomainError("SELF_CONFIRMATION", detail={"stocktake": stocktake.pk})
     location, now = stocktake.location, timezone.now()
     lines = list(
         stocktake.lines.select_related("lot", "consumable").order_by("consumable_id", "lot_id")
@@ -429,20 +391,20 @@ def stocktake_confirm(
     )
     drifted = [line for line in lines if book.get(line.lot_id, 0) != line.expected]
     if drifted and not accept_drift:
-        raise _refusal(
+        raise DomainError(
             "STOCK_MOVED_DURING_COUNT",
-            "盘点期间库存有变动，请核对后确认按实盘数过账",
-            "The book moved during the count: review the drift and accept it to post",
-            lines=[
-                {
-                    "line": line.pk,
-                    "material_code": line.consumable.material_code,
-                    "lot": line.lot.lot_no,
-                    "expected": line.expected,
-                    "on_hand": book.get(line.lot_id, 0),
-                }
-                for line in drifted
-            ],
+            detail={
+                "lines": [
+                    {
+                        "line": line.pk,
+                        "material_code": line.consumable.material_code,
+                        "lot": line.lot.lot_no,
+                        "expected": line.expected,
+                        "on_hand": book.get(line.lot_id, 0),
+                    }
+                    for line in drifted
+                ],
+            },
         )
 
     counted_units = {
