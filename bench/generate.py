@@ -162,7 +162,7 @@ def _master_sql(shape: Shape) -> list[tuple[str, dict]]:
         (
             f"""INSERT INTO consumables_priceversion (id, consumable_id, purchase_price,
                     charge_price, effective_from, status, origin, reason, proposed_at,
-                    decision_note)
+                    decision_reason)
                 SELECT g, g, {BASE_PRICE}, {BASE_PRICE}, %(long_ago)s, 'approved',
                        'initial_load', '', now(), ''
                 FROM generate_series(1, %(n)s) g""",
@@ -193,7 +193,7 @@ def _repricing_sql(shape: Shape) -> list[tuple[str, dict]]:
         (
             f"""INSERT INTO consumables_priceversion (id, consumable_id, purchase_price,
                     charge_price, effective_from, status, origin, reason, proposed_at,
-                    proposed_by_id, decided_by_id, decided_at, decision_note)
+                    proposed_by_id, decided_by_id, decided_at, decision_reason)
                 SELECT %(n)s + g, g, round({BASE_PRICE} * 1.1, 2), round({BASE_PRICE} * 1.1, 2),
                        %(change_at)s, 'approved', 'proposal', '调价', now(),
                        (SELECT min(id) FROM auth_user), (SELECT max(id) FROM auth_user),

@@ -252,7 +252,8 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     ErrorCode(
         "SELF_APPROVAL",
         403,
-        "the proposer approving their own price version, mapping change or submission",
+        "the proposer deciding (approving or rejecting) their own price version, mapping "
+        "change or submission",
         None,
         cases={
             "price": W(

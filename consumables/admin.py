@@ -56,7 +56,7 @@ FIELD_LABELS = {
     "proposed_at": _("申请时间 / proposed at"),
     "decided_by": _("审核人 / decided by"),
     "decided_at": _("审核时间 / decided at"),
-    "decision_note": _("审核意见 / decision note"),
+    "decision_reason": _("审核意见 / decision note"),
     "requested_effective_from": _("申请生效时间 / requested effective from"),
     "patient": _("患者 / patient"),
     "department": _("科室 / department"),
@@ -599,7 +599,7 @@ class PriceVersionAdmin(LabelledFormMixin, HistoryAdmin):
         "consumable_column", "purchase_price", "charge_price", "four_price_check",
         "effective_from", "requested_effective_from_column", "status_column", "origin_column",
         "reason", "proposed_by_column", "proposed_at_column", "decided_by_column",
-        "decided_at_column", "decision_note_column",
+        "decided_at_column", "decision_reason_column",
     )
     consumable_column = column("consumable")
     status_column = column("status", choices=True)
@@ -608,7 +608,7 @@ class PriceVersionAdmin(LabelledFormMixin, HistoryAdmin):
     proposed_at_column = column("proposed_at")
     decided_by_column = column("decided_by")
     decided_at_column = column("decided_at")
-    decision_note_column = column("decision_note")
+    decision_reason_column = column("decision_reason")
     requested_effective_from_column = column("requested_effective_from")
 
     def get_queryset(self, request):

@@ -139,7 +139,7 @@ class MappingChangeAdmin(LabelledFormMixin, HistoryAdmin):
     autocomplete_fields = ("consumable",)
     readonly_fields = ("consumable", "changes", "add_dis", "retire_dis", "reason", "origin",
                        "status", "proposed_by", "proposed_at", "decided_by", "decided_at",
-                       "decision_note", "page")  # fmt: skip
+                       "decision_reason", "page")  # fmt: skip
 
     @admin.display(description=_("审核页面 / review page"))
     def page(self, obj):

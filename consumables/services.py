@@ -6,12 +6,12 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
 from config.errors import DomainError
 
 from .models import Consumable, PriceVersion
 from .prices import PRICE_PLACES, FourPrices, four_price_violations, prices_in_force
+from .reviews.services import ReviewKind, review_approve, review_propose, review_reject
 
 
 def _price(value, field: str) -> Decimal:
@@ -58,33 +58,14 @@ def price_version_propose(
         effective_from=effective_from,
         requested_effective_from=effective_from,
         reason=reason,
-        proposed_by=proposed_by,
     )
-    version._history_user = proposed_by  # the audit trail names the actor, request or not
-    version.save()
-    return version
+    return review_propose(record=version, proposed_by=proposed_by)
 
 
-def _pending_version_locked(version_id: int) -> PriceVersion:
-    version = PriceVersion.objects.select_for_update().select_related("consumable").get(
-        pk=version_id
-    )
-    if version.status != PriceVersion.Status.PROPOSED:
-        raise DomainError("PRICE_VERSION_NOT_PENDING", detail={"status": version.status})
-    return version
-
-
-@transaction.atomic
-def price_version_approve(*, version: PriceVersion, approver, note: str = "") -> PriceVersion:
-    """Approve a proposal: a second person, and only if the four-price rule holds.
-
-    The prices are checked against the platform and VBP prices in force when the version
-    takes effect: the later of its requested date and now (a price never changes in the past).
-    """
-    version = _pending_version_locked(version.pk)
-    if version.proposed_by_id is None or version.proposed_by_id == approver.pk:
-        raise DomainError("SELF_APPROVAL", case="price")
-    now = timezone.now()
+def _put_in_force(version: PriceVersion, approver, now: dt.datetime) -> None:
+    """The approval's effect: the version takes effect at the later of its requested date
+    and now (a price never changes in the past), only if the four-price rule holds against
+    the platform and VBP prices in force then."""
     takes_effect = max(version.requested_effective_from or version.effective_from, now)
     external = prices_in_force(version.consumable_id, takes_effect)
     violations = four_price_violations(
@@ -106,31 +87,27 @@ def price_version_approve(*, version: PriceVersion, approver, note: str = "") ->
                 "effective_from": takes_effect.isoformat(),
             },
         )
-    version.status = PriceVersion.Status.APPROVED
     version.effective_from = takes_effect
-    version.decided_by = approver
-    version.decided_at = now
-    version.decision_note = note
-    version._history_user = approver
-    version.save()
-    return version
 
 
-@transaction.atomic
+PRICE_REVIEW = ReviewKind(
+    model=PriceVersion,
+    code="PRICE_VERSION_NOT_PENDING",
+    case="price",
+    reason_required=("驳回须填写原因", "A rejection needs a reason"),
+    on_approve=_put_in_force,
+)
+
+
+def price_version_approve(*, version: PriceVersion, approver, note: str = "") -> PriceVersion:
+    """Approve a proposal: a second person, and only if the four-price rule holds
+    (``_put_in_force``)."""
+    return review_approve(kind=PRICE_REVIEW, record=version, decider=approver, reason=note)
+
+
 def price_version_reject(*, version: PriceVersion, approver, note: str) -> PriceVersion:
-    """Reject a proposal with a reason; it never takes effect."""
-    version = _pending_version_locked(version.pk)
-    if not note.strip():
-        raise DomainError(
-            "VALIDATION_ERROR", "驳回须填写原因", "A rejection needs a reason", http_status=400
-        )
-    version.status = PriceVersion.Status.REJECTED
-    version.decided_by = approver
-    version.decided_at = timezone.now()
-    version.decision_note = note
-    version._history_user = approver
-    version.save()
-    return version
+    """Reject a proposal with a reason (a second person); it never takes effect."""
+    return review_reject(kind=PRICE_REVIEW, record=version, decider=approver, reason=note)
 
 
 def _str(value: Decimal | None) -> str | None:

@@ -226,7 +226,7 @@ def test_reject_asks_for_a_reason_then_rejects(admin_client, second_admin):
     assert any("已驳回 1" in m for m in messages_of(done))
     version.refresh_from_db()
     assert version.status == PriceVersion.Status.REJECTED
-    assert version.decision_note == "报价有误"
+    assert version.decision_reason == "报价有误"
 
 
 def test_price_versions_are_read_only_and_cannot_be_deleted(admin_client):

@@ -23,8 +23,8 @@ from consumables.importing.master import CONFLICT_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 RAISERS = {"DomainError", "ImportFileError", "error_body"}
-# Helpers that raise the ``code=`` they are handed (consumables/reviews.py).
-CODE_HELPERS = {"pending_locked"}
+# Helpers that raise the ``code=`` they are handed (consumables/reviews/services.py).
+CODE_HELPERS = {"ReviewKind"}
 
 # The refusal codes CONTRACT.md (the integration contract the hospital's systems are written
 # against, kept outside this repository) names "at least"; its copy is checked below when

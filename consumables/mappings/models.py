@@ -1,14 +1,14 @@
 """A proposed change of a live consumable's codes and insurance terms, decided by a second
 person."""
 
-from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from ..reviews.models import Reviewed, decider_not_proposer
 
-class MappingChange(models.Model):
+
+class MappingChange(Reviewed):
     """Codes to set, insurance terms to set, DIs to link and DIs to retire on one consumable.
 
     ``changes``: ``{field: {"from": old, "to": new}}`` for ``charge_code``, ``order_code``,
@@ -18,11 +18,6 @@ class MappingChange(models.Model):
     ``["<udi_di>", ...]``. The ``from`` values are the master as the proposer saw it:
     approval refuses a change whose item moved on since (MAPPING_STALE).
     """
-
-    class Status(models.TextChoices):
-        PROPOSED = "proposed", _("待审核 / proposed")
-        APPROVED = "approved", _("已批准 / approved")
-        REJECTED = "rejected", _("已驳回 / rejected")
 
     class Origin(models.TextChoices):
         MANUAL = "manual", _("人工提出 / by hand")
@@ -37,34 +32,13 @@ class MappingChange(models.Model):
     retire_dis = models.JSONField(_("停用 UDI-DI / DIs to retire"), default=list, blank=True)
     reason = models.CharField(_("变更原因 / reason"), max_length=500)
     origin = models.CharField(max_length=8, choices=Origin, default=Origin.MANUAL)
-    status = models.CharField(
-        _("状态 / status"), max_length=8, choices=Status, default=Status.PROPOSED
-    )
-    proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-        verbose_name=_("申请人 / proposed by"),
-    )
-    proposed_at = models.DateTimeField(_("申请时间 / proposed at"), auto_now_add=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name=_("审核人 / decided by"),
-    )
-    decided_at = models.DateTimeField(_("审核时间 / decided at"), null=True, blank=True)
-    decision_note = models.CharField(_("审核意见 / decision note"), max_length=500, blank=True)
     history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("对码变更 / mapping change")
         verbose_name_plural = _("对码变更 / mapping changes")
         ordering = ["-proposed_at", "-pk"]
-        constraints = [
-            # Two-person rule, enforced by the database as for prices.
-            models.CheckConstraint(
-                condition=Q(status="proposed")
-                | (Q(decided_by__isnull=False) & ~Q(decided_by=F("proposed_by"))),
-                name="mapping_decider_not_proposer",
-            ),
-        ]
+        constraints = [decider_not_proposer("mapping_change")]
         indexes = [
             models.Index(fields=["status", "-proposed_at"], name="mapping_status_idx"),
         ]

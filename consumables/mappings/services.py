@@ -8,7 +8,6 @@ master changes only in ``mapping_change_approve``, through ``linking.link_apply`
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 
 from config.errors import DomainError
 
@@ -23,19 +22,19 @@ from ..linking import (
     link_conflicts,
 )
 from ..models import Consumable, DeviceIdentifier
-from ..reviews import pending_locked, required_reason, second_person
+from ..reviews.services import (
+    ReviewKind,
+    required_reason,
+    review_approve,
+    review_propose,
+    review_reject,
+)
 from ..staging.conflicts import take_snapshot
 from ..staging.models import ConflictSnapshot
 from .models import MappingChange
 
 # The insurance terms a mapping change may set, beside the codes (``MappingChange.changes``).
 INSURANCE_FIELDS = ("insurance_class", "insurance_restriction")
-
-
-def _save(change: MappingChange, user) -> MappingChange:
-    change._history_user = user
-    change.save()
-    return change
 
 
 @transaction.atomic
@@ -102,16 +101,15 @@ def mapping_change_propose(
     )
     if conflicts:
         raise conflict_error(conflicts)
-    return _save(
-        MappingChange(
+    return review_propose(
+        record=MappingChange(
             consumable=consumable,
             changes=changes,
             add_dis=[d.as_dict() for d in adds],
             retire_dis=retire,
             reason=reason,
-            proposed_by=proposed_by,
         ),
-        proposed_by,
+        proposed_by=proposed_by,
     )
 
 
@@ -131,38 +129,23 @@ def mapping_change_propose_from_staging(
     ).values_list("changes", "add_dis")
     if any(c == changes and a == add for c, a in waiting):
         return None
-    return _save(
-        MappingChange(
+    return review_propose(
+        record=MappingChange(
             consumable=consumable,
             changes=changes,
             add_dis=add,
             origin=MappingChange.Origin.STAGING,
             reason="对码工作区导入的编码与主数据不同 / the workspace's codes differ from the "
             "master",
-            proposed_by=proposed_by,
         ),
-        proposed_by,
+        proposed_by=proposed_by,
     )
 
 
-def _pending_locked(change_id: int) -> MappingChange:
-    return pending_locked(
-        MappingChange, change_id, pending=MappingChange.Status.PROPOSED,
-        code="MAPPING_CHANGE_NOT_PENDING",
-    )  # fmt: skip
-
-
-def _second_person(change: MappingChange, user) -> None:
-    second_person(change.proposed_by_id, user, case="mapping")
-
-
-@transaction.atomic
-def mapping_change_approve(*, change: MappingChange, approver, note: str = "") -> MappingChange:
-    """Apply a proposal to the live master: a second person, and only if the item still has
-    the codes and insurance terms the proposer saw (MAPPING_STALE otherwise) and no other
+def _apply(change: MappingChange, approver, at) -> None:
+    """The approval's effect: the proposal applied to the live master, only if the item still
+    has the codes and insurance terms the proposer saw (MAPPING_STALE otherwise) and no other
     item holds the new codes. The history of the item names the approver and the change."""
-    change = _pending_locked(change.pk)
-    _second_person(change, approver)
     consumable = Consumable.objects.select_for_update().get(pk=change.consumable_id)
     stale = {
         name: {"proposed_from": c["from"], "now": getattr(consumable, name)}
@@ -180,23 +163,25 @@ def mapping_change_approve(*, change: MappingChange, approver, note: str = "") -
         user=approver,
         reason=f"对码变更 #{change.pk} 批准 / mapping change approved",
     )
-    change.status = MappingChange.Status.APPROVED
-    change.decided_by = approver
-    change.decided_at = timezone.now()
-    change.decision_note = (note or "")[:500]
-    _save(change, approver)
+
+
+MAPPING_REVIEW = ReviewKind(
+    model=MappingChange,
+    code="MAPPING_CHANGE_NOT_PENDING",
+    case="mapping",
+    reason_required=("驳回须填写原因", "a rejection needs a reason"),
+    on_approve=_apply,
+)
+
+
+@transaction.atomic
+def mapping_change_approve(*, change: MappingChange, approver, note: str = "") -> MappingChange:
+    """Apply a proposal to the live master (``_apply``), decided by a second person."""
+    change = review_approve(kind=MAPPING_REVIEW, record=change, decider=approver, reason=note)
     take_snapshot(trigger=ConflictSnapshot.Trigger.MASTER, user=approver)
     return change
 
 
-@transaction.atomic
 def mapping_change_reject(*, change: MappingChange, approver, note: str) -> MappingChange:
     """Reject a proposal with a reason; the master does not change."""
-    note = required_reason(note, "驳回须填写原因", "a rejection needs a reason")
-    change = _pending_locked(change.pk)
-    _second_person(change, approver)
-    change.status = MappingChange.Status.REJECTED
-    change.decided_by = approver
-    change.decided_at = timezone.now()
-    change.decision_note = note
-    return _save(change, approver)
+    return review_reject(kind=MAPPING_REVIEW, record=change, decider=approver, reason=note)

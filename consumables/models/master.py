@@ -4,12 +4,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from consumables.codes import is_valid_hospital_code, is_valid_insurance_code
 from consumables.insurance import insurance_terms_problem
+from consumables.reviews.models import Reviewed, ReviewStatus, decider_not_proposer
 
 
 class Consumable(models.Model):
@@ -210,18 +211,14 @@ class ExternalPrice(models.Model):
         return f"{self.consumable_id} {self.kind} {self.price} @{self.effective_from:%Y-%m-%d}"
 
 
-class PriceVersion(models.Model):
+class PriceVersion(Reviewed):
     """The hospital's purchase (采购价) and charge (收费价) prices, effective once approved.
 
     Invariant 6: an approved version satisfied the four-price rule when approved, and its
     approver is not its proposer (a check constraint, not only code). The versions loaded
-    as a consumable's first prices by ``import_master`` have origin ``initial_load``.
+    as a consumable's first prices by ``import_master`` have origin ``initial_load``: approved
+    by the load, with no decider.
     """
-
-    class Status(models.TextChoices):
-        PROPOSED = "proposed", _("待审核 / proposed")
-        APPROVED = "approved", _("已批准 / approved")
-        REJECTED = "rejected", _("已驳回 / rejected")
 
     class Origin(models.TextChoices):
         PROPOSAL = "proposal", _("调价申请 / proposal")
@@ -240,26 +237,13 @@ class PriceVersion(models.Model):
     )
     effective_from = models.DateTimeField(_("生效时间 / effective from"))
     requested_effective_from = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=8, choices=Status, default=Status.PROPOSED)
     origin = models.CharField(max_length=12, choices=Origin, default=Origin.PROPOSAL)
     reason = models.CharField(_("调整原因 / reason"), max_length=500, blank=True)
+    # An initial load may name no proposer.
     proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    proposed_at = models.DateTimeField(auto_now_add=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.CharField(max_length=500, blank=True)
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name=_("申请人 / proposed by"),
+    )  # fmt: skip
     history = HistoricalRecords()
 
     class Meta:
@@ -271,16 +255,11 @@ class PriceVersion(models.Model):
                 & (Q(charge_price__isnull=True) | Q(charge_price__gte=0)),
                 name="price_version_gte0",
             ),
-            # Two-person rule (价格调整双审核), enforced by the database.
-            models.CheckConstraint(
-                condition=~Q(status="approved")
-                | Q(origin="initial_load")
-                | (
-                    Q(decided_by__isnull=False)
-                    & Q(proposed_by__isnull=False)
-                    & ~Q(decided_by=F("proposed_by"))
-                ),
-                name="price_approver_not_proposer",
+            # Two-person rule (价格调整双审核) for approvals. Rejections are left out: before
+            # the one review service a proposer could reject (withdraw) their own proposal,
+            # and those rows stand.
+            decider_not_proposer(
+                "price_version", statuses=[ReviewStatus.APPROVED], exempt=Q(origin="initial_load")
             ),
         ]
         indexes = [

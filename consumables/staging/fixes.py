@@ -9,7 +9,7 @@ from django.db import transaction
 from config.error_codes import Both
 from config.errors import DomainError
 
-from ..reviews import required_reason
+from ..reviews.services import required_reason
 from .conflicts import take_snapshot
 from .loading import EDITABLE, SUPPLIER_EDITABLE, restaged
 from .models import ConflictSnapshot, StagingRow

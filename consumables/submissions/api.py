@@ -55,8 +55,9 @@ class SubmissionOutputSerializer(serializers.Serializer):
     )
     dis = SubmittedPackageSerializer(many=True, source="dis.all")
     status = serializers.ChoiceField(SupplierSubmission.Status.choices)
-    submitted_at = serializers.DateTimeField()
-    reviewed_at = serializers.DateTimeField(allow_null=True)
+    # The published names of the review fields (reviews.models.Reviewed).
+    submitted_at = serializers.DateTimeField(source="proposed_at")
+    reviewed_at = serializers.DateTimeField(source="decided_at", allow_null=True)
     decision_reason = serializers.CharField()
 
 

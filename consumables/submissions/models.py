@@ -8,11 +8,13 @@ suppliers are found by ``organisation.selectors.supplier_codes_for``.
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from consumables.models.master import Consumable, DeviceIdentifier
+
+from ..reviews.models import Reviewed, decider_not_proposer
 
 
 class SupplierProduct(models.Model):
@@ -57,7 +59,7 @@ class SupplierProduct(models.Model):
         return self.supplier_id
 
 
-class SupplierSubmission(models.Model):
+class SupplierSubmission(Reviewed):
     """What a supplier says an item's insurance code, UDI-DIs, registration number and
     insurance class (with its payment restriction) are.
 
@@ -66,7 +68,8 @@ class SupplierSubmission(models.Model):
     """
 
     class Status(models.TextChoices):
-        SUBMITTED = "submitted", _("待审核 / awaiting review")
+        # A supplier's proposal is "submitted": the word the supplier API publishes.
+        PROPOSED = "submitted", _("待审核 / awaiting review")
         APPROVED = "approved", _("已通过 / approved")
         REJECTED = "rejected", _("已退回 / returned")
 
@@ -88,25 +91,14 @@ class SupplierSubmission(models.Model):
     restriction = models.CharField(_("限定支付条件 / payment restriction"), max_length=300,
                                    blank=True)  # fmt: skip
     status = models.CharField(
-        _("状态 / status"), max_length=10, choices=Status, default=Status.SUBMITTED
+        _("状态 / status"), max_length=10, choices=Status, default=Status.PROPOSED
     )
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-        verbose_name=_("提交人 / submitted by"),
-    )
-    submitted_at = models.DateTimeField(_("提交时间 / submitted at"), auto_now_add=True)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name=_("审核人 / reviewed by"),
-    )
-    reviewed_at = models.DateTimeField(_("审核时间 / reviewed at"), null=True, blank=True)
-    decision_reason = models.CharField(_("审核意见 / decision"), max_length=500, blank=True)
     history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("供应商提交 / supplier submission")
         verbose_name_plural = _("供应商提交 / supplier submissions")
-        ordering = ["-submitted_at", "-pk"]
+        ordering = ["-proposed_at", "-pk"]
         constraints = [
             # One submission of an item by a supplier awaits review at a time.
             models.UniqueConstraint(
@@ -114,15 +106,11 @@ class SupplierSubmission(models.Model):
                 condition=Q(status="submitted"),
                 name="uniq_open_submission",
             ),
-            models.CheckConstraint(
-                condition=Q(status="submitted")
-                | (Q(reviewed_by__isnull=False) & ~Q(reviewed_by=F("submitted_by"))),
-                name="submission_reviewer_not_submitter",
-            ),
+            decider_not_proposer("supplier_submission"),
         ]
         indexes = [
-            models.Index(fields=["supplier_code", "-submitted_at"], name="submission_supplier_idx"),
-            models.Index(fields=["status", "-submitted_at"], name="submission_status_idx"),
+            models.Index(fields=["supplier_code", "-proposed_at"], name="submission_supplier_idx"),
+            models.Index(fields=["status", "-proposed_at"], name="submission_status_idx"),
         ]
 
     def __str__(self):

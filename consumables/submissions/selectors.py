@@ -24,7 +24,7 @@ def products_of(user) -> QuerySet[SupplierProduct]:
     latest submission (three queries with its DIs, however many products)."""
     latest = SupplierSubmission.objects.filter(
         supplier_code=OuterRef("supplier_id"), consumable=OuterRef("consumable")
-    ).order_by("-submitted_at", "-pk")
+    ).order_by("-proposed_at", "-pk")
     return (
         SupplierProduct.objects.filter(
             supplier_id__in=supplier_codes_for(user), is_active=True
@@ -41,7 +41,7 @@ def products_of(user) -> QuerySet[SupplierProduct]:
 
 def _submissions() -> QuerySet[SupplierSubmission]:
     return SupplierSubmission.objects.select_related(
-        "consumable", "submitted_by", "reviewed_by"
+        "consumable", "proposed_by", "decided_by"
     ).prefetch_related("dis")
 
 

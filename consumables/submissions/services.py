@@ -11,7 +11,6 @@ restricted item without its condition) are refused at both too.
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from config.errors import DomainError
 from organisation.selectors import supplier_codes_for, supplier_exists
@@ -26,7 +25,7 @@ from ..linking import (
     link_conflicts,
 )
 from ..models import Consumable
-from ..reviews import pending_locked, required_reason, second_person
+from ..reviews.services import ReviewKind, review_approve, review_propose, review_reject, saved_by
 from ..staging.conflicts import take_snapshot
 from ..staging.models import ConflictSnapshot
 from .models import SubmissionDI, SupplierProduct, SupplierSubmission
@@ -62,12 +61,6 @@ def own_product(
     return product
 
 
-def _save(instance, user):
-    instance._history_user = user
-    instance.save()
-    return instance
-
-
 @transaction.atomic
 def supplier_product_assign(
     *, supplier_code: str, consumable: Consumable, user, supplier_item_code: str = ""
@@ -81,7 +74,7 @@ def supplier_product_assign(
     if not product.is_active or product.supplier_item_code != supplier_item_code:
         product.is_active = True
         product.supplier_item_code = supplier_item_code[:64]
-        _save(product, user)
+        saved_by(product, user)
     return product
 
 
@@ -159,37 +152,22 @@ def submission_create(
         registration_no=registration_no,
         insurance_class=terms[0],
         restriction=terms[1],
-        submitted_by=user,
     )
     try:
         with transaction.atomic():
-            _save(submission, user)
+            review_propose(record=submission, proposed_by=user)
     except IntegrityError as error:
         raise DomainError("SUBMISSION_PENDING") from error
     for package in packages:
-        _save(SubmissionDI(submission=submission, **package.as_dict()), user)
+        saved_by(SubmissionDI(submission=submission, **package.as_dict()), user)
     return submission
 
 
-def _pending_locked(submission_id: int) -> SupplierSubmission:
-    return pending_locked(
-        SupplierSubmission, submission_id, pending=SupplierSubmission.Status.SUBMITTED,
-        code="SUBMISSION_NOT_PENDING",
-    )  # fmt: skip
-
-
-def _not_own(submission: SupplierSubmission, reviewer) -> None:
-    second_person(submission.submitted_by_id, reviewer, case="submission")
-
-
-@transaction.atomic
-def submission_approve(*, submission: SupplierSubmission, reviewer, note: str = ""):
-    """Link the submitted insurance code, DIs and registration number into the live master,
-    and set its insurance class and payment restriction when the supplier stated them.
-
-    Refused when a code or DI is by now linked to another live item (named)."""
-    submission = _pending_locked(submission.pk)
-    _not_own(submission, reviewer)
+def _link(submission: SupplierSubmission, reviewer, at) -> None:
+    """The approval's effect: the submitted insurance code, DIs and registration number
+    linked into the live master, with the insurance class and payment restriction when the
+    supplier stated them. Refused when a code or DI is by now linked to another live item
+    (named)."""
     codes = {"insurance_code": submission.insurance_code} if submission.insurance_code else {}
     fields = {"registration_no": submission.registration_no}
     if submission.insurance_class:
@@ -213,23 +191,28 @@ def submission_approve(*, submission: SupplierSubmission, reviewer, note: str = 
         user=reviewer,
         reason=f"供应商提交 #{submission.pk} 审核通过 / supplier submission approved",
     )
-    submission.status = SupplierSubmission.Status.APPROVED
-    submission.reviewed_by = reviewer
-    submission.reviewed_at = timezone.now()
-    submission.decision_reason = (note or "")[:500]
-    _save(submission, reviewer)
+
+
+SUBMISSION_REVIEW = ReviewKind(
+    model=SupplierSubmission,
+    code="SUBMISSION_NOT_PENDING",
+    case="submission",
+    reason_required=("退回须填写原因", "a returned submission needs a reason"),
+    on_approve=_link,
+)
+
+
+@transaction.atomic
+def submission_approve(*, submission: SupplierSubmission, reviewer, note: str = ""):
+    """Link the submission into the live master (``_link``), decided by the hospital."""
+    submission = review_approve(
+        kind=SUBMISSION_REVIEW, record=submission, decider=reviewer, reason=note
+    )
     take_snapshot(trigger=ConflictSnapshot.Trigger.MASTER, user=reviewer)
     return submission
 
 
-@transaction.atomic
 def submission_reject(*, submission: SupplierSubmission, reviewer, reason: str):
     """Return a submission to its supplier with a reason; the master does not change."""
-    reason = required_reason(reason, "退回须填写原因", "a returned submission needs a reason")
-    submission = _pending_locked(submission.pk)
-    _not_own(submission, reviewer)
-    submission.status = SupplierSubmission.Status.REJECTED
-    submission.reviewed_by = reviewer
-    submission.reviewed_at = timezone.now()
-    submission.decision_reason = reason
-    return _save(submission, reviewer)
+    return review_reject(kind=SUBMISSION_REVIEW, record=submission, decider=reviewer,
+                         reason=reason)  # fmt: skip

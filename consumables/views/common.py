@@ -24,6 +24,16 @@ def person_name(user) -> str:
     return (user.get_full_name() or user.username) if user else ""
 
 
+def review_cells(record) -> dict:
+    """A reviewed record's (``reviews.models.Reviewed``) cells of an export row: who proposed
+    it and when, who decided, when and why."""
+    return {
+        "proposed_by": person_name(record.proposed_by), "proposed_at": record.proposed_at,
+        "decided_by": person_name(record.decided_by), "decided_at": record.decided_at,
+        "decision_reason": record.decision_reason,
+    }  # fmt: skip
+
+
 def refused(request, error: DomainError) -> None:
     """A domain error as a message: Chinese, the English, and the stable code (the English
     alone on an English page)."""

@@ -23,7 +23,7 @@ from consumables.mappings.services import (
     mapping_change_reject,
 )
 from consumables.models import Consumable, DeviceIdentifier
-from consumables.views.common import download, person_name, refused, wants_export
+from consumables.views.common import download, refused, review_cells, wants_export
 
 PROCUREMENT = (roles.PROCUREMENT, roles.ADMINISTRATOR)
 CODE_LABELS = {
@@ -52,7 +52,7 @@ COLUMNS = [
     ("proposed_at", _("申请时间 / proposed at")),
     ("decided_by", _("审核人 / decided by")),
     ("decided_at", _("审核时间 / decided at")),
-    ("decision_note", _("审核意见 / decision note")),
+    ("decision_reason", _("审核意见 / decision note")),
 ]
 
 
@@ -82,11 +82,7 @@ def _row(change: MappingChange) -> dict:
         "reason": change.reason,
         "origin": change.get_origin_display(),
         "status": change.get_status_display(),
-        "proposed_by": person_name(change.proposed_by),
-        "proposed_at": change.proposed_at,
-        "decided_by": person_name(change.decided_by),
-        "decided_at": change.decided_at,
-        "decision_note": change.decision_note,
+        **review_cells(change),
     }
 
 

@@ -26,9 +26,16 @@ from consumables.price_review import (
     proposal_checks,
 )
 from consumables.pricelists import price_list_import
-from consumables.reviews import required_reason
+from consumables.reviews.services import required_reason
 from consumables.services import price_version_approve, price_version_propose, price_version_reject
-from consumables.views.common import download, person_name, refused, uploaded_file, wants_export
+from consumables.views.common import (
+    download,
+    person_name,
+    refused,
+    review_cells,
+    uploaded_file,
+    wants_export,
+)
 
 PRICING = (roles.PRICING_OFFICE, roles.ADMINISTRATOR)
 PAGE_LIMIT = 200
@@ -60,7 +67,7 @@ DECIDED_COLUMNS = [
     ("proposed_by", _("申请人 / proposed by")),
     ("decided_by", _("审核人 / decided by")),
     ("decided_at", _("审核时间 / decided at")),
-    ("decision_note", _("审核意见 / decision note")),
+    ("decision_reason", _("审核意见 / decision note")),
 ]
 MISALIGNED_COLUMNS = [
     ("material_code", "物资编码"),
@@ -98,9 +105,7 @@ def _decided_row(v: PriceVersion) -> dict:
         "id": v.pk, "material_code": v.consumable.material_code, "name": v.consumable.name,
         "purchase_price": v.purchase_price, "charge_price": v.charge_price,
         "effective_from": v.effective_from, "status": v.get_status_display(),
-        "reason": v.reason, "proposed_by": person_name(v.proposed_by),
-        "decided_by": person_name(v.decided_by), "decided_at": v.decided_at,
-        "decision_note": v.decision_note,
+        "reason": v.reason, **review_cells(v),
     }  # fmt: skip
 
 

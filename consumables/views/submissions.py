@@ -27,7 +27,7 @@ from consumables.submissions.services import (
     submission_reject,
     supplier_product_assign,
 )
-from consumables.views.common import download, person_name, refused, wants_export
+from consumables.views.common import download, refused, review_cells, wants_export
 from organisation.selectors import supplier_codes_for, supplier_names
 
 SUPPLIERS = (roles.SUPPLIER,)
@@ -46,10 +46,10 @@ SUBMISSION_COLUMNS = [
     ("restriction", "限定支付条件"),
     ("dis", "UDI-DI（包装数量/层级）"),
     ("status", _("状态 / status")),
-    ("submitted_by", _("提交人 / submitted by")),
-    ("submitted_at", _("提交时间 / submitted at")),
-    ("reviewed_by", _("审核人 / reviewed by")),
-    ("reviewed_at", _("审核时间 / reviewed at")),
+    ("proposed_by", _("提交人 / submitted by")),
+    ("proposed_at", _("提交时间 / submitted at")),
+    ("decided_by", _("审核人 / reviewed by")),
+    ("decided_at", _("审核时间 / reviewed at")),
     ("decision_reason", _("审核意见 / decision")),
 ]
 PRODUCT_COLUMNS = [
@@ -81,11 +81,7 @@ def _submission_row(s: SupplierSubmission) -> dict:
         "dis": "；".join(f"{d.udi_di}×{d.units_per_package} {d.package_level}".strip()
                         for d in s.dis.all()),
         "status": s.get_status_display(),
-        "submitted_by": person_name(s.submitted_by),
-        "submitted_at": s.submitted_at,
-        "reviewed_by": person_name(s.reviewed_by),
-        "reviewed_at": s.reviewed_at,
-        "decision_reason": s.decision_reason,
+        **review_cells(s),
     }
 
 
@@ -235,7 +231,7 @@ def supplier_submission(request, pk: int):
 
 @role_required(*REVIEWERS)
 def review_list(request):
-    status = request.GET.get("status", SupplierSubmission.Status.SUBMITTED)
+    status = request.GET.get("status", SupplierSubmission.Status.PROPOSED)
     if status not in SupplierSubmission.Status.values:
         status = ""
     submissions = submissions_for_review(status or None)
@@ -287,7 +283,7 @@ def review_detail(request, pk: int):
     item = submission.consumable
     dis = list(submission.dis.all())
     conflicts = []
-    if submission.status == SupplierSubmission.Status.SUBMITTED:
+    if submission.status == SupplierSubmission.Status.PROPOSED:
         conflicts = link_conflicts(
             consumable=item, codes={"insurance_code": submission.insurance_code},
             dis=[d.udi_di for d in dis],

@@ -74,7 +74,7 @@ def test_a_rejection_needs_a_reason_and_leaves_the_master_alone(item, user, othe
     mapping_change_reject(change=change, approver=other_user, note="计费编码有误")
     item.refresh_from_db()
     assert item.charge_code == "JF1"
-    assert MappingChange.objects.get().decision_note == "计费编码有误"
+    assert MappingChange.objects.get().decision_reason == "计费编码有误"
 
 
 def test_a_code_another_item_holds_is_refused_with_that_item_named(item, user):
