@@ -169,9 +169,12 @@ def make_encounter(visit_no: str, *, orders_for=(), department: str = WARD):
 
 def scan(user, **fields) -> dict:
     """One scan through the scan service (set-up only; measured scans use the API)."""
+    from inventory.api.scans import scan_answer
     from inventory.services.scans import ScanRequest, scan_record
 
-    outcome = scan_record(request=ScanRequest(event_id=uuid.uuid4(), **fields), user=user)
+    outcome = scan_record(
+        request=ScanRequest(event_id=uuid.uuid4(), **fields), user=user, answer=scan_answer
+    )
     assert outcome.status == 201, outcome.body
     return outcome.body
 

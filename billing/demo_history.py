@@ -50,6 +50,7 @@ from config.business_day import BUSINESS_ZONE, business_day
 from consumables import demo_data
 from consumables.models import Consumable
 from consumables.prices import approved_version_in_force
+from inventory.api.scans import scan_answer
 from inventory.demo import SUPPLIERS, load_demo_suppliers, scan_code
 from inventory.models import TrackedUnit
 from inventory.services.scans import ScanRequest, scan_record
@@ -265,7 +266,9 @@ class History:
 
     def scan(self, user: str, key: str, **fields) -> dict:
         outcome = scan_record(
-            request=ScanRequest(event_id=self.event_id(key), **fields), user=self.users[user]
+            request=ScanRequest(event_id=self.event_id(key), **fields),
+            user=self.users[user],
+            answer=scan_answer,
         )
         self.counts[f"scan:{fields['action']}"] += 1
         return outcome.body

@@ -23,15 +23,17 @@ RESOLVE_ROLES = (
 
 
 class ConsumableCodesSerializer(serializers.Serializer):
-    """The consumable object of docs/contract.md: its five codes, name and spec."""
+    """The consumable object of docs/contract.md: its five codes, name and spec.
 
-    material_code = serializers.CharField()
-    charge_code = serializers.CharField(allow_null=True)
-    order_code = serializers.CharField(allow_null=True)
-    insurance_code = serializers.CharField(allow_null=True)
+    Renders a ``Resolution``: the consumable a code names and the DI it was scanned by."""
+
+    material_code = serializers.CharField(source="consumable.material_code")
+    charge_code = serializers.CharField(source="consumable.charge_code", allow_null=True)
+    order_code = serializers.CharField(source="consumable.order_code", allow_null=True)
+    insurance_code = serializers.CharField(source="consumable.insurance_code", allow_null=True)
     udi_di = serializers.CharField(allow_null=True)
-    name = serializers.CharField()
-    spec = serializers.CharField()
+    name = serializers.CharField(source="consumable.name")
+    spec = serializers.CharField(source="consumable.spec")
 
 
 def consumable_payload(consumable, udi_di: str | None) -> dict | None:

@@ -10,9 +10,18 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import BigIntegerField, DecimalField, OuterRef, QuerySet, Subquery
+from django.db.models import (
+    BigIntegerField,
+    DecimalField,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 
 from .models import Consumable, ExternalPrice, PriceVersion
+from .resolve import consumable_ref
 
 PRICE_PLACES = Decimal("0.0001")
 PRICE_FIELD = DecimalField(max_digits=14, decimal_places=4)
@@ -154,14 +163,25 @@ def prices_in_force(consumable_id: int, at: dt.datetime) -> FourPrices:
     )
 
 
+def _approved_versions_in_force(consumable, at: dt.datetime) -> QuerySet:
+    """Approved versions of ``consumable`` (an id or an ``OuterRef``) in force at ``at``,
+    the one that applies first."""
+    return PriceVersion.objects.filter(
+        consumable_id=consumable,
+        status=PriceVersion.Status.APPROVED,
+        effective_from__lte=at,
+    ).order_by("-effective_from", "-decided_at", "-pk")
+
+
 def approved_version_in_force(consumable_id: int, at: dt.datetime) -> PriceVersion | None:
     """The approved price version in force at ``at`` (one query)."""
-    return (
-        PriceVersion.objects.filter(
-            consumable_id=consumable_id,
-            status=PriceVersion.Status.APPROVED,
-            effective_from__lte=at,
-        )
-        .order_by("-effective_from", "-decided_at", "-pk")
-        .first()
+    return _approved_versions_in_force(consumable_id, at).first()
+
+
+def version_in_force_relation(path: str, at: dt.datetime) -> FilteredRelation:
+    """``approved_version_in_force`` as a relation of the rows of a query reaching the
+    consumable by ``path`` (see ``resolve.Reads``): read with them, no query of its own."""
+    latest = _approved_versions_in_force(OuterRef(consumable_ref(path)), at).values("pk")[:1]
+    return FilteredRelation(
+        f"{path}price_versions", condition=Q(**{f"{path}price_versions__pk": Subquery(latest)})
     )

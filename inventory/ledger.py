@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Model, Sum
 
 from config.error_codes import Both
 from config.errors import DomainError
+from config.insert_chain import insert_chain
 from organisation.models import Department, Location
 
 from .models import Lot, StockBalance, StockMove
@@ -28,10 +30,42 @@ VIRTUAL_LOCATIONS = {
 }
 
 
+# The virtual locations are fixed data: migration inventory 0009 seeds them, and after a flush
+# (which sends post_migrate) apps.py seeds them again and forgets the ids kept here. So a
+# process reads each virtual location once, not once per move (a use scan read PATIENT
+# every time: one statement of thirteen). Only the id is kept, and every caller gets a
+# Location of its own: nothing mutable is shared between requests. An id is kept once the
+# transaction that read it has committed: a row seen only inside a transaction that is
+# rolled back (a test's) is never remembered.
+_virtual_ids: dict[str, int] = {}
+
+
 def virtual_location(usage: str) -> Location:
     code, name = VIRTUAL_LOCATIONS[usage]
-    location, _ = Location.objects.get_or_create(code=code, defaults={"name": name, "usage": usage})
+    pk = _virtual_ids.get(usage)
+    if pk is None:
+        location, _ = Location.objects.get_or_create(
+            code=code, defaults={"name": name, "usage": usage}
+        )
+        transaction.on_commit(lambda: _virtual_ids.setdefault(usage, location.pk))
+        return location
+    location = Location(pk=pk, code=code, name=name, usage=usage)
+    location._state.adding = False
     return location
+
+
+def forget_virtual_locations() -> None:
+    """Forget the ids kept by ``virtual_location`` (their rows were replaced)."""
+    _virtual_ids.clear()
+
+
+def ensure_virtual_locations(using: str = "default") -> None:
+    """Every virtual location exists (after a flush), and the ids kept before are forgotten."""
+    forget_virtual_locations()
+    for usage, (code, name) in VIRTUAL_LOCATIONS.items():
+        Location.objects.using(using).get_or_create(
+            code=code, defaults={"name": name, "usage": usage}
+        )
 
 
 def department_location(department: Department) -> Location:
@@ -139,12 +173,19 @@ def _apply_to_balances(moves: list[NewMove]) -> None:
                 raise _not_in_stock(key, changes)
 
 
-def post_moves(moves: list[NewMove]) -> list[StockMove]:
+def post_moves(
+    moves: list[NewMove], *, attach: Callable[[list[StockMove]], list[Model]] | None = None
+) -> list[StockMove]:
     """Append ``moves`` to the ledger and update the balances of their real locations.
 
     Must run inside the caller's transaction (one business action = one transaction).
     Raises ``NOT_IN_STOCK`` when a real location would go below zero; then nothing of this
     call is written (the caller's transaction rolls back).
+
+    ``attach``: the caller's new rows that hang off these moves (a bedside use and its
+    charge line), given the moves before they are saved; they are inserted with the moves
+    in one statement (``config.insert_chain``): a bedside use sends one statement for its
+    move, use and charge line where it sent three, each a round trip to PostgreSQL.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("post_moves must be called inside transaction.atomic()")
@@ -152,25 +193,27 @@ def post_moves(moves: list[NewMove]) -> list[StockMove]:
         if move.quantity <= 0:
             raise ValueError("move quantity must be positive")
     _apply_to_balances(moves)
-    return StockMove.objects.bulk_create(
-        [
-            StockMove(
-                kind=move.kind,
-                consumable_id=move.lot.consumable_id,
-                lot=move.lot,
-                quantity=move.quantity,
-                from_location=move.from_location,
-                to_location=move.to_location,
-                occurred_at=move.occurred_at,
-                event_id=move.event_id,
-                reverses=move.reverses,
-                encounter_no=move.encounter_no,
-                user=move.user,
-                note=move.note,
-            )
-            for move in moves
-        ]
-    )
+    new = [
+        StockMove(
+            kind=move.kind,
+            consumable_id=move.lot.consumable_id,
+            lot=move.lot,
+            quantity=move.quantity,
+            from_location=move.from_location,
+            to_location=move.to_location,
+            occurred_at=move.occurred_at,
+            event_id=move.event_id,
+            reverses=move.reverses,
+            encounter_no=move.encounter_no,
+            user=move.user,
+            note=move.note,
+        )
+        for move in moves
+    ]
+    if attach is None:
+        return StockMove.objects.bulk_create(new)
+    insert_chain([*new, *attach(new)])
+    return new
 
 
 def recompute_balances() -> dict[tuple[int, int, int], int]:

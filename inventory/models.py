@@ -232,8 +232,9 @@ class Recall(models.Model):
 class ScanEvent(models.Model):
     """The idempotency record of a write from a scanner or another system (invariant 2).
 
-    Inserted first in the scan's transaction: a concurrent duplicate waits on the unique
-    index and then replays the stored answer. Refusals are not stored (nothing recorded).
+    Inserted last in the write's transaction, with its answer (``services/idempotency``):
+    of two writes with one ``event_id`` the first to commit is the write, the other rolls
+    back and replays the stored answer. Refusals are not stored (nothing recorded).
     """
 
     event_id = models.UUIDField(unique=True)

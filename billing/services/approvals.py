@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from config.errors import DomainError
@@ -42,11 +42,30 @@ def high_value_mode() -> str:
     return BLOCK if mode == BLOCK else FLAG
 
 
-def has_high_value_approval(*, encounter: Encounter, consumable: Consumable) -> bool:
-    """Whether an approval on ``encounter`` covers ``consumable`` (its own or a blanket one)."""
+def _approvals(*, encounter, consumable: Consumable):
     return HighValueApproval.objects.filter(
         Q(consumable=consumable) | Q(consumable__isnull=True), encounter=encounter
-    ).exists()
+    )
+
+
+def has_high_value_approval(*, encounter: Encounter, consumable: Consumable) -> bool:
+    """Whether an approval on ``encounter`` covers ``consumable`` (its own or a blanket one)."""
+    return _approvals(encounter=encounter, consumable=consumable).exists()
+
+
+def high_value_approval_exists(consumable: Consumable) -> Exists:
+    """``has_high_value_approval`` as an annotation of the encounter (read with it)."""
+    return Exists(_approvals(encounter=OuterRef("pk"), consumable=consumable))
+
+
+def is_high_value(version: PriceVersion | None) -> bool:
+    """Whether a use charged at ``version`` needs an approval (its charge price is at or
+    above the threshold)."""
+    return (
+        version is not None
+        and version.charge_price is not None  # not separately chargeable: no charge price
+        and version.charge_price >= high_value_threshold()
+    )
 
 
 def high_value_use_check(
@@ -55,24 +74,24 @@ def high_value_use_check(
     consumable: Consumable,
     at: dt.datetime,
     version: PriceVersion | None = None,
+    approved: bool | None = None,
 ) -> list[str]:
     """The warnings a use of ``consumable`` at ``at`` carries for want of an approval.
 
     ``version`` is the charge price version the use is charged at, when the caller already
     has it; otherwise the approved version in force at ``at`` is read (an item keyed in at
-    HIS is as high-value as one billed by scan). No approved price: nothing to check here
-    (a scan-billed item without one is refused before, NO_APPROVED_PRICE). Raises
-    ``APPROVAL_REQUIRED`` in block mode.
+    HIS is as high-value as one billed by scan). ``approved``: whether an approval covers
+    it, when the caller read that with the encounter (``high_value_approval_exists``). No
+    approved price: nothing to check here (a scan-billed item without one is refused
+    before, NO_APPROVED_PRICE). Raises ``APPROVAL_REQUIRED`` in block mode.
     """
     if version is None:
         version = approved_version_in_force(consumable.pk, at)
-    if (
-        version is None
-        or version.charge_price is None  # not separately chargeable: no charge price
-        or version.charge_price < high_value_threshold()
-    ):
+    if not is_high_value(version):
         return []
-    if has_high_value_approval(encounter=encounter, consumable=consumable):
+    if approved is None:
+        approved = has_high_value_approval(encounter=encounter, consumable=consumable)
+    if approved:
         return []
     if high_value_mode() == BLOCK:
         raise DomainError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from config.bounds import decimal_max
@@ -54,11 +55,12 @@ def is_self_pay(encounter: Encounter, consumable: Consumable) -> bool:
     return False
 
 
-def charge_price_in_force(consumable: Consumable, at: dt.datetime) -> PriceVersion:
-    """The approved version whose charge price applies at ``at`` (refusals if none)."""
+def charge_price_in_force(consumable: Consumable, version: PriceVersion | None) -> PriceVersion:
+    """``version``, the approved version in force at the time of charging (a scan reads it
+    with the code: ``ScanContext.price_in_force``), if its charge price applies; refusals
+    otherwise."""
     if not consumable.charge_code:
         raise errors.no_charge_mapping(consumable.material_code)
-    version = approved_version_in_force(consumable.pk, at)
     # A version without a charge price belongs to an item that was not separately
     # chargeable when it was approved: it prices nothing at the bedside or at HIS.
     if version is None or version.charge_price is None:
@@ -76,10 +78,28 @@ def charge_payload(charge: ChargeLine, *, quantity: int | None = None, amount=No
     }
 
 
+@dataclass(frozen=True)
+class ChargeSummary:
+    """The charge a scan made (a use) or reversed (a return from a patient), as the scan's
+    answer states it: the first charge line's id, price and payer, the quantity and amount
+    of them all (negative for a reversal)."""
+
+    id: int
+    quantity: int
+    unit_price: Decimal
+    amount: Decimal
+    self_pay: bool
+
+    @classmethod
+    def of(cls, charge: ChargeLine, *, quantity: int, amount: Decimal) -> ChargeSummary:
+        return cls(charge.pk, quantity, charge.unit_price, amount, charge.self_pay)
+
+
 def charge_for_use(*, use: Use, version: PriceVersion, udi_di: str | None) -> ChargeLine:
-    """The charge of a scan-billed use, in the use's transaction, five codes copied."""
+    """The charge line of a scan-billed use, five codes copied, not saved yet: the caller
+    inserts it with the use, in the use's transaction (invariant 5)."""
     consumable, encounter = use.consumable, use.encounter
-    return ChargeLine.objects.create(
+    return ChargeLine(
         event_id=use.event_id,
         encounter=encounter,
         consumable=consumable,
@@ -186,7 +206,7 @@ def his_charge_record(
         "order": order,
     }
 
-    def work(event) -> dict:
+    def work(actor) -> dict:
         refuse_unless_in_window(charged_at, field="charged_at")
         visit = encounter_for_write(encounter)
         consumable = Consumable.objects.filter(charge_code=charge_code, is_active=True).first()
@@ -218,7 +238,7 @@ def his_charge_record(
             order=doctor_order,
             department=visit.department,
             charged_at=charged_at,
-            user=event.user,
+            user=actor,
         )
         return {
             "event_id": str(event_id),
@@ -238,13 +258,13 @@ def charge_refund_record(
     """``POST /api/v1/charges/{id}/refund``: idempotent on ``event_id``."""
     request = {"charge": charge_id, "quantity": quantity, "refunded_at": refunded_at}
 
-    def work(event) -> dict:
+    def work(actor) -> dict:
         charge = ChargeLine.objects.filter(pk=charge_id).first()
         if charge is None:
             raise DomainError("NOT_FOUND", case="charge")
         refuse_unless_in_window(refunded_at, field="refunded_at", not_before=charge.charged_at)
         refund = refund_quantity(
-            charge=charge, quantity=quantity, event_id=event_id, at=refunded_at, user=event.user
+            charge=charge, quantity=quantity, event_id=event_id, at=refunded_at, user=actor
         )
         return {
             "event_id": str(event_id),

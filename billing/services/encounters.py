@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from config.error_codes import Both
@@ -29,12 +30,27 @@ def encounter_for_write(
     with ``insured`` (its insurance type is insured) and the caller's ``annotate``
     expressions read in the same query; with ``on_ward``, a patient of that ward
     (``refuse_unless_on_ward``)."""
-    encounters = Encounter.objects.select_related("patient", "department").annotate(
-        insured=insured_expression(), **(annotate or {})
-    )
+    encounters = encounters_for_write(annotate=annotate)
     if lock:
         encounters = encounters.select_for_update(of=("self",))
     encounter = encounters.filter(visit_no=visit_no).first() if visit_no else None
+    return refuse_unless_open(encounter, visit_no, on_ward=on_ward)
+
+
+def encounters_for_write(*, annotate: dict | None = None) -> QuerySet:
+    """Encounters as a write reads them: with the patient, the ward, ``insured`` and the
+    caller's ``annotate`` expressions."""
+    return Encounter.objects.select_related("patient", "department").annotate(
+        insured=insured_expression(), **(annotate or {})
+    )
+
+
+def refuse_unless_open(
+    encounter: Encounter | None, visit_no: str | None, *, on_ward: Department | None = None
+) -> Encounter:
+    """``encounter`` (the one read for ``visit_no``, or None) if a write may name it:
+    UNKNOWN_ENCOUNTER, ENCOUNTER_CLOSED, and with ``on_ward`` ENCOUNTER_NOT_ON_WARD
+    otherwise."""
     if encounter is None:
         raise errors.unknown_encounter(visit_no)
     if encounter.discharged_at is not None:

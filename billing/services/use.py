@@ -9,26 +9,33 @@ bedside path touches only the database: no Redis, no Celery (invariant 7).
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from config.errors import DomainError
+from config.prepared import PreparedQuery
 from consumables.models import Consumable
 from inventory import errors as stock_errors
 from inventory.ledger import NewMove, department_location, post_moves, virtual_location
-from inventory.services.common import requested_quantity, scan_body, tracked_unit_of
-from inventory.services.issue import move_scanned_stock
+from inventory.services.common import requested_quantity, tracked_unit_of
+from inventory.services.issue import Moved, move_scanned_stock
 from inventory.services.returns import PATIENT_RETURN
-from inventory.services.scans import ScanContext, register
+from inventory.services.scans import ScanContext, ScanResult, register, scan_result
 from organisation.models import Location
 
 from .. import errors as billing_errors
-from ..models import Consent, DoctorOrder, Use
-from .approvals import high_value_use_check
-from .charges import charge_for_use, charge_payload, charge_price_in_force, refund_on_return
-from .encounters import encounter_for_write, usable_at_bedside
+from ..models import ChargeLine, Consent, DoctorOrder, Use
+from .approvals import high_value_approval_exists, high_value_use_check, is_high_value
+from .charges import ChargeSummary, charge_for_use, charge_price_in_force, refund_on_return
+from .encounters import (
+    encounter_for_write,
+    encounters_for_write,
+    refuse_unless_open,
+    usable_at_bedside,
+)
 from .insurance_types import encounter_is_insured
 from .kits import kit_order_for_use
 
@@ -44,23 +51,57 @@ def _bedside_department(context: ScanContext):
 SELF_PAY_CLASSES = (Consumable.InsuranceClass.SELF_PAY, Consumable.InsuranceClass.RESTRICTED)
 
 
-def _open_encounter(context: ScanContext, consumable):
-    """The encounter of a use, read with what the use needs of it in the same query: the
-    doctor order it fulfils (``order_pk``) and, for a self-pay item, the consent."""
+def _encounter_read(visit_no, order=None, consumable=None, *, by, self_pay, high_value):
+    """The encounter ``visit_no`` as a use reads it: with the doctor order it fulfils
+    (``order_pk``: the order ``order`` by its id, ``by="order_id"``, or the first by order
+    code, ``by="order_code"``), for a self-pay item the consent, for a high-value one whether
+    an approval covers it (``consumable``: the item's id)."""
     orders = DoctorOrder.objects.filter(encounter=OuterRef("pk"))
-    if context.request.order:
-        orders = orders.filter(order_id=context.request.order)
-    elif consumable.order_code:
-        orders = orders.filter(order_code=consumable.order_code).order_by("ordered_at", "pk")
+    if by == "order_id":
+        orders = orders.filter(order_id=order)
+    elif by == "order_code":
+        orders = orders.filter(order_code=order).order_by("ordered_at", "pk")
     else:
         orders = orders.none()
     annotations = {"order_pk": Subquery(orders.values("pk")[:1])}
-    if consumable.insurance_class in SELF_PAY_CLASSES:
-        consents = Consent.objects.filter(encounter=OuterRef("pk"), consumable=consumable)
+    if self_pay:
+        consents = Consent.objects.filter(encounter=OuterRef("pk"), consumable_id=consumable)
         annotations["consented"] = Exists(consents)
-    return encounter_for_write(
-        context.request.encounter, annotate=annotations, on_ward=context.department
-    )
+    if high_value:
+        annotations["high_value_approved"] = high_value_approval_exists(consumable)
+    return encounters_for_write(annotate=annotations).filter(visit_no=visit_no).order_by("pk")[:1]
+
+
+# One compiled read per shape (config.prepared): which order, self-pay or not, high-value
+# or not. Building and compiling it took more CPU than all the scan's statements together.
+_ENCOUNTER_READS: dict[tuple, PreparedQuery] = {}
+
+
+def _open_encounter(context: ScanContext, consumable, version):
+    """The encounter of a use, read with what the use needs of it in the same query
+    (``_encounter_read``); refused unless open and on the ward."""
+    visit_no = context.request.encounter
+    by = "order_id" if context.request.order else ("order_code" if consumable.order_code else None)
+    self_pay = consumable.insurance_class in SELF_PAY_CLASSES
+    high_value = is_high_value(version)
+    shape = (by, self_pay, high_value)
+    values = {"visit_no": str}
+    if by:
+        values["order"] = str
+    if self_pay or high_value:
+        values["consumable"] = int
+    if shape not in _ENCOUNTER_READS:
+        build = partial(_encounter_read, by=by, self_pay=self_pay, high_value=high_value)
+        _ENCOUNTER_READS[shape] = PreparedQuery(build, **values)
+    encounter = None
+    if visit_no:
+        given = {
+            "visit_no": visit_no,
+            "order": context.request.order or consumable.order_code,
+            "consumable": consumable.pk,
+        }
+        encounter = _ENCOUNTER_READS[shape].first(**{name: given[name] for name in values})
+    return refuse_unless_open(encounter, visit_no, on_ward=context.department)
 
 
 def _order_id_for(context: ScanContext, encounter, consumable) -> int | None:
@@ -100,10 +141,13 @@ def _refuse_if_already_used(context: ScanContext) -> None:
             )
 
 
-def use(context: ScanContext) -> dict:
+def use(context: ScanContext) -> ScanResult:
     consumable = context.consumable
     ward = _bedside_department(context)
-    encounter = _open_encounter(context, consumable)
+    scan_billed = consumable.chargeable and consumable.billed_by == Consumable.BilledBy.SCAN
+    # Read with the code; refused below, in the order the refusals have always come.
+    in_force = context.price_in_force() if scan_billed else None
+    encounter = _open_encounter(context, consumable, in_force)
     per_package = context.resolution.units_per_package or 1
     if per_package > 1 and context.request.quantity is None:
         raise billing_errors.package_code(
@@ -111,13 +155,16 @@ def use(context: ScanContext) -> dict:
         )
     if consumable.chargeable and not consumable.charge_code:
         raise billing_errors.no_charge_mapping(consumable.material_code)
-    scan_billed = consumable.chargeable and consumable.billed_by == Consumable.BilledBy.SCAN
-    version = charge_price_in_force(consumable, context.occurred_at) if scan_billed else None
+    version = charge_price_in_force(consumable, in_force) if scan_billed else None
     _refuse_without_consent(encounter, consumable)
     if consumable.tracking == Consumable.Tracking.UNIT:
         _refuse_if_already_used(context)
     context.warnings += high_value_use_check(
-        encounter=encounter, consumable=consumable, at=context.occurred_at, version=version
+        encounter=encounter,
+        consumable=consumable,
+        at=context.occurred_at,
+        version=version,
+        approved=getattr(encounter, "high_value_approved", None),
     )
     order_id = _order_id_for(context, encounter, consumable)
     if order_id is None:
@@ -125,40 +172,52 @@ def use(context: ScanContext) -> dict:
             raise DomainError("NO_ORDER", detail={"order_code": consumable.order_code})
         context.warnings.append("NO_ORDER")
 
+    charges: list[ChargeLine] = []
+
+    def uses_and_charges(moved: Moved) -> list:
+        """The use of each move and its charge line, written with the moves."""
+        rows = []
+        for lot, quantity, move in moved.lines:
+            record = Use(
+                event_id=context.request.event_id,
+                encounter=encounter,
+                move=move,
+                department=ward,
+                consumable=consumable,
+                lot=lot,
+                tracked_unit=moved.unit,
+                active_unit=moved.unit,
+                quantity=quantity,
+                order_id=order_id,
+                occurred_at=context.occurred_at,
+                user=context.user,
+                warnings=sorted(set(context.warnings)),
+            )
+            rows.append(record)
+            if version is not None:
+                charge = charge_for_use(
+                    use=record, version=version, udi_di=context.resolution.udi_di
+                )
+                charges.append(charge)
+                rows.append(charge)
+        return rows
+
     moved = move_scanned_stock(
         context,
         kind="use",
         source=department_location(ward),
         target=virtual_location(Location.Usage.PATIENT),
         encounter_no=encounter.visit_no,
+        attach=uses_and_charges,
     )
-    charges = []
-    for lot, quantity, move in moved.lines:
-        record = Use.objects.create(
-            event_id=context.request.event_id,
-            encounter=encounter,
-            move=move,
-            department=ward,
-            consumable=consumable,
-            lot=lot,
-            tracked_unit=moved.unit,
-            active_unit=moved.unit,
-            quantity=quantity,
-            order_id=order_id,
-            occurred_at=context.occurred_at,
-            user=context.user,
-            warnings=sorted(set(context.warnings)),
-        )
-        if version is not None:
-            charges.append(
-                charge_for_use(use=record, version=version, udi_di=context.resolution.udi_di)
-            )
     charge = None
     if charges:
-        charge = charge_payload(charges[0])
-        charge["quantity"] = sum(c.quantity for c in charges)
-        charge["amount"] = str(sum(c.amount for c in charges))
-    return moved.body(context, charge=charge, encounter=encounter.visit_no)
+        charge = ChargeSummary.of(
+            charges[0],
+            quantity=sum(c.quantity for c in charges),
+            amount=sum(c.amount for c in charges),
+        )
+    return moved.result(context, charge=charge, encounter=encounter.visit_no)
 
 
 def _uses_to_reverse(context: ScanContext, encounter, quantity: int) -> list[tuple[Use, int]]:
@@ -199,7 +258,7 @@ def _uses_to_reverse(context: ScanContext, encounter, quantity: int) -> list[tup
     )
 
 
-def return_from_patient(context: ScanContext) -> dict:
+def return_from_patient(context: ScanContext) -> ScanResult:
     """An unused item comes back from the patient: PATIENT -> ward, and its charge is
     reversed in the same transaction, as far as HIS has not refunded it already (the stock
     moves back either way)."""
@@ -257,12 +316,12 @@ def return_from_patient(context: ScanContext) -> dict:
     charge = None
     if charges:
         amount = sum((r.amount for r in refunded), Decimal("0.00"))
-        charge = charge_payload(
+        charge = ChargeSummary.of(
             charges[0],
             quantity=-sum(r.quantity for r in refunded),
             amount=-amount if amount else amount,  # "0.00", not "-0.00"
         )
-    return scan_body(
+    return scan_result(
         context,
         quantity=quantity,
         lot=plan[0][0].lot,

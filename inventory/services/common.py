@@ -1,4 +1,4 @@
-"""Pieces shared by the scan handlers: lots, the answer body, stock look-ups."""
+"""Pieces shared by the scan handlers: lots, quantities, stock look-ups."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db.models import Exists, OuterRef, Q
 
-from consumables.api import consumable_payload
+from config.prepared import PreparedQuery
 from consumables.models import Consumable
 from organisation.models import Location
 
@@ -43,21 +43,47 @@ def tracked_unit_of(context: ScanContext, *, lock: bool = True) -> TrackedUnit |
     if "unit" in context.memo:
         return context.memo["unit"]
     resolution = context.resolution
-    recalls = Recall.objects.filter(
-        Q(lot_no="") | Q(lot_no=OuterRef("lot__lot_no")), consumable=OuterRef("consumable")
-    )
-    units = TrackedUnit.objects.select_related("lot").annotate(recalled=Exists(recalls))
-    if lock:
-        units = units.select_for_update(of=("self",))
     if resolution.hospital_label is not None:
-        unit = units.filter(hospital_label=resolution.hospital_label).first()
+        unit = _UNIT_READS[("label", lock)].first(label=resolution.hospital_label.pk)
     elif resolution.parsed.serial:
-        unit = units.filter(consumable=context.consumable, serial=resolution.parsed.serial).first()
+        unit = _UNIT_READS[("serial", lock)].first(
+            consumable=context.consumable.pk, serial=resolution.parsed.serial
+        )
     else:
         unit = None
     if lock:
         context.memo["unit"] = unit
     return unit
+
+
+def _units(*, lock: bool):
+    recalls = Recall.objects.filter(
+        Q(lot_no="") | Q(lot_no=OuterRef("lot__lot_no")), consumable=OuterRef("consumable")
+    )
+    units = TrackedUnit.objects.select_related("lot").annotate(recalled=Exists(recalls))
+    return units.select_for_update(of=("self",)) if lock else units
+
+
+def _unit_read(by: str, lock: bool) -> PreparedQuery:
+    if by == "label":
+        return PreparedQuery(
+            lambda label: _units(lock=lock).filter(hospital_label_id=label).order_by("pk")[:1],
+            label=int,
+        )
+    return PreparedQuery(
+        lambda consumable, serial: (
+            _units(lock=lock).filter(consumable_id=consumable, serial=serial).order_by("pk")[:1]
+        ),
+        consumable=int,
+        serial=str,
+    )
+
+
+# Compiled once per process (config.prepared): by in-hospital label or by serial, locked or
+# not.
+_UNIT_READS = {
+    (by, lock): _unit_read(by, lock) for by in ("label", "serial") for lock in (True, False)
+}
 
 
 def unit_required(context: ScanContext, location: Location) -> TrackedUnit:
@@ -80,27 +106,3 @@ def unit_required(context: ScanContext, location: Location) -> TrackedUnit:
             where=unit.location.name if unit.location_id else None,
         )
     return unit
-
-
-def scan_body(
-    context: ScanContext,
-    *,
-    quantity: int,
-    lot: Lot | None,
-    serial: str | None = None,
-    hospital_barcode: str | None = None,
-    charge: dict | None = None,
-    **extra,
-) -> dict:
-    resolution = context.resolution
-    expiry = (lot.expiry if lot else None) or resolution.expiry
-    return {
-        "quantity": quantity,
-        "consumable": consumable_payload(context.consumable, resolution.udi_di),
-        "lot": (lot.lot_no or None) if lot else None,
-        "expiry": expiry.isoformat() if expiry else None,
-        "serial": serial,
-        "hospital_barcode": hospital_barcode,
-        "charge": charge,
-        **extra,
-    }

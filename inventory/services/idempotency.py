@@ -1,9 +1,14 @@
 """Exactly-once writes keyed by a client ``event_id`` (invariant 2), for scans and for the
 HIS feed alike.
 
-The ``ScanEvent`` row is inserted first in the write's transaction: a concurrent duplicate
-waits on the unique index, then replays the stored answer. A refusal rolls everything back,
-so nothing is recorded and the same id may be sent again once the cause is fixed.
+The write runs first; its ``ScanEvent`` row goes in last, in the same transaction, with the
+answer already in it (one INSERT, never an UPDATE). The unique index on ``event_id`` decides:
+of two transactions with the same id, the one that commits first is the write. The other
+waits on the index (or earlier, on a row lock the first holds), finds the id recorded, rolls
+its own work back and replays the stored answer; so does a duplicate whose work is refused
+because the first write already took what it needed (the unit used, the stock moved). A
+refusal rolls everything back, so nothing is recorded and the same id may be sent again once
+the cause is fixed.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -21,11 +27,11 @@ from config.errors import DomainError
 
 from ..models import ScanEvent
 
-_CLAIM_FIELDS = ("event_id", "action", "fingerprint", "response", "user", "created_at")
-_CLAIM_SQL = (
+_RECORD_FIELDS = ("event_id", "action", "fingerprint", "response", "user", "created_at")
+_RECORD_SQL = (
     f"INSERT INTO {ScanEvent._meta.db_table} "
-    f"({', '.join(ScanEvent._meta.get_field(n).column for n in _CLAIM_FIELDS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_CLAIM_FIELDS))}) "
+    f"({', '.join(ScanEvent._meta.get_field(n).column for n in _RECORD_FIELDS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_RECORD_FIELDS))}) "
     "ON CONFLICT (event_id) DO NOTHING RETURNING id"
 )
 
@@ -33,7 +39,12 @@ _CLAIM_SQL = (
 @dataclass(frozen=True)
 class WriteOutcome:
     status: int  # 201 recorded, 200 replay of the first answer
-    body: dict
+    body: dict  # the answer as stored: the same on the first write and on every replay
+    result: Any = None  # the service's domain result, on the first write only
+
+
+class _AlreadyRecorded(Exception):
+    """Another transaction recorded this ``event_id`` first: undo this one's work."""
 
 
 def fingerprint(data: dict) -> str:
@@ -50,30 +61,30 @@ def _replay(event: ScanEvent, action: str, digest: str) -> WriteOutcome:
     return WriteOutcome(200, event.response)
 
 
-def _claim(*, event_id: uuid.UUID, action: str, digest: str, user) -> ScanEvent | None:
-    """Insert the event's row, or return None when ``event_id`` is already recorded.
+def _record(*, event_id: uuid.UUID, action: str, digest: str, user, answer: dict) -> bool:
+    """Insert the event's row with its answer; False when ``event_id`` is recorded already.
 
-    One statement: a concurrent first write with the same id holds the unique index, so this
-    waits for it; if it commits, nothing is inserted (the caller replays), if it rolls back
-    (a refusal), this row goes in and the write is done here.
+    One statement: a concurrent write with the same id that inserted first holds the unique
+    index, so this waits for it; if it commits, nothing is inserted, if it rolls back (a
+    refusal), this row goes in.
     """
     event = ScanEvent(
         event_id=event_id,
         action=action,
         fingerprint=digest,
-        user=user if getattr(user, "pk", None) else None,
+        response=answer,
+        user=user,
         created_at=timezone.now(),
     )
-    fields = [ScanEvent._meta.get_field(name) for name in _CLAIM_FIELDS]
+    fields = [ScanEvent._meta.get_field(name) for name in _RECORD_FIELDS]
     values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, values)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    event.pk = row[0]
-    event._state.adding = False
-    return event
+        cursor.execute(_RECORD_SQL, values)
+        return cursor.fetchone() is not None
+
+
+def _recorded(event_id: uuid.UUID) -> ScanEvent | None:
+    return ScanEvent.objects.filter(event_id=event_id).first()
 
 
 def run_once(
@@ -82,18 +93,34 @@ def run_once(
     action: str,
     digest: str,
     user,
-    work: Callable[[ScanEvent], dict],
+    work: Callable[[Any], Any],
+    answer: Callable[[Any], dict] | None = None,
 ) -> WriteOutcome:
-    """Run ``work`` once per ``event_id``; replays get the first answer back."""
+    """Run ``work(user)`` once per ``event_id``; replays get the first answer back.
+
+    ``work`` gets the user the event is recorded under (None for an anonymous caller).
+    ``answer`` renders the work's result as the body to store and send (the API's output
+    serializer); without it the result is that body already.
+    """
+    actor = user if getattr(user, "pk", None) else None
     try:
         with transaction.atomic():
-            event = _claim(event_id=event_id, action=action, digest=digest, user=user)
-            if event is not None:
-                body = work(event)
-                ScanEvent.objects.filter(pk=event.pk).update(response=body)
-                return WriteOutcome(201, body)
+            result = work(actor)
+            body = answer(result) if answer is not None else result
+            if _record(event_id=event_id, action=action, digest=digest, user=actor, answer=body):
+                return WriteOutcome(201, body, result)
+            raise _AlreadyRecorded
+    except _AlreadyRecorded:
+        pass
+    except DomainError:
+        # Refused: because a duplicate committed first and took what this needed (replay its
+        # answer), or for its own reasons (nothing recorded under this id: the refusal).
+        existing = _recorded(event_id)
+        if existing is None:
+            raise
+        return _replay(existing, action, digest)
     except IntegrityError as error:
-        existing = ScanEvent.objects.filter(event_id=event_id).first()
+        existing = _recorded(event_id)
         if existing is not None:
             return _replay(existing, action, digest)
         # Another constraint (a unit used or charged twice at the same instant) held.

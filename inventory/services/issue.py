@@ -3,7 +3,10 @@ return-to-store and scrap."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from django.db.models import Model
 
 from consumables.models import Consumable
 from organisation.models import Department, Location
@@ -12,14 +15,16 @@ from .. import errors
 from ..ledger import NewMove, department_location, post_moves
 from ..models import Lot, StockMove, TrackedUnit
 from ..selectors import fefo_allocation
-from .common import requested_quantity, scan_body, unit_required
+from .common import requested_quantity, unit_required
 from .scans import (
+    MovedLot,
     ScanContext,
+    ScanResult,
     department_by_code,
-    recall_exists,
     refuse_if_expired,
     refuse_if_recalled,
     register,
+    scan_result,
 )
 
 
@@ -34,15 +39,15 @@ class Moved:
     def quantity(self) -> int:
         return sum(q for _, q, _ in self.lines)
 
-    def body(self, context: ScanContext, **extra) -> dict:
+    def result(self, context: ScanContext, **extra) -> ScanResult:
         unit = self.unit
-        return scan_body(
+        return scan_result(
             context,
             quantity=self.quantity,
             lot=self.lines[0][0],
             serial=unit.serial if unit else None,
             hospital_barcode=unit.serial if unit and unit.hospital_label_id else None,
-            moves=[{"lot": lot.lot_no or None, "quantity": q} for lot, q, _ in self.lines],
+            moves=[MovedLot(lot.lot_no or None, q) for lot, q, _ in self.lines],
             **extra,
         )
 
@@ -55,12 +60,15 @@ def move_scanned_stock(
     target: Location,
     allow_unusable: bool = False,
     encounter_no: str = "",
+    attach: Callable[[Moved], list[Model]] | None = None,
 ) -> Moved:
     """Move what the scan names from ``source`` to ``target``.
 
     One-item-one-code items: the scanned unit. Lot items: the scanned lot, or first-expiry-
     first-out over usable lots when the scan carries no lot. Expired or recalled stock is
-    refused unless ``allow_unusable`` (returns to store or supplier, scrap).
+    refused unless ``allow_unusable`` (returns to store or supplier, scrap). ``attach``:
+    the new rows that hang off the moves (a use, its charge line), given what is moved,
+    the moves not yet saved; the ledger writes them with the moves (``post_moves``).
     """
     consumable, resolution = context.consumable, context.resolution
     on = context.business_date
@@ -80,12 +88,7 @@ def move_scanned_stock(
         quantity = requested_quantity(context)
         unit = None
         if resolution.lot or consumable.tracking == Consumable.Tracking.NONE:
-            lot_no = resolution.lot or ""
-            lot = (
-                Lot.objects.filter(consumable=consumable, lot_no=lot_no)
-                .annotate(recalled=recall_exists(consumable, lot_no))
-                .first()
-            )
+            lot = context.scanned_lot(resolution.lot or "")
             if lot is None:
                 raise errors.not_in_stock(source.name, lot=resolution.lot)
             if not allow_unusable:
@@ -97,6 +100,10 @@ def move_scanned_stock(
             plan = fefo_allocation(source, consumable.pk, quantity, on)
             if plan is None:
                 raise errors.not_in_stock(source.name, requested=quantity, reason="FEFO_SHORT")
+
+    def moved(moves: list[StockMove]) -> Moved:
+        return Moved([(lot, qty, move) for (lot, qty), move in zip(plan, moves, strict=True)], unit)
+
     moves = post_moves(
         [
             NewMove(
@@ -112,12 +119,13 @@ def move_scanned_stock(
                 note=context.request.reason or "",
             )
             for lot, qty in plan
-        ]
+        ],
+        attach=(lambda moves: attach(moved(moves))) if attach else None,
     )
-    return Moved([(lot, qty, move) for (lot, qty), move in zip(plan, moves, strict=True)], unit)
+    return moved(moves)
 
 
-def issue(context: ScanContext) -> dict:
+def issue(context: ScanContext) -> ScanResult:
     source_department = department_by_code(context.request.from_department, "from_department")
     if source_department.kind != Department.Kind.STORE:
         raise errors.validation(
@@ -131,9 +139,7 @@ def issue(context: ScanContext) -> dict:
         source=department_location(source_department),
         target=department_location(context.department),
     )
-    body = moved.body(context)
-    body["from_department"] = source_department.code
-    return body
+    return moved.result(context, from_department=source_department.code)
 
 
 register("issue", issue)

@@ -5,15 +5,21 @@ from __future__ import annotations
 from decimal import Decimal
 
 from consumables.models import Consumable, HospitalLabel, take_sequence
-from consumables.prices import approved_version_in_force
 from consumables.udi import make_hospital_label
 from organisation.models import Department, Location, Supplier
 
 from .. import errors
 from ..ledger import NewMove, department_location, post_moves, virtual_location
 from ..models import Receipt, ReceiptLine, TrackedUnit
-from .common import lot_for, requested_quantity, scan_body
-from .scans import ScanContext, refuse_if_expired, refuse_if_recalled, register
+from .common import lot_for, requested_quantity
+from .scans import (
+    ScanContext,
+    ScanResult,
+    refuse_if_expired,
+    refuse_if_recalled,
+    register,
+    scan_result,
+)
 
 RECEIVING_KINDS = {Department.Kind.STORE, Department.Kind.THEATRE}
 
@@ -31,7 +37,7 @@ def _supplier(code: str | None) -> Supplier:
 
 def _pre_purchase_check(consumable: Consumable, context: ScanContext):
     """Nothing comes in that cannot be charged correctly (the hospital's pre-purchase check)."""
-    version = approved_version_in_force(consumable.pk, context.occurred_at)
+    version = context.price_in_force()
     if consumable.chargeable:
         if not consumable.charge_code:
             raise errors.DomainError(
@@ -64,7 +70,7 @@ def _new_labels(context: ScanContext, lot, quantity: int) -> list[HospitalLabel]
     )
 
 
-def receive(context: ScanContext) -> dict:
+def receive(context: ScanContext) -> ScanResult:
     request, consumable, resolution = context.request, context.consumable, context.resolution
     if context.department.kind not in RECEIVING_KINDS:
         raise errors.validation(
@@ -155,11 +161,14 @@ def receive(context: ScanContext) -> dict:
     )
     if mismatch:
         context.warnings.append("PURCHASE_PRICE_MISMATCH")
-    body = scan_body(context, quantity=quantity, lot=lot, serial=serial)
-    if labels:
-        body["labels"] = [h.label for h in labels]
-    body["receipt"] = {"invoice_no": receipt.invoice_no, "ownership": receipt.ownership}
-    return body
+    return scan_result(
+        context,
+        quantity=quantity,
+        lot=lot,
+        serial=serial,
+        labels=[h.label for h in labels] or None,
+        receipt=receipt,
+    )
 
 
 register("receive", receive)

@@ -13,7 +13,7 @@ from organisation.models import Department, Location
 from .. import errors
 from ..ledger import department_location, virtual_location
 from .issue import move_scanned_stock
-from .scans import HANDLERS, ScanContext, department_by_code, register
+from .scans import HANDLERS, ScanContext, ScanResult, department_by_code, register
 
 PATIENT_RETURN = "return_from_patient"
 
@@ -27,7 +27,7 @@ def _default_store() -> Department:
     return stores[0]
 
 
-def return_stock(context: ScanContext) -> dict:
+def return_stock(context: ScanContext) -> ScanResult:
     if context.request.encounter:
         handler = HANDLERS.get(PATIENT_RETURN)
         if handler is None:
@@ -53,18 +53,16 @@ def return_stock(context: ScanContext) -> dict:
                 reason="NOT_A_STORE",
             )
         target = department_location(store)
-    body = move_scanned_stock(
+    return move_scanned_stock(
         context,
         kind="return",
         source=department_location(source),
         target=target,
         allow_unusable=True,
-    ).body(context)
-    body["to"] = target.code
-    return body
+    ).result(context, to=target.code)
 
 
-def scrap(context: ScanContext) -> dict:
+def scrap(context: ScanContext) -> ScanResult:
     if not (context.request.reason or "").strip():
         raise errors.validation("reason", "报损须填写原因", "A scrap needs a reason")
     return move_scanned_stock(
@@ -73,7 +71,7 @@ def scrap(context: ScanContext) -> dict:
         source=department_location(context.department),
         target=virtual_location(Location.Usage.SCRAP),
         allow_unusable=True,
-    ).body(context)
+    ).result(context)
 
 
 register("return", return_stock)

@@ -2,6 +2,8 @@
 
 ``scan_record`` runs the action's handler exactly once per ``event_id`` (see
 ``idempotency.run_once``): a replay gets the first answer, a refusal records nothing.
+A handler returns what the scan did (``ScanResult``); the caller's ``answer`` (the API's
+output serializer) renders it, and that rendering is what is stored for the replays.
 
 Handlers are registered per action (``register``); the billing app registers ``use`` and
 the return from a patient, so the inventory app never depends on billing.
@@ -12,19 +14,21 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Exists
+from django.db.models import Exists, FilteredRelation, OuterRef, Q
 from django.utils import timezone
 
 from config.errors import DomainError
 from config.event_times import refuse_unless_in_window
-from consumables.resolve import Resolution, resolve_code
+from consumables.prices import approved_version_in_force, version_in_force_relation
+from consumables.resolve import Reads, Resolution, consumable_ref, resolve_code
 from organisation.models import Department
 
 from .. import errors
-from ..models import Lot, Recall
+from ..models import Lot, Recall, Receipt
 from .idempotency import WriteOutcome, fingerprint, run_once
 
 ACTIONS = ("receive", "issue", "use", "return", "scrap")
@@ -49,9 +53,39 @@ class ScanRequest:
     reason: str | None = None
 
     def fingerprint(self) -> str:
-        data = asdict(self)
-        data.pop("event_id")
-        return fingerprint(data)
+        # Every field is a plain value: no need for asdict's deep copy.
+        return fingerprint(
+            {f.name: getattr(self, f.name) for f in fields(self) if f.name != "event_id"}
+        )
+
+
+@dataclass(frozen=True)
+class MovedLot:
+    lot: str | None
+    quantity: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanResult:
+    """What a scan did: the answer of docs/contract.md before it is rendered (``api``)."""
+
+    event_id: uuid.UUID
+    action: str
+    quantity: int
+    resolution: Resolution  # the consumable, and the DI it was scanned by
+    lot: str | None
+    expiry: dt.date | None
+    serial: str | None = None
+    hospital_barcode: str | None = None
+    charge: Any = None  # the charge a use made or a return reversed (billing)
+    warnings: list[str] = field(default_factory=list)
+    # Of some actions only (absent from the answers of the others):
+    labels: list[str] | None = None  # receive: the in-hospital labels made
+    moves: list[MovedLot] | None = None
+    encounter: str | None = None  # use, return from a patient
+    from_department: str | None = None  # issue
+    to: str | None = None  # return: the location it went back to
+    receipt: Receipt | None = None  # receive
 
 
 @dataclass
@@ -72,8 +106,73 @@ class ScanContext:
     def business_date(self) -> dt.date:
         return timezone.localdate(self.occurred_at)
 
+    def price_in_force(self):
+        """The approved price version in force at the scan's time (read with the code)."""
+        if "price_in_force" in self.resolution.reads:
+            return self.resolution.reads["price_in_force"]
+        return approved_version_in_force(self.consumable.pk, self.occurred_at)
 
-Handler = Callable[[ScanContext], dict]
+    def scanned_lot(self, lot_no: str) -> Lot | None:
+        """The consumable's lot ``lot_no``, with ``recalled`` (a recall covers it): read with
+        the code when that is the lot the code names, else one query."""
+        reads = self.resolution.reads
+        if "scanned_lot" in reads and (self.resolution.parsed.lot or "") == lot_no:
+            lot = reads["scanned_lot"]
+            if lot is not None:
+                lot.recalled = reads["scanned_lot_recalled"]
+                Lot.consumable.field.set_cached_value(lot, self.consumable)
+            return lot
+        return (
+            Lot.objects.filter(consumable=self.consumable, lot_no=lot_no)
+            .annotate(recalled=recall_exists(self.consumable, lot_no))
+            .first()
+        )
+
+
+def _scan_annotations(path: str, *, lot_no: str, at: dt.datetime) -> dict:
+    ref = consumable_ref(path)
+    return {
+        "scanned_lot": FilteredRelation(
+            f"{path}lots", condition=Q(**{f"{path}lots__lot_no": lot_no})
+        ),
+        "scanned_lot_recalled": Exists(
+            Recall.objects.filter(consumable=OuterRef(ref), lot_no__in=["", lot_no])
+        ),
+        "price_in_force": version_in_force_relation(path, at),
+    }
+
+
+def scan_reads(at: dt.datetime) -> Reads:
+    """What every scan reads with the consumable (``resolve.Reads``): the lot the code names
+    (or the no-lot lot), whether a recall covers it, the price version in force at ``at``."""
+    return Reads(_scan_annotations, {"at": at})
+
+
+def scan_result(
+    context: ScanContext,
+    *,
+    quantity: int,
+    lot: Lot | None,
+    serial: str | None = None,
+    hospital_barcode: str | None = None,
+    **extra,
+) -> ScanResult:
+    """The result of a scan of ``quantity`` of ``lot``; ``extra``: the action's own fields."""
+    expiry = (lot.expiry if lot else None) or context.resolution.expiry
+    return ScanResult(
+        event_id=context.request.event_id,
+        action=context.request.action,
+        quantity=quantity,
+        resolution=context.resolution,
+        lot=(lot.lot_no or None) if lot else None,
+        expiry=expiry,
+        serial=serial,
+        hospital_barcode=hospital_barcode,
+        **extra,
+    )
+
+
+Handler = Callable[[ScanContext], ScanResult]
 HANDLERS: dict[str, Handler] = {}
 
 
@@ -93,15 +192,16 @@ def department_by_code(code: str | None, field: str = "department") -> Departmen
     return department
 
 
-def resolve_consumable(code: str) -> Resolution:
+def resolve_consumable(code: str, at: dt.datetime | None = None) -> Resolution:
     """Resolve a scanned code for a write (UNKNOWN_CODE when it names no consumable).
 
     A GS1 string whose last variable field may have swallowed a dropped separator is
     refused only when the other reading is the likelier one: it finds an expiry the strict
     reading lacks, or a serial for an item tracked per unit. Otherwise the strict reading
     stands and the answer carries the warning (a lot ending in '21..' is common and legal).
+    With ``at``, the resolution reads what a scan at ``at`` needs (``scan_reads``).
     """
-    resolution = resolve_code(code)
+    resolution = resolve_code(code, reads=scan_reads(at) if at is not None else None)
     if resolution.consumable is None:
         raise errors.unknown_code(code)
     parsed = resolution.parsed
@@ -124,17 +224,16 @@ def resolve_consumable(code: str) -> Resolution:
     return resolution
 
 
-def separator_doubt_stands(resolution: Resolution) -> bool:
+def separator_doubt_stands(context: ScanContext) -> bool:
     """Whether a scan's answer carries POSSIBLE_MISSING_SEPARATOR (the doubt that stayed
     below refusing, see ``resolve_consumable``). A lot the ledger already holds for this
     consumable, exactly as the strict reading has it, is that lot: the doubt belongs to the
     first receipt of a lot, not to every later issue and use of a valid lot whose last digits
     happen to parse as an AI (D262110 = D26 + serial 10)."""
-    parsed = resolution.parsed
+    parsed = context.resolution.parsed
     if "POSSIBLE_MISSING_SEPARATOR" not in parsed.warnings:
         return False
-    known = parsed.lot and Lot.objects.filter(consumable=resolution.consumable, lot_no=parsed.lot)
-    return not (known and known.exists())
+    return not (parsed.lot and context.scanned_lot(parsed.lot) is not None)
 
 
 def _recalls(consumable, lot_no: str | None):
@@ -158,12 +257,18 @@ def refuse_if_expired(expiry: dt.date | None, on: dt.date, lot_no: str | None) -
 
 
 def scan_record(
-    *, request: ScanRequest, user, department: Department | None = None
+    *,
+    request: ScanRequest,
+    user,
+    answer: Callable[[ScanResult], dict],
+    department: Department | None = None,
 ) -> WriteOutcome:
     """Record one scan exactly once; see the module docstring for the guarantees.
 
-    ``department``: a department the caller has read already (``active_departments``);
-    used when it is the request's own, to save a query, else ignored."""
+    ``answer`` renders the ``ScanResult`` as the body stored and sent (``api.scan_answer``);
+    the outcome carries both. ``department``: a department the caller has read already
+    (``active_departments``); used when it is the request's own, to save a query, else
+    ignored."""
     if department is not None and department.code != request.department:
         department = None
     if request.action not in ACTIONS or request.action not in HANDLERS:
@@ -171,25 +276,21 @@ def scan_record(
             "action", f"不支持的操作 {request.action}", f"Unsupported action {request.action}"
         )
 
-    def work(event) -> dict:
+    def work(actor) -> ScanResult:
         if request.occurred_at is not None:
             refuse_unless_in_window(request.occurred_at, field="occurred_at")
+        occurred_at = request.occurred_at or timezone.now()
         context = ScanContext(
             request=request,
-            resolution=resolve_consumable(request.code),
+            resolution=resolve_consumable(request.code, occurred_at),
             department=department or department_by_code(request.department),
-            occurred_at=request.occurred_at or timezone.now(),
-            user=event.user,
+            occurred_at=occurred_at,
+            user=actor,
         )
-        if separator_doubt_stands(context.resolution):
+        if separator_doubt_stands(context):
             context.warnings.append("POSSIBLE_MISSING_SEPARATOR")
-        body = HANDLERS[request.action](context)
-        return {
-            "event_id": str(request.event_id),
-            "action": request.action,
-            **body,
-            "warnings": sorted(set(context.warnings) | set(body.get("warnings", []))),
-        }
+        result = HANDLERS[request.action](context)
+        return replace(result, warnings=sorted(set(context.warnings) | set(result.warnings)))
 
     return run_once(
         event_id=request.event_id,
@@ -197,4 +298,5 @@ def scan_record(
         digest=request.fingerprint(),
         user=user,
         work=work,
+        answer=answer,
     )

@@ -86,3 +86,23 @@ def test_use_of_a_unit_costs_the_same_queries_after_more_uses(hospital):
     for code in codes[2:-1]:
         post_scan(nurse, "use", code, "XNK", encounter="ZY001")
     assert queries_of(nurse, "use", codes[-1], "XNK", encounter="ZY001") == first
+
+
+
+@pytest.mark.postgres  # the move, use and charge line in one statement: PostgreSQL's WITH
+@pytest.mark.django_db(transaction=True)
+def test_use_of_a_lot_item_is_six_statements_after_authentication(hospital):
+    """Issue 15: at most seven with the token's own query (bench/use_inprocess.py counts that
+    one too; this client is authenticated without it): the department, the code with its lot
+    and price, the encounter, the balance, the move with its use and charge line, the scan
+    event; and the scan's one transaction. Transactional, as in production: no test
+    transaction around the scan."""
+    consumable, _, (code,) = stocked_item(hospital, "690777000004", quantity=5)
+    add_order(hospital, consumable)
+    nurse, use = hospital["nurse"], {"encounter": "ZY001", "quantity": 1}
+    post_scan(nurse, "use", code, "XNK", **use)
+    with CaptureQueriesContext(connection) as captured:
+        assert post_scan(nurse, "use", code, "XNK", **use).status_code == 201
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert [s for s in statements if s in ("BEGIN", "COMMIT")] == ["BEGIN", "COMMIT"]
+    assert len(statements) - 2 == 6, statements

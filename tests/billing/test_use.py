@@ -256,3 +256,38 @@ def test_same_use_event_16_times_at_once_makes_one_charge_and_one_answer(hospita
     assert sorted(s for s, _ in results) == [200] * 15 + [201]
     assert len({body for _, body in results}) == 1
     assert ChargeLine.objects.count() == 1
+
+
+def test_replay_of_a_unit_use_gets_the_first_answer_not_already_used(hospital):
+    _, _, codes = stocked_item(
+        hospital, "690555000030", tracking=Consumable.Tracking.UNIT, serials=["R1"]
+    )
+    event_id = str(uuid.uuid4())
+    first = use(hospital["nurse"], codes[0], event_id=event_id)
+    assert first.status_code == 201, first.json()
+    again = use(hospital["nurse"], codes[0], event_id=event_id)
+    assert again.status_code == 200, again.json()
+    assert again.json() == first.json()
+    assert Use.objects.count() == 1 and ChargeLine.objects.count() == 1
+
+
+def test_replay_after_discharge_gets_the_first_answer(hospital):
+    _, _, (code,) = stocked_item(hospital, "690555000031")
+    event_id = str(uuid.uuid4())
+    first = use(hospital["nurse"], code, event_id=event_id)
+    assert first.status_code == 201, first.json()
+    hospital["encounter"].discharged_at = timezone.now()
+    hospital["encounter"].save()
+    again = use(hospital["nurse"], code, event_id=event_id)
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert StockMove.objects.filter(kind="use").count() == 1
+
+
+def test_an_event_id_reused_for_another_scan_is_refused_even_when_that_scan_would_pass(hospital):
+    _, _, (code,) = stocked_item(hospital, "690555000032", quantity=5)
+    event_id = str(uuid.uuid4())
+    assert use(hospital["nurse"], code, event_id=event_id, quantity=1).status_code == 201
+    response = use(hospital["nurse"], code, event_id=event_id, quantity=2)
+    assert response.status_code == 409
+    assert error_code(response) == "EVENT_ID_REUSED"
+    assert Use.objects.count() == 1

@@ -4,6 +4,7 @@ import threading
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,6 +13,7 @@ from config.errors import DomainError
 from inventory.ledger import (
     NewMove,
     department_location,
+    forget_virtual_locations,
     kept_balances,
     post_moves,
     rebuild_balances,
@@ -181,3 +183,26 @@ def test_two_concurrent_issues_of_the_last_unit_one_succeeds():
     assert on_hand(store, lot) == 0
     assert sum(on_hand(w, lot) for w in wards) == 1
     assert StockMove.objects.filter(kind="issue").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_virtual_location_read_inside_a_transaction_that_rolls_back_is_not_kept():
+    """The ids ledger.virtual_location keeps are those of committed reads only (this test's
+    transaction never commits): a row a rolled-back transaction saw may be gone after it."""
+    forget_virtual_locations()
+    with CaptureQueriesContext(connection) as captured:
+        first = virtual_location(Location.Usage.PATIENT)
+        again = virtual_location(Location.Usage.PATIENT)
+    assert first.pk == again.pk
+    assert len(captured) == 2  # read again: nothing kept
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_virtual_location_is_read_once_per_process_once_committed():
+    forget_virtual_locations()
+    seeded = virtual_location(Location.Usage.PATIENT)  # autocommit: kept at once
+    with CaptureQueriesContext(connection) as captured:
+        kept = virtual_location(Location.Usage.PATIENT)
+    assert len(captured) == 0
+    assert (kept.pk, kept.code, kept.is_real) == (seeded.pk, "PATIENT", False)
+    assert kept is not virtual_location(Location.Usage.PATIENT)  # each caller its own
