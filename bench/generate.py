@@ -117,7 +117,7 @@ def _master_sql(shape: Shape) -> list[tuple[str, dict]]:
         ),
         # The virtual locations a migrated database holds already (inventory 0009) make way
         # for the numbering below; nothing refers to them yet.
-        ("DELETE FROM inventory_location WHERE department_id IS NULL", p),
+        ("DELETE FROM organisation_location WHERE department_id IS NULL", p),
         (
             """INSERT INTO organisation_location (id, code, name, usage, department_id)
                SELECT id, 'DEPT-' || code, name, 'internal', id FROM organisation_department""",

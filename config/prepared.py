@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,8 @@ def stand_in(kind: type) -> Any:
         return f"\x00stand-in {n}\x00"
     if kind is int:  # inside even a 32-bit column's range: Django 5 drops out-of-range lookups
         return -2_000_000_000 - n
+    if kind is uuid.UUID:
+        return uuid.UUID(int=n)
     if kind is dt.datetime:
         return dt.datetime(1, 1, 1, 0, 0, n // 1_000_000, n % 1_000_000, tzinfo=dt.UTC)
     raise TypeError(f"no stand-in for {kind}")
@@ -102,7 +105,8 @@ def _hashable(value) -> bool:
 class PreparedQuery:
     """``build(**values)``'s queryset, compiled once per database; see the module docstring.
 
-    ``kinds``: the type of each value (``str``, ``int``, ``datetime.datetime``)."""
+    ``kinds``: the type of each value (``str``, ``int``, ``uuid.UUID``,
+    ``datetime.datetime``)."""
 
     def __init__(self, build: Callable[..., QuerySet], **kinds: type):
         self._build = build

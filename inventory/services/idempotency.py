@@ -43,8 +43,11 @@ class WriteOutcome:
     result: Any = None  # the service's domain result, on the first write only
 
 
-class _AlreadyRecorded(Exception):
-    """Another transaction recorded this ``event_id`` first: undo this one's work."""
+class AlreadyRecorded(Exception):
+    """This ``event_id`` is recorded already: undo the work and replay the first answer.
+
+    ``run_once`` raises it when another transaction recorded the id first; a ``work`` raises
+    it when its own first read found the id recorded (``run_once(look_first=False)``)."""
 
 
 def fingerprint(data: dict) -> str:
@@ -95,22 +98,30 @@ def run_once(
     user,
     work: Callable[[Any], Any],
     answer: Callable[[Any], dict] | None = None,
+    look_first: bool = True,
 ) -> WriteOutcome:
     """Run ``work(user)`` once per ``event_id``; replays get the first answer back.
 
     ``work`` gets the user the event is recorded under (None for an anonymous caller).
     ``answer`` renders the work's result as the body to store and send (the API's output
-    serializer); without it the result is that body already.
+    serializer); without it the result is that body already. ``look_first``: look for the
+    event before the work, so that a replay (a scanner sending again after a timeout, the
+    demo loaded twice) costs one read, not the work undone; a caller whose work's first read
+    tells (the scans: ``scans.scan_reads``) passes False and raises ``AlreadyRecorded``.
     """
     actor = user if getattr(user, "pk", None) else None
+    if look_first:
+        existing = _recorded(event_id)
+        if existing is not None:
+            return _replay(existing, action, digest)
     try:
         with transaction.atomic():
             result = work(actor)
             body = answer(result) if answer is not None else result
             if _record(event_id=event_id, action=action, digest=digest, user=actor, answer=body):
                 return WriteOutcome(201, body, result)
-            raise _AlreadyRecorded
-    except _AlreadyRecorded:
+            raise AlreadyRecorded
+    except AlreadyRecorded:
         pass
     except DomainError:
         # Refused: because a duplicate committed first and took what this needed (replay its

@@ -28,8 +28,8 @@ from consumables.resolve import Reads, Resolution, consumable_ref, resolve_code
 from organisation.models import Department
 
 from .. import errors
-from ..models import Lot, Recall, Receipt
-from .idempotency import WriteOutcome, fingerprint, run_once
+from ..models import Lot, Recall, Receipt, ScanEvent
+from .idempotency import AlreadyRecorded, WriteOutcome, fingerprint, run_once
 
 ACTIONS = ("receive", "issue", "use", "return", "scrap")
 
@@ -129,9 +129,11 @@ class ScanContext:
         )
 
 
-def _scan_annotations(path: str, *, lot_no: str, at: dt.datetime) -> dict:
+def _scan_annotations(path: str, *, lot_no: str, at: dt.datetime, event_id: uuid.UUID) -> dict:
     ref = consumable_ref(path)
     return {
+        # Not about the consumable, but read in the same round trip: is this a replay?
+        "event_recorded": Exists(ScanEvent.objects.filter(event_id=event_id)),
         "scanned_lot": FilteredRelation(
             f"{path}lots", condition=Q(**{f"{path}lots__lot_no": lot_no})
         ),
@@ -142,10 +144,11 @@ def _scan_annotations(path: str, *, lot_no: str, at: dt.datetime) -> dict:
     }
 
 
-def scan_reads(at: dt.datetime) -> Reads:
+def scan_reads(at: dt.datetime, event_id: uuid.UUID) -> Reads:
     """What every scan reads with the consumable (``resolve.Reads``): the lot the code names
-    (or the no-lot lot), whether a recall covers it, the price version in force at ``at``."""
-    return Reads(_scan_annotations, {"at": at})
+    (or the no-lot lot), whether a recall covers it, the price version in force at ``at``,
+    and whether ``event_id`` is recorded already (a replay)."""
+    return Reads(_scan_annotations, {"at": at, "event_id": event_id})
 
 
 def scan_result(
@@ -192,16 +195,19 @@ def department_by_code(code: str | None, field: str = "department") -> Departmen
     return department
 
 
-def resolve_consumable(code: str, at: dt.datetime | None = None) -> Resolution:
+def resolve_consumable(
+    code: str, at: dt.datetime | None = None, event_id: uuid.UUID | None = None
+) -> Resolution:
     """Resolve a scanned code for a write (UNKNOWN_CODE when it names no consumable).
 
     A GS1 string whose last variable field may have swallowed a dropped separator is
     refused only when the other reading is the likelier one: it finds an expiry the strict
     reading lacks, or a serial for an item tracked per unit. Otherwise the strict reading
     stands and the answer carries the warning (a lot ending in '21..' is common and legal).
-    With ``at``, the resolution reads what a scan at ``at`` needs (``scan_reads``).
+    With ``at`` and ``event_id``, the resolution reads what the scan needs (``scan_reads``).
     """
-    resolution = resolve_code(code, reads=scan_reads(at) if at is not None else None)
+    reads = scan_reads(at, event_id) if at is not None and event_id is not None else None
+    resolution = resolve_code(code, reads=reads)
     if resolution.consumable is None:
         raise errors.unknown_code(code)
     parsed = resolution.parsed
@@ -280,9 +286,12 @@ def scan_record(
         if request.occurred_at is not None:
             refuse_unless_in_window(request.occurred_at, field="occurred_at")
         occurred_at = request.occurred_at or timezone.now()
+        resolution = resolve_consumable(request.code, occurred_at, request.event_id)
+        if resolution.reads.get("event_recorded"):
+            raise AlreadyRecorded  # a replay: nothing done yet, the first answer is sent
         context = ScanContext(
             request=request,
-            resolution=resolve_consumable(request.code, occurred_at),
+            resolution=resolution,
             department=department or department_by_code(request.department),
             occurred_at=occurred_at,
             user=actor,
@@ -299,4 +308,5 @@ def scan_record(
         user=user,
         work=work,
         answer=answer,
+        look_first=False,  # the code's read tells (scan_reads)
     )
