@@ -8,7 +8,8 @@ waits on the index (or earlier, on a row lock the first holds), finds the id rec
 its own work back and replays the stored answer; so does a duplicate whose work is refused
 because the first write already took what it needed (the unit used, the stock moved). A
 refusal rolls everything back, so nothing is recorded and the same id may be sent again once
-the cause is fixed.
+the cause is fixed. A replay of a recorded id is found before any work, by a read of its own
+(``look_first``) or, for a scan, by the read of its code (one statement fewer per scan).
 """
 
 from __future__ import annotations
