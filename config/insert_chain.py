@@ -62,7 +62,7 @@ def insert_chain(rows: Sequence[Model], using: str = DEFAULT_DB_ALIAS) -> None:
             links.append(earlier)
         shape.append((type(row), tuple(links)))
     with connection.cursor() as cursor:
-        cursor.execute(_statement(tuple(shape)), params)
+        cursor.execute(_statement(tuple(shape), using), params)
         new_ids = cursor.fetchone()
     for row, pk in zip(rows, new_ids, strict=True):
         row.pk = pk
@@ -76,14 +76,11 @@ def insert_chain(rows: Sequence[Model], using: str = DEFAULT_DB_ALIAS) -> None:
                     row.__dict__[field.attname] = related.pk
 
 
-def _qn(name: str) -> str:
-    return f'"{name}"'  # PostgreSQL's quoting, as its Django backend does
-
-
 @cache
-def _statement(shape: tuple[tuple[type[Model], tuple[int | None, ...]], ...]) -> str:
+def _statement(shape: tuple[tuple[type[Model], tuple[int | None, ...]], ...], using: str) -> str:
     """The statement inserting rows of these models, each column a parameter or, where
     ``shape`` gives the position of an earlier row, that row's new id (kept per shape)."""
+    _qn = connections[using].ops.quote_name
     parts = []
     for n, (model, links) in enumerate(shape):
         values = []

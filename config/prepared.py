@@ -105,8 +105,8 @@ def _hashable(value) -> bool:
 class PreparedQuery:
     """``build(**values)``'s queryset, compiled once per database; see the module docstring.
 
-    ``kinds``: the type of each value (``str``, ``int``, ``uuid.UUID``,
-    ``datetime.datetime``)."""
+    ``kinds``: the type of each value (``str``, ``int`` or ``datetime.datetime``: the kinds
+    ``stand_in`` has a stand-in for)."""
 
     def __init__(self, build: Callable[..., QuerySet], **kinds: type):
         self._build = build

@@ -21,6 +21,7 @@ from consumables.submissions.services import (
     submission_reject,
     supplier_product_assign,
 )
+from organisation.models import Supplier
 from tests.factories import ConsumableFactory, insurance_code
 
 pytestmark = pytest.mark.django_db
@@ -34,8 +35,7 @@ def _mapping(proposer):
 
 
 def _submission(proposer):
-    supplier_model = type(proposer)._meta.get_field("suppliers").related_model
-    supplier_model.objects.create(code="GYS01", name="四川甲医疗器械有限公司").users.add(proposer)
+    Supplier.objects.create(code="GYS01", name="四川甲医疗器械有限公司").users.add(proposer)
     item = ConsumableFactory(insurance_code=None)
     supplier_product_assign(supplier_code="GYS01", consumable=item, user=proposer)
     return submission_create(
