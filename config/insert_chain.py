@@ -34,17 +34,34 @@ def _columns(model: type[Model]):
     )
 
 
-def insert_chain(rows: Sequence[Model], using: str = DEFAULT_DB_ALIAS) -> None:
+def insert_chain(
+    rows: Sequence[Model],
+    using: str = DEFAULT_DB_ALIAS,
+    *,
+    guard: tuple[str, Sequence] | None = None,
+) -> bool:
     """Insert ``rows`` (new, unsaved model instances) in this order, in one statement, and
     set their primary keys. A foreign key of a row may point at an earlier row of ``rows``
-    (set as the related object, ``Use(move=move)``): it gets that row's new id."""
+    (set as the related object, ``Use(move=move)``): it gets that row's new id.
+
+    ``guard``: a data-modifying statement with its parameters, ending in ``RETURNING``
+    (the ledger's balance decrease, ``UPDATE ... WHERE quantity >= %s RETURNING ...``), run
+    first in the same statement; the rows are inserted only if it returns a row. Returns
+    whether it did (True without a guard); when it did not, nothing is inserted and no key
+    is set. Where several statements run in one ``WITH`` their order is PostgreSQL's to
+    choose: a guard that takes row locks must take one row's only."""
     connection = connections[using]
     if any(not row._state.adding for row in rows):
         raise ValueError("insert_chain inserts new rows only")
     if connection.vendor != "postgresql":
+        if guard is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(*guard)
+                if cursor.fetchone() is None:
+                    return False
         for row in rows:  # bulk_create takes the ids of the related rows saved before
             type(row)._base_manager.using(using).bulk_create([row])
-        return
+        return True
     position = {id(row): n for n, row in enumerate(rows)}
     shape, params = [], []
     for n, row in enumerate(rows):
@@ -61,9 +78,13 @@ def insert_chain(rows: Sequence[Model], using: str = DEFAULT_DB_ALIAS) -> None:
                 raise ValueError(f"{row!r} points at a row inserted after it")
             links.append(earlier)
         shape.append((type(row), tuple(links)))
+    if guard is not None:
+        params[:0] = guard[1]
     with connection.cursor() as cursor:
-        cursor.execute(_statement(tuple(shape), using), params)
+        cursor.execute(_statement(tuple(shape), using, guard and guard[0]), params)
         new_ids = cursor.fetchone()
+    if None in new_ids:  # the guard returned no row: nothing was inserted
+        return False
     for row, pk in zip(rows, new_ids, strict=True):
         row.pk = pk
         row._state.adding = False
@@ -74,14 +95,19 @@ def insert_chain(rows: Sequence[Model], using: str = DEFAULT_DB_ALIAS) -> None:
                 related = field.get_cached_value(row, None)
                 if related is not None and id(related) in position:
                     row.__dict__[field.attname] = related.pk
+    return True
 
 
 @cache
-def _statement(shape: tuple[tuple[type[Model], tuple[int | None, ...]], ...], using: str) -> str:
+def _statement(
+    shape: tuple[tuple[type[Model], tuple[int | None, ...]], ...], using: str, guard: str | None
+) -> str:
     """The statement inserting rows of these models, each column a parameter or, where
-    ``shape`` gives the position of an earlier row, that row's new id (kept per shape)."""
+    ``shape`` gives the position of an earlier row, that row's new id (kept per shape and
+    guard). With a guard, each row is inserted only if the guard returned a row."""
     _qn = connections[using].ops.quote_name
-    parts = []
+    parts = [f"{_qn('g')} AS ({guard})"] if guard else []
+    if_guarded = f" WHERE EXISTS (SELECT FROM {_qn('g')})" if guard else ""
     for n, (model, links) in enumerate(shape):
         values = []
         for field, earlier in zip(_columns(model), links, strict=True):
@@ -95,7 +121,8 @@ def _statement(shape: tuple[tuple[type[Model], tuple[int | None, ...]], ...], us
         columns = ", ".join(_qn(f.column) for f in _columns(model))
         parts.append(
             f"{_qn(f'r{n}')} AS (INSERT INTO {_qn(model._meta.db_table)} ({columns}) "
-            f"VALUES ({', '.join(values)}) RETURNING {_qn(model._meta.pk.column)})"
+            f"{'SELECT' if guard else 'VALUES ('} {', '.join(values)}{'' if guard else ')'}"
+            f"{if_guarded} RETURNING {_qn(model._meta.pk.column)})"
         )
     ids = ", ".join(
         f"(SELECT {_qn(model._meta.pk.column)} FROM {_qn(f'r{n}')})"

@@ -154,23 +154,28 @@ def _not_in_stock(key: Key, changes: list[tuple[NewMove, int]]) -> DomainError:
     raise AssertionError(f"balance {key} was expected to be short")  # pragma: no cover
 
 
-def _apply_to_balances(moves: list[NewMove]) -> None:
+def _take_needed(changes: list[tuple[NewMove, int]]) -> tuple[int, int]:
+    """The net change of one balance and ``need``: the least it must hold for every move
+    of this call to pass in order."""
+    running, need = 0, 0
+    for _, change in changes:
+        running += change
+        need = max(need, -running)
+    return running, need
+
+
+def _apply_to_balances(steps: dict[Key, list[tuple[NewMove, int]]]) -> None:
     """Update every real-location balance the moves touch, one statement each, in a fixed
     key order (concurrent posts lock rows in the same order: no deadlocks)."""
-    steps = _steps(moves)
     with connection.cursor() as cursor:
         for key in sorted(steps):
-            changes = steps[key]
-            running, need = 0, 0
-            for _, change in changes:
-                running += change
-                need = max(need, -running)
+            running, need = _take_needed(steps[key])
             if need == 0:
                 cursor.execute(_ADD, [*key, running])
                 continue
             cursor.execute(_TAKE, [running, *key, need])
             if cursor.fetchone() is None:
-                raise _not_in_stock(key, changes)
+                raise _not_in_stock(key, steps[key])
 
 
 def post_moves(
@@ -185,14 +190,19 @@ def post_moves(
     ``attach``: the caller's new rows that hang off these moves (a bedside use and its
     charge line), given the moves before they are saved; they are inserted with the moves
     in one statement (``config.insert_chain``): a bedside use sends one statement for its
-    move, use and charge line where it sent three, each a round trip to PostgreSQL.
+    move, use and charge line where it sent three, each a round trip to PostgreSQL. When
+    the moves take from one balance only (a use: the ward's), its decrease goes first in
+    that same statement (the chain's guard) and nothing is inserted if it is short.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("post_moves must be called inside transaction.atomic()")
     for move in moves:
         if move.quantity <= 0:
             raise ValueError("move quantity must be positive")
-    _apply_to_balances(moves)
+    steps = _steps(moves)
+    taken = _single_take(steps) if attach is not None else None
+    if taken is None:
+        _apply_to_balances(steps)
     new = [
         StockMove(
             kind=move.kind,
@@ -212,8 +222,22 @@ def post_moves(
     ]
     if attach is None:
         return StockMove.objects.bulk_create(new)
-    insert_chain([*new, *attach(new)])
+    guard = (_TAKE, taken[1]) if taken else None
+    if not insert_chain([*new, *attach(new)], guard=guard):
+        raise _not_in_stock(taken[0], steps[taken[0]])
     return new
+
+
+def _single_take(steps: dict[Key, list[tuple[NewMove, int]]]) -> tuple[Key, list] | None:
+    """The balance and the parameters of ``_TAKE`` when the moves change one balance only
+    and take from it; else None. One row lock only: in a ``WITH`` the order of several
+    statements is PostgreSQL's, and two posts locking rows in different orders could
+    deadlock."""
+    if len(steps) != 1:
+        return None
+    ((key, changes),) = steps.items()
+    running, need = _take_needed(changes)
+    return (key, [running, *key, need]) if need else None
 
 
 def recompute_balances() -> dict[tuple[int, int, int], int]:

@@ -91,11 +91,11 @@ def test_use_of_a_unit_costs_the_same_queries_after_more_uses(hospital):
 
 @pytest.mark.postgres  # the move, use and charge line in one statement: PostgreSQL's WITH
 @pytest.mark.django_db(transaction=True)
-def test_use_of_a_lot_item_is_six_statements_after_authentication(hospital):
+def test_use_of_a_lot_item_is_five_statements_after_authentication(hospital):
     """Issue 15: at most seven with the token's own query (bench/use_inprocess.py counts that
     one too; this client is authenticated without it): the department, the code with its lot
-    and price, the encounter, the balance, the move with its use and charge line, the scan
-    event; and the scan's one transaction. Transactional, as in production: no test
+    and price, the encounter, the ward's balance taken with the move, its use and charge line
+    in one statement, the scan event; and the scan's one transaction. Transactional, as in production: no test
     transaction around the scan."""
     consumable, _, (code,) = stocked_item(hospital, "690777000004", quantity=5)
     add_order(hospital, consumable)
@@ -105,4 +105,4 @@ def test_use_of_a_lot_item_is_six_statements_after_authentication(hospital):
         assert post_scan(nurse, "use", code, "XNK", **use).status_code == 201
     statements = [q["sql"] for q in captured.captured_queries]
     assert [s for s in statements if s in ("BEGIN", "COMMIT")] == ["BEGIN", "COMMIT"]
-    assert len(statements) - 2 == 6, statements
+    assert len(statements) - 2 == 5, statements

@@ -244,6 +244,23 @@ def test_16_concurrent_uses_of_one_unit_make_one_charge(hospital):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_12_concurrent_uses_of_a_lot_with_3_on_the_ward_use_and_charge_3(hospital):
+    """The ward's balance is taken in the statement that writes the move, the use and the
+    charge (``ledger.post_moves``): the last three units go to three scans, the others are
+    refused as not in stock, and nothing is written for them."""
+    consumable, _, (code,) = stocked_item(hospital, "690555000029", quantity=3)
+    results = concurrently(12, lambda: use(hospital["nurse"], code))
+    assert sorted(r.status_code for r in results) == [201] * 3 + [409] * 9
+    assert {error_code(r) for r in results if r.status_code == 409} == {"NOT_IN_STOCK"}
+    assert Use.objects.filter(consumable=consumable).count() == 3
+    assert ChargeLine.objects.filter(consumable=consumable).count() == 3
+    assert StockMove.objects.filter(consumable=consumable, kind="use").count() == 3
+    ward = hospital["ward"].location
+    assert ward.balances.get(consumable=consumable).quantity == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_same_use_event_16_times_at_once_makes_one_charge_and_one_answer(hospital):
     _, _, (code,) = stocked_item(hospital, "690555000021")
     event_id = str(uuid.uuid4())
