@@ -95,8 +95,8 @@ def test_use_of_a_lot_item_is_five_statements_after_authentication(hospital):
     """Issue 15: at most seven with the token's own query (bench/use_inprocess.py counts that
     one too; this client is authenticated without it): the department, the code with its lot
     and price, the encounter, the ward's balance taken with the move, its use and charge line
-    in one statement, the scan event; and the scan's one transaction. Transactional, as in production: no test
-    transaction around the scan."""
+    in one statement, the scan event; and the scan's one transaction. Transactional, as in
+    production: no test transaction around the scan."""
     consumable, _, (code,) = stocked_item(hospital, "690777000004", quantity=5)
     add_order(hospital, consumable)
     nurse, use = hospital["nurse"], {"encounter": "ZY001", "quantity": 1}
