@@ -22,16 +22,16 @@ from config.history_admin import HistoryAdmin
 from consumables.views.common import uploaded_file
 from organisation.models import Supplier
 
-from .admin import LabelledFormMixin
-from .insurance import insurance_terms_problem
-from .linking import checked_codes, conflict_error, link_conflicts
-from .mappings.models import MappingChange
-from .mappings.services import INSURANCE_FIELDS, mapping_change_propose
-from .models import Consumable
-from .staging.loading import staging_import
-from .staging.models import StagingImport
-from .submissions.models import SupplierProduct
-from .submissions.services import supplier_product_assign
+from ..insurance import insurance_terms_problem
+from ..linking import checked_codes, conflict_error, link_conflicts
+from ..mappings.models import MappingChange
+from ..mappings.services import INSURANCE_FIELDS, mapping_change_propose
+from ..models import Consumable
+from ..staging.loading import staging_import
+from ..staging.models import StagingImport
+from ..submissions.models import SupplierProduct
+from ..submissions.services import supplier_product_assign
+from .common import LabelledFormMixin
 
 CODES = ("charge_code", "order_code", "insurance_code")
 
@@ -231,4 +231,3 @@ class StagingImportAdmin(LabelledFormMixin, admin.ModelAdmin):
             ) from error
         obj.pk = batch.pk
         obj.refresh_from_db()
-

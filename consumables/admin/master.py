@@ -31,71 +31,19 @@ from config.permissions import has_role
 from config.roles import ADMINISTRATOR, PRICING_OFFICE
 from consumables.selectors import MASTER_COLUMNS, consumable_master_rows
 
-from .mappings.models import MappingChange
-from .mappings.services import INSURANCE_FIELDS, mapping_change_propose
-from .models import Consumable, DeviceIdentifier, ExternalPrice, HospitalLabel, PriceVersion
-from .prices import PRICE_PLACES, FourPrices, four_price_violations, prices_in_force
-from .services import price_version_approve, price_version_propose, price_version_reject
-from .udi import CodeParseError, parse_code
+from ..mappings.models import MappingChange
+from ..mappings.services import INSURANCE_FIELDS, mapping_change_propose
+from ..models import Consumable, DeviceIdentifier, ExternalPrice, HospitalLabel, PriceVersion
+from ..prices import PRICE_PLACES, FourPrices, four_price_violations, prices_in_force
+from ..services import price_version_approve, price_version_propose, price_version_reject
+from ..udi import CodeParseError, parse_code
+from .common import FIELD_LABELS, LabelledFormMixin, column, titled
 
 DI_ISSUERS = {choice.value for choice in DeviceIdentifier.Issuer}
 
 admin.site.site_header = _("医用耗材“五码合一”全流程追溯 · 管理后台")
 admin.site.site_title = _("五码合一耗材追溯")
 admin.site.index_title = _("主数据管理 / master data")
-
-
-# Chinese labels for model fields that were declared without a verbose_name.
-FIELD_LABELS = {
-    "consumable": _("耗材 / consumable"),
-    "created_at": _("创建时间 / created at"),
-    "updated_at": _("修改时间 / updated at"),
-    "status": _("状态 / status"),
-    "origin": _("来源 / origin"),
-    "proposed_by": _("申请人 / proposed by"),
-    "proposed_at": _("申请时间 / proposed at"),
-    "decided_by": _("审核人 / decided by"),
-    "decided_at": _("审核时间 / decided at"),
-    "decision_reason": _("审核意见 / decision note"),
-    "requested_effective_from": _("申请生效时间 / requested effective from"),
-    "patient": _("患者 / patient"),
-    "department": _("科室 / department"),
-    "encounter": _("就诊 / encounter"),
-}
-
-
-def column(name: str, label: str | None = None, *, choices: bool = False):
-    """A list/read-only column of model field ``name`` under a Chinese label."""
-
-    def show(self, obj):
-        value = getattr(obj, f"get_{name}_display")() if choices else getattr(obj, name)
-        return "—" if value in (None, "") else value
-
-    show.short_description = label or FIELD_LABELS[name]
-    show.admin_order_field = name
-    show.__name__ = f"{name}_column"
-    return show
-
-
-def titled(base, title: str):
-    """A list filter class showing ``title`` instead of the field's verbose name."""
-
-    class Titled(base):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.title = title
-
-    return Titled
-
-
-class LabelledFormMixin:
-    """Form fields of unlabelled model fields get their Chinese label (FIELD_LABELS)."""
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if formfield is not None and db_field.name in FIELD_LABELS:
-            formfield.label = FIELD_LABELS[db_field.name]
-        return formfield
 
 
 def scanned_di(text: str) -> tuple[str, str] | None:
@@ -131,7 +79,9 @@ def _quantized(prices: FourPrices) -> FourPrices:
         return None if value is None else Decimal(value).quantize(PRICE_PLACES)
 
     return FourPrices(
-        platform=q(prices.platform), vbp=q(prices.vbp), purchase=q(prices.purchase),
+        platform=q(prices.platform),
+        vbp=q(prices.vbp),
+        purchase=q(prices.purchase),
         charge=q(prices.charge),
     )
 
@@ -162,8 +112,14 @@ class DeviceIdentifierForm(forms.ModelForm):
 
     class Meta:
         model = DeviceIdentifier
-        fields = ("consumable", "udi_di", "issuer", "units_per_package", "package_level",
-                  "is_active")
+        fields = (
+            "consumable",
+            "udi_di",
+            "issuer",
+            "units_per_package",
+            "package_level",
+            "is_active",
+        )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -233,9 +189,17 @@ class DeviceIdentifierReadOnlyInline(_ReadOnlyInline):
 
 class PriceVersionInline(_ReadOnlyInline):
     model = PriceVersion
-    fields = ("purchase_price", "charge_price", "effective_from", "status_column",
-              "origin_column", "proposed_by_column", "decided_by_column", "decided_at_column",
-              "reason")
+    fields = (
+        "purchase_price",
+        "charge_price",
+        "effective_from",
+        "status_column",
+        "origin_column",
+        "proposed_by_column",
+        "decided_by_column",
+        "decided_at_column",
+        "reason",
+    )
     readonly_fields = fields
     status_column = column("status", choices=True)
     origin_column = column("origin", choices=True)
@@ -263,8 +227,13 @@ class ExternalPriceInline(_ReadOnlyInline):
 # never changes. The codes are read-only here; the insurance terms are edited in the form, and
 # a save that changes them proposes a mapping change instead of writing them. Either way a
 # save (or a history revert) writes the values the database holds.
-REVIEWED_FIELDS = ("material_code", "charge_code", "order_code", "insurance_code",
-                   *INSURANCE_FIELDS)
+REVIEWED_FIELDS = (
+    "material_code",
+    "charge_code",
+    "order_code",
+    "insurance_code",
+    *INSURANCE_FIELDS,
+)
 FIVE_CODES = ("material_code", "charge_code", "order_code", "insurance_code")
 
 
@@ -309,16 +278,31 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
     save (or a history revert) keeps whatever codes the database holds."""
 
     list_display = (
-        "material_code", "name", "spec", "charge_code", "order_code", "insurance_code",
-        "smallest_udi_di", "value_class", "tracking", "billed_by", "is_active",
+        "material_code",
+        "name",
+        "spec",
+        "charge_code",
+        "order_code",
+        "insurance_code",
+        "smallest_udi_di",
+        "value_class",
+        "tracking",
+        "billed_by",
+        "is_active",
     )
     list_display_links = ("material_code", "name")
     search_fields = (
-        "material_code", "charge_code", "order_code", "insurance_code",
-        "device_identifiers__udi_di", "name", "spec", "manufacturer",
+        "material_code",
+        "charge_code",
+        "order_code",
+        "insurance_code",
+        "device_identifiers__udi_di",
+        "name",
+        "spec",
+        "manufacturer",
     )
-    search_help_text = (
-        _("按物资编码、计费编码、医嘱编码、医保编码、UDI（可直接粘贴扫码内容）或名称/规格/厂家查找")
+    search_help_text = _(
+        "按物资编码、计费编码、医嘱编码、医保编码、UDI（可直接粘贴扫码内容）或名称/规格/厂家查找"
     )
     list_filter = ("value_class", "tracking", "chargeable", "billed_by", "insurance_class",
                    "is_active", "category")  # fmt: skip
@@ -411,8 +395,10 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
             request,
             format_html(
                 '{} <a href="{}">#{}</a>',
-                _("医保支付类别/限定支付条件的变更已提交审核，须由第二人批准后生效："
-                  " / the new insurance terms await a second person's approval:"),
+                _(
+                    "医保支付类别/限定支付条件的变更已提交审核，须由第二人批准后生效："
+                    " / the new insurance terms await a second person's approval:"
+                ),
                 reverse("master:mapping-detail", args=[proposal.pk]),
                 proposal.pk,
             ),
@@ -433,9 +419,11 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
         )  # fmt: skip
         return format_html(
             "{} {}",
-            _("改动医保支付类别或限定支付条件即提交对码变更，须经第二人审核后生效。"
-              " / A change of the insurance terms is proposed and applies after a second "
-              "person's review."),
+            _(
+                "改动医保支付类别或限定支付条件即提交对码变更，须经第二人审核后生效。"
+                " / A change of the insurance terms is proposed and applies after a second "
+                "person's review."
+            ),
             format_html("{} {}", _("待审核 / awaiting review:"), links) if pending else "",
         )
 
@@ -443,13 +431,13 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
     def propose_code_change(self, obj):
         if obj is None or obj.pk is None:
             return "—"
-        url = reverse("master:mapping-new") + "?" + urlencode(
-            {"material_code": obj.material_code}
-        )
+        url = reverse("master:mapping-new") + "?" + urlencode({"material_code": obj.material_code})
         return format_html(
             '{} <a href="{}">{}</a>',
-            _("在用耗材的编码与 UDI-DI 须经第二人审核后变更。"
-              " / A live item's codes and UDI-DIs change only after a second person's review."),
+            _(
+                "在用耗材的编码与 UDI-DI 须经第二人审核后变更。"
+                " / A live item's codes and UDI-DIs change only after a second person's review."
+            ),
             url,
             _("提出对码变更 / propose a code change"),
         )
@@ -480,15 +468,23 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
         violations = four_price_violations(prices)
         propose_url = reverse("admin:consumables_priceversion_add") + f"?consumable={obj.pk}"
         verdict = (
-            format_html_join("", '<li style="color:#ba2121">{}</li>',
-                             ((v.message,) for v in violations))
-            if violations else format_html('<li style="color:#2a7a2a">{}</li>', _("符合四价统一"))
+            format_html_join(
+                "", '<li style="color:#ba2121">{}</li>', ((v.message,) for v in violations)
+            )
+            if violations
+            else format_html('<li style="color:#2a7a2a">{}</li>', _("符合四价统一"))
         )
         return format_html(
-            _("挂网价 {} · 集采价 {} · 采购价 {} · 收费价 {}<ul>{}</ul>"
-            '<a href="{}">申请调价 / propose a price change</a>'),
-            _money(prices.platform), _money(prices.vbp), _money(prices.purchase),
-            _money(prices.charge), verdict, propose_url,
+            _(
+                "挂网价 {} · 集采价 {} · 采购价 {} · 收费价 {}<ul>{}</ul>"
+                '<a href="{}">申请调价 / propose a price change</a>'
+            ),
+            _money(prices.platform),
+            _money(prices.vbp),
+            _money(prices.purchase),
+            _money(prices.charge),
+            verdict,
+            propose_url,
         )
 
     def _export(self, queryset, fmt):
@@ -509,8 +505,14 @@ class ConsumableAdmin(LabelledFormMixin, HistoryAdmin):
 @admin.register(DeviceIdentifier)
 class DeviceIdentifierAdmin(LabelledFormMixin, HistoryAdmin):
     form = DeviceIdentifierForm
-    list_display = ("udi_di", "issuer", "units_per_package", "package_level",
-                    "consumable_column", "is_active")
+    list_display = (
+        "udi_di",
+        "issuer",
+        "units_per_package",
+        "package_level",
+        "consumable_column",
+        "is_active",
+    )
     consumable_column = column("consumable")
     list_filter = ("issuer", "is_active")
     search_fields = ("udi_di", "consumable__material_code", "consumable__name")
@@ -558,7 +560,8 @@ class ExternalPriceAdmin(LabelledFormMixin, HistoryAdmin):
 def _external_at_version(kind: str):
     return Subquery(
         ExternalPrice.objects.filter(
-            consumable=OuterRef("consumable_id"), kind=kind,
+            consumable=OuterRef("consumable_id"),
+            kind=kind,
             effective_from__lte=OuterRef("effective_from"),
         )
         .order_by("-effective_from")
@@ -568,7 +571,9 @@ def _external_at_version(kind: str):
 
 class RejectForm(forms.Form):
     reason = forms.CharField(
-        label=_("驳回原因 / reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("驳回原因 / reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
@@ -581,25 +586,48 @@ class PriceVersionAdmin(LabelledFormMixin, HistoryAdmin):
     """
 
     list_display = (
-        "consumable_column", "purchase_price", "charge_price", "platform_at", "vbp_at",
-        "four_price", "effective_from", "status_column", "origin_column", "proposed_by_column",
-        "decided_by_column", "decided_at_column",
+        "consumable_column",
+        "purchase_price",
+        "charge_price",
+        "platform_at",
+        "vbp_at",
+        "four_price",
+        "effective_from",
+        "status_column",
+        "origin_column",
+        "proposed_by_column",
+        "decided_by_column",
+        "decided_at_column",
     )
     list_filter = (
         ("status", titled(admin.ChoicesFieldListFilter, FIELD_LABELS["status"])),
         ("origin", titled(admin.ChoicesFieldListFilter, FIELD_LABELS["origin"])),
     )
-    search_fields = ("consumable__material_code", "consumable__charge_code",
-                     "consumable__name", "reason")
+    search_fields = (
+        "consumable__material_code",
+        "consumable__charge_code",
+        "consumable__name",
+        "reason",
+    )
     list_select_related = ("consumable", "proposed_by", "decided_by")
     autocomplete_fields = ("consumable",)
     actions = ("approve_selected", "reject_selected")
     add_fields = ("consumable", "purchase_price", "charge_price", "effective_from", "reason")
     view_fields = (
-        "consumable_column", "purchase_price", "charge_price", "four_price_check",
-        "effective_from", "requested_effective_from_column", "status_column", "origin_column",
-        "reason", "proposed_by_column", "proposed_at_column", "decided_by_column",
-        "decided_at_column", "decision_reason_column",
+        "consumable_column",
+        "purchase_price",
+        "charge_price",
+        "four_price_check",
+        "effective_from",
+        "requested_effective_from_column",
+        "status_column",
+        "origin_column",
+        "reason",
+        "proposed_by_column",
+        "proposed_at_column",
+        "decided_by_column",
+        "decided_at_column",
+        "decision_reason_column",
     )
     consumable_column = column("consumable")
     status_column = column("status", choices=True)
@@ -612,9 +640,13 @@ class PriceVersionAdmin(LabelledFormMixin, HistoryAdmin):
     requested_effective_from_column = column("requested_effective_from")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            platform_at_price=_external_at_version(ExternalPrice.Kind.PLATFORM),
-            vbp_at_price=_external_at_version(ExternalPrice.Kind.VBP),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                platform_at_price=_external_at_version(ExternalPrice.Kind.PLATFORM),
+                vbp_at_price=_external_at_version(ExternalPrice.Kind.VBP),
+            )
         )
 
     def get_fields(self, request, obj=None):
@@ -691,18 +723,26 @@ class PriceVersionAdmin(LabelledFormMixin, HistoryAdmin):
             at = max(obj.requested_effective_from or obj.effective_from, timezone.now())
         external = _quantized(prices_in_force(obj.consumable_id, at))
         violations = four_price_violations(
-            FourPrices(platform=external.platform, vbp=external.vbp,
-                       purchase=obj.purchase_price, charge=obj.charge_price)
+            FourPrices(
+                platform=external.platform,
+                vbp=external.vbp,
+                purchase=obj.purchase_price,
+                charge=obj.charge_price,
+            )
         )
         verdict = (
-            format_html_join("", '<li style="color:#ba2121">{}</li>',
-                             ((v.message,) for v in violations))
-            if violations else format_html('<li style="color:#2a7a2a">{}</li>', _("符合四价统一"))
+            format_html_join(
+                "", '<li style="color:#ba2121">{}</li>', ((v.message,) for v in violations)
+            )
+            if violations
+            else format_html('<li style="color:#2a7a2a">{}</li>', _("符合四价统一"))
         )
         return format_html(
             _("挂网价 {} · 集采价 {}（{} 时点）<ul>{}</ul>"),
-            _money(external.platform), _money(external.vbp),
-            timezone.localtime(at).strftime("%Y-%m-%d %H:%M"), verdict,
+            _money(external.platform),
+            _money(external.vbp),
+            timezone.localtime(at).strftime("%Y-%m-%d %H:%M"),
+            verdict,
         )
 
     # -- actions
@@ -798,4 +838,3 @@ class HospitalLabelAdmin(LabelledFormMixin, admin.ModelAdmin):
 
 
 # The review workflows' models (supplier products, mapping changes, staging imports).
-from . import admin_workflows  # noqa: E402,F401
