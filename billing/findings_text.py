@@ -27,6 +27,13 @@ ADVICE_EN = {
     rules.CHARGE_WITHOUT_ORDER: (
         "Ask the doctor to enter the order; refund it if it should not have been charged."
     ),
+    rules.SPLIT_CHARGE: (
+        "The item is not charged separately (its cost is in the procedure fee): refund it."
+    ),
+    rules.SELF_PAY_WITHOUT_CONSENT: (
+        "Have the patient or family sign the self-pay consent and record it at the bedside; "
+        "refund it if the patient does not consent."
+    ),
 }
 
 
@@ -82,6 +89,13 @@ def explanation(finding: rules.Finding) -> str:
                 f"{item}: charged at {_price(d['unit_price'])} while the charge price in force "
                 f"was {_price(d['charge_price'])} (difference CNY {d['amount_difference']})."
             )
+    elif kind == rules.SPLIT_CHARGE:
+        text = f"{item}: not charged separately (in a procedure fee), yet {q}{units} charged."
+    elif kind == rules.SELF_PAY_WITHOUT_CONSENT:
+        klass = "self-pay" if d.get("insurance_class") == "self_pay" else "restricted"
+        text = f"{item}: a {klass} item, {q}{units} charged to an insured patient, no consent."
+        if d.get("insurance_change"):
+            text += f" (Insurance type changed: {d['insurance_change']}.)"
     else:
         code = d.get("order_code") or "(no order code)"
         text = f"{item}: {q}{units} charged, and order code {code} has no order in this stay."

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -282,6 +283,39 @@ class ChargeRefund(models.Model):
         return f"refund {self.charge_id} ×{self.quantity}"
 
 
+class HisChargeCheck(models.Model):
+    """What the HIS boundary (事中) told HIS about a charge it keyed in: the warnings an
+    accepted charge was answered with (written with the line, in its transaction), or the
+    refusal (written after the refused transaction rolled back, so the line is not there
+    and ``charge`` is null). Finance and the auditors read what HIS was told here; a clean
+    charge has no row."""
+
+    class Outcome(models.TextChoices):
+        WARNED = "warned", _("已警告 / warned")
+        REFUSED = "refused", _("已拒绝 / refused")
+
+    event_id = models.UUIDField(db_index=True)
+    charge = models.OneToOneField(
+        ChargeLine, on_delete=models.PROTECT, null=True, blank=True, related_name="his_check"
+    )
+    outcome = models.CharField(_("结果 / outcome"), max_length=8, choices=Outcome)
+    encounter = models.CharField(_("住院号 / visit no."), max_length=64)
+    charge_code = models.CharField(_("计费编码 / charge code"), max_length=64)
+    kinds = models.JSONField(_("问题 / kinds"), default=list)
+    findings = models.JSONField(_("说明 / findings"), default=list)
+    checked_at = models.DateTimeField(_("审核时间 / checked at"), default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("HIS 计费事中审核 / HIS charge check")
+        verbose_name_plural = _("HIS 计费事中审核 / HIS charge checks")
+
+    def __str__(self):
+        return f"{self.outcome} {self.encounter} {self.charge_code} {','.join(self.kinds)}"
+
+
 class Consent(models.Model):
     """Self-pay informed consent (自费知情同意) for one item in one encounter."""
 
@@ -390,7 +424,10 @@ class ExceptionRow(models.Model):
     ref = models.CharField(max_length=64, blank=True)
     detail = models.JSONField(default=dict)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
 
@@ -416,8 +453,10 @@ class Kit(models.Model):
     is_active = models.BooleanField(
         _("在用 / active"),
         default=True,
-        help_text=_("停用后，其组件的使用不再归入该套包医嘱 / "
-        "when inactive, uses of its components no longer link to its orders"),
+        help_text=_(
+            "停用后，其组件的使用不再归入该套包医嘱 / "
+            "when inactive, uses of its components no longer link to its orders"
+        ),
     )
     history = HistoricalRecords()
 
@@ -435,16 +474,19 @@ class Kit(models.Model):
         if not is_valid_hospital_code(self.order_code):
             raise ValidationError(
                 {
-                    "order_code": _("编码只能包含字母、数字和 . _ - / / "
-                    "letters, digits and . _ - / only")
+                    "order_code": _(
+                        "编码只能包含字母、数字和 . _ - / / letters, digits and . _ - / only"
+                    )
                 }
             )
         # Five codes in one: an order code names one thing, a consumable or a kit.
         if Consumable.objects.filter(order_code=self.order_code, is_active=True).exists():
             raise ValidationError(
                 {
-                    "order_code": _("该医嘱编码已是某个耗材的医嘱编码 / "
-                    "this order code already belongs to a consumable")
+                    "order_code": _(
+                        "该医嘱编码已是某个耗材的医嘱编码 / "
+                        "this order code already belongs to a consumable"
+                    )
                 }
             )
 

@@ -16,6 +16,14 @@ exactly what finance will see. Kinds and definitions are docs/contract.md's "Rec
   charge price in force at its ``charged_at`` (or no approved price was in force then).
 - ``CHARGE_WITHOUT_ORDER`` (无医嘱收费): a charge line linked to no doctor order and whose
   order code matches no doctor order of the encounter ordered before ``until``.
+- ``SPLIT_CHARGE`` (分解收费): a charge line of an item that is not separately chargeable
+  (``chargeable`` false: its cost is in a procedure fee). Such an item has no charge price,
+  so its line is not also a PRICE_MISMATCH: one line, one finding of what is wrong.
+- ``SELF_PAY_WITHOUT_CONSENT`` (自费未知情同意): a charge line of a ``self_pay`` or
+  ``restricted`` item in an insured encounter (its insurance type now, ``InsuranceType.insured``)
+  with no consent for that encounter and item signed before ``until``. The finding names the
+  encounter's latest change of insurance type from its history (``insurance_change``,
+  "自费 → 职工医保"), the usual cause of such a line.
 "Scan-billed" is tracked by unit or ``billed_by`` scan (the item's master data now).
 
 The cut-off. Every event strictly before ``until`` counts, nothing after it (half-open,
@@ -83,6 +91,8 @@ CHARGE_WITHOUT_USE = "CHARGE_WITHOUT_USE"
 DUPLICATE_CHARGE = "DUPLICATE_CHARGE"
 PRICE_MISMATCH = "PRICE_MISMATCH"
 CHARGE_WITHOUT_ORDER = "CHARGE_WITHOUT_ORDER"
+SPLIT_CHARGE = "SPLIT_CHARGE"
+SELF_PAY_WITHOUT_CONSENT = "SELF_PAY_WITHOUT_CONSENT"
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,32 @@ KINDS: dict[str, KindInfo] = {
         "add the doctor order",
         "请医生补开医嘱；如不应收费请退费。",
     ),
+    SPLIT_CHARGE: KindInfo(
+        "分解收费",
+        "退费",
+        "refund",
+        "该耗材不单独收费（费用已含在手术或治疗项目中），请退费。",
+    ),
+    SELF_PAY_WITHOUT_CONSENT: KindInfo(
+        "自费项目未签知情同意",
+        "补签知情同意",
+        "record the consent",
+        "请患者或家属补签自费知情同意书并在床旁登记；患者不同意自费的请退费。",
+    ),
+}
+
+# The HIS boundary (事中): the kinds a charge keyed in at HIS is checked against as it
+# arrives, and where each is found: "line", a line finding of the new line itself
+# (``charge_line_findings``); "encounter", a finding of the line's encounter and item
+# (``findings`` of the encounter). A kind found per encounter (CHARGE_OVER_ORDER, per order
+# code) is one more entry here.
+LINE_SCOPE = "line"
+ENCOUNTER_SCOPE = "encounter"
+BOUNDARY_CHECKS: dict[str, str] = {
+    PRICE_MISMATCH: LINE_SCOPE,
+    CHARGE_WITHOUT_ORDER: LINE_SCOPE,
+    SELF_PAY_WITHOUT_CONSENT: LINE_SCOPE,
+    SPLIT_CHARGE: LINE_SCOPE,
 }
 
 
@@ -184,10 +220,31 @@ class Finding:
                     f"{item} 计费单价 {_price(d['unit_price'])}，计费时执行的收费价为 "
                     f"{_price(d['charge_price'])}（差额 {d['amount_difference']} 元）。"
                 )
+        elif self.kind == SPLIT_CHARGE:
+            text = f"{item} 不单独收费（含在项目收费中），却计费 {self.quantity}{unit}。"
+        elif self.kind == SELF_PAY_WITHOUT_CONSENT:
+            klass = "自费" if d.get("insurance_class") == "self_pay" else "限定支付"
+            text = (
+                f"{item} 为{klass}项目，{d.get('insurance_type', '')}患者计费 "
+                f"{self.quantity}{unit}，没有自费知情同意记录。"
+            )
+            if d.get("insurance_change"):
+                text += f"（医保类型已变更：{d['insurance_change']}。）"
         else:
             code = d.get("order_code") or "（无医嘱编码）"
             text = f"{item} 计费 {self.quantity}{unit}，医嘱编码 {code} 在本次住院没有医嘱。"
         return text + self.info.advice
+
+    def as_row(self) -> dict:
+        """What a caller outside (HIS, the discharge gate) is told: the row and its words."""
+        return {
+            "kind": self.kind,
+            "material_code": self.material_code,
+            "quantity": self.quantity,
+            "ref": self.ref,
+            "action": self.action,
+            "explanation": self.explanation,
+        }
 
     def as_dict(self) -> dict:
         return {
@@ -446,27 +503,40 @@ WITH lines AS MATERIALIZED (
 {spans},
 checked AS (
     SELECT l.*, s.charge_price, s.version_id,
-           CASE WHEN s.charge_price IS NULL OR s.charge_price <> l.unit_price
+           CASE WHEN k.chargeable AND (s.charge_price IS NULL OR s.charge_price <> l.unit_price)
                 THEN 1 ELSE 0 END AS price_mismatch,
            CASE WHEN l.order_id IS NULL AND NOT EXISTS (
                     SELECT 1 FROM billing_doctororder o
                     WHERE o.encounter_id = l.encounter_id AND o.order_code = l.order_code
                       AND o.ordered_at < %(until)s)
-                THEN 1 ELSE 0 END AS without_order
-    FROM lines l LEFT JOIN price_spans s ON s.consumable_id = l.consumable_id
+                THEN 1 ELSE 0 END AS without_order,
+           CASE WHEN k.chargeable THEN 0 ELSE 1 END AS split_charge,
+           CASE WHEN k.insurance_class IN ('self_pay', 'restricted') AND EXISTS (
+                    SELECT 1 FROM billing_encounter ie
+                    JOIN billing_insurancetype it ON it.name = ie.insurance_type
+                    WHERE ie.id = l.encounter_id AND it.insured)
+                AND NOT EXISTS (
+                    SELECT 1 FROM billing_consent n
+                    WHERE n.encounter_id = l.encounter_id AND n.consumable_id = l.consumable_id
+                      AND n.signed_at < %(until)s)
+                THEN 1 ELSE 0 END AS without_consent
+    FROM lines l JOIN consumables_consumable k ON k.id = l.consumable_id
+         LEFT JOIN price_spans s ON s.consumable_id = l.consumable_id
          AND {in_span}
     WHERE l.quantity > l.refunded
 )
 SELECT ch.id, ch.charge_code, ch.order_code, ch.source, ch.quantity, ch.refunded,
        ch.unit_price, ch.charged_at, ch.charge_price, ch.version_id, ch.price_mismatch,
-       ch.without_order, e.visit_no, COALESCE(d.code, w.code) AS department,
-       k.material_code, k.name, k.unit
+       ch.without_order, ch.split_charge, ch.without_consent, e.visit_no, e.insurance_type,
+       COALESCE(d.code, w.code) AS department,
+       k.material_code, k.name, k.unit, k.insurance_class
 FROM checked ch
 JOIN billing_encounter e ON e.id = ch.encounter_id
 JOIN organisation_department w ON w.id = e.department_id
 LEFT JOIN organisation_department d ON d.id = ch.department_id
 JOIN consumables_consumable k ON k.id = ch.consumable_id
-WHERE ch.price_mismatch = 1 OR ch.without_order = 1
+WHERE ch.price_mismatch = 1 OR ch.without_order = 1 OR ch.split_charge = 1
+   OR ch.without_consent = 1
 """.format(
     scope="{scope}",
     spans=PRICE_SPANS.format(
@@ -476,8 +546,9 @@ WHERE ch.price_mismatch = 1 OR ch.without_order = 1
 )
 
 
-def _line_findings(rows: list[dict]) -> list[Finding]:
+def _line_findings(rows: list[dict], until: dt.datetime | None = None) -> list[Finding]:
     found = []
+    changes: dict[str, str] | None = None
     for row in rows:
         refunded = int(row["refunded"])
         net = row["quantity"] - refunded
@@ -518,14 +589,63 @@ def _line_findings(rows: list[dict]) -> list[Finding]:
         if row["without_order"]:
             common["kind"] = CHARGE_WITHOUT_ORDER
             found.append(Finding(**common, detail={**detail, "order_code": row["order_code"]}))
+        if row["split_charge"]:
+            common["kind"] = SPLIT_CHARGE
+            found.append(Finding(**common, detail=detail))
+        if row["without_consent"]:
+            common["kind"] = SELF_PAY_WITHOUT_CONSENT
+            if changes is None:
+                changes = _insurance_changes(rows, until)
+            found.append(
+                Finding(
+                    **common,
+                    detail={
+                        **detail,
+                        "insurance_type": row["insurance_type"],
+                        "insurance_class": row["insurance_class"],
+                        "insurance_change": changes.get(row["visit_no"], ""),
+                    },
+                )
+            )
     return found
 
 
+INSURANCE_CHANGE_LABEL = "医保类型 "
+
+
+def _insurance_changes(rows: list[dict], until: dt.datetime | None) -> dict[str, str]:
+    """``{visit_no: "自费 → 职工医保"}``: the latest change of insurance type before ``until``
+    of the encounters of ``rows`` that have a SELF_PAY_WITHOUT_CONSENT line, from the
+    encounter's history (``services.encounters`` writes the reason). One query."""
+    visits = {row["visit_no"] for row in rows if row["without_consent"]}
+    history = Encounter.history.filter(
+        visit_no__in=visits, history_change_reason__contains=INSURANCE_CHANGE_LABEL
+    )
+    if until is not None:
+        history = history.filter(history_date__lt=until)
+    changes: dict[str, str] = {}
+    for visit_no, reason in history.order_by("history_date", "history_id").values_list(
+        "visit_no", "history_change_reason"
+    ):
+        for part in reason.removeprefix("HIS: ").split("; "):
+            if part.startswith(INSURANCE_CHANGE_LABEL):
+                changes[visit_no] = part.removeprefix(INSURANCE_CHANGE_LABEL)
+    return changes
+
+
 def line_findings(encounters, *, until: dt.datetime) -> list[Finding]:
-    """PRICE_MISMATCH and CHARGE_WITHOUT_ORDER of the standing lines of ``encounters``."""
+    """The line findings (PRICE_MISMATCH, CHARGE_WITHOUT_ORDER, SPLIT_CHARGE,
+    SELF_PAY_WITHOUT_CONSENT) of the standing lines of ``encounters``."""
     ids, params = id_list("e", encounter_ids(encounters))
     sql = LINES_SQL.format(scope=f"c.encounter_id IN {ids}")
-    return _line_findings(fetch(sql, sql_params(until=until, **params)))
+    return _line_findings(fetch(sql, sql_params(until=until, **params)), until)
+
+
+def charge_line_findings(charge_id: int, *, until: dt.datetime) -> list[Finding]:
+    """The line findings of the one line ``charge_id`` (the HIS boundary's check of a new
+    line: the same statement as the audit's, scoped to the line)."""
+    sql = LINES_SQL.format(scope="c.id = %(line)s")
+    return _line_findings(fetch(sql, sql_params(until=until, line=charge_id)), until)
 
 
 # -- entry points ------------------------------------------------------------------------------
@@ -554,7 +674,7 @@ def findings_for_day(*, start: dt.datetime, end: dt.datetime) -> list[Finding]:
     params = sql_params(since=start, until=end)
     matching = MATCHING_SQL.format(encounters=DAY_ENCOUNTERS, active=ACTIVE_SINCE)
     lines = LINES_SQL.format(scope="c.charged_at >= %(since)s")
-    found = _matching(fetch(matching, params)) + _line_findings(fetch(lines, params))
+    found = _matching(fetch(matching, params)) + _line_findings(fetch(lines, params), end)
     return sorted(found, key=_sort_key)
 
 

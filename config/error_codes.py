@@ -463,6 +463,26 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
         W("患者 {encounter} 已出院结算，不能再记录使用或计费", "Encounter {encounter} is closed"),
     ),
     ErrorCode(
+        "CHARGE_REFUSED",
+        409,
+        "an HIS charge fails a boundary check the hospital set to refuse (`HIS_CHARGE_REFUSE`); "
+        "`detail.kinds` and `detail.findings` say which",
+        W(
+            "HIS 计费未通过事中审核（{kinds}），未记录",
+            "The charge fails the insurance checks ({kinds}) and is not recorded",
+        ),
+    ),
+    ErrorCode(
+        "OPEN_FINDINGS",
+        409,
+        "a discharge while findings of the kinds in `DISCHARGE_GATE_KINDS` stand; "
+        "`detail.findings` lists them",
+        W(
+            "患者 {encounter} 尚有 {count} 个出院预审核问题未处理，暂不能出院",
+            "Encounter {encounter} has {count} open audit findings: discharge is held",
+        ),
+    ),
+    ErrorCode(
         "ENCOUNTER_NOT_ON_WARD",
         409,
         "the patient is on another ward",

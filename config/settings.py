@@ -222,6 +222,46 @@ if BILLING_HIGH_VALUE_MODE not in {"flag", "block"}:
 # on, it is refused with 409 NO_ORDER (无医嘱不得使用).
 BILLING_REFUSE_USE_WITHOUT_ORDER = env_bool("BILLING_REFUSE_USE_WITHOUT_ORDER")
 
+# 事中 at the HIS boundary: each charge keyed in at HIS is checked as it arrives
+# (billing.rules.BOUNDARY_CHECKS). A kind listed here refuses the charge (409 CHARGE_REFUSED,
+# nothing recorded but the refusal); every other check answers a warning (the default).
+HIS_CHARGE_CHECKS = (
+    "PRICE_MISMATCH",
+    "CHARGE_WITHOUT_ORDER",
+    "CHARGE_OVER_ORDER",
+    "SELF_PAY_WITHOUT_CONSENT",
+    "SPLIT_CHARGE",
+)
+
+
+def env_kinds(name: str, allowed: tuple[str, ...]) -> frozenset[str]:
+    """A comma list of finding kinds from the environment, each one of ``allowed``."""
+    kinds = frozenset(k.strip().upper() for k in os.environ.get(name, "").split(",") if k.strip())
+    unknown = sorted(kinds - set(allowed))
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{name}: unknown kind(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}."
+        )
+    return kinds
+
+
+HIS_CHARGE_REFUSE = env_kinds("HIS_CHARGE_REFUSE", HIS_CHARGE_CHECKS)
+
+# The discharge gate (出院预审核): while findings of these kinds stand on an encounter (and the
+# follow-up has not resolved them), HIS's discharge is answered 409 OPEN_FINDINGS. Empty: off.
+ENCOUNTER_FINDING_KINDS = (
+    "UNBILLED_USE",
+    "CHARGE_WITHOUT_USE",
+    "DUPLICATE_CHARGE",
+    "PRICE_MISMATCH",
+    "CHARGE_WITHOUT_ORDER",
+    "SPLIT_CHARGE",
+    "SUBSTITUTION",
+    "SELF_PAY_WITHOUT_CONSENT",
+    "CHARGE_OVER_ORDER",
+)
+DISCHARGE_GATE_KINDS = env_kinds("DISCHARGE_GATE_KINDS", ENCOUNTER_FINDING_KINDS)
+
 # A reconciliation run left "running" longer than this (seconds) is taken to have died with its
 # worker, and the day may be run again.
 RECONCILIATION_STALE_SECONDS = int(os.environ.get("RECONCILIATION_STALE_SECONDS", "3600"))

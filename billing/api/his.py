@@ -19,6 +19,13 @@ from config.permissions import HasRole
 class EncounterFeedOutputSerializer(serializers.Serializer):
     visit_no = serializers.CharField()
     created = serializers.BooleanField(help_text="false: an update of a known visit")
+    recheck = serializers.DictField(
+        required=False,
+        help_text="after a change of insurance_type: insurance_change (old → new), "
+        "self_pay_changed (open lines whose self-pay share the new type changes: charge, "
+        "material_code, self_pay as charged, self_pay_now) and findings (consent, "
+        "restricted items) of the open lines",
+    )
 
 
 class DischargeOutputSerializer(serializers.Serializer):
@@ -39,11 +46,32 @@ class FeedChargeSerializer(serializers.Serializer):
     self_pay = serializers.BooleanField()
 
 
+class BoundaryFindingSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    material_code = serializers.CharField()
+    quantity = serializers.IntegerField()
+    ref = serializers.CharField(required=False, help_text="charge:<id>; absent in a refusal")
+    action = serializers.CharField(help_text="what to do, in Chinese")
+    explanation = serializers.CharField(help_text="what is wrong and what to do, in Chinese")
+
+
 class ChargeOutputSerializer(serializers.Serializer):
     event_id = serializers.UUIDField()
     charge = FeedChargeSerializer()
     encounter = serializers.CharField()
     material_code = serializers.CharField()
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="the boundary checks the charge fails (PRICE_MISMATCH, CHARGE_WITHOUT_ORDER, "
+        "SELF_PAY_WITHOUT_CONSENT, SPLIT_CHARGE, ...): recorded with a warning",
+    )
+    findings = BoundaryFindingSerializer(many=True)
+
+
+class InsuranceRecheckSerializer(serializers.Serializer):
+    insurance_change = serializers.CharField(help_text="e.g. 自费 → 职工医保")
+    self_pay_changed = serializers.ListField(child=serializers.DictField())
+    findings = BoundaryFindingSerializer(many=True)
 
 
 class RefundOutputSerializer(serializers.Serializer):
@@ -69,8 +97,10 @@ def visit_no_field(**kwargs):
         VISIT_NO_PATTERN,
         max_length=32,
         error_messages={
-            "invalid": _("住院号须为 1-32 位字母、数字、- 或 _ / "
-                         "A visit number is 1-32 letters, digits, - or _")
+            "invalid": _(
+                "住院号须为 1-32 位字母、数字、- 或 _ / "
+                "A visit number is 1-32 letters, digits, - or _"
+            )
         },
         help_text="1-32 of A-Z a-z 0-9 - _",
         **kwargs,
@@ -140,8 +170,11 @@ class EncounterApi(HisFeedApi):
         serializer = self.EncounterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         encounter, created = encounter_upsert(**serializer.validated_data)
+        body = {"visit_no": encounter.visit_no, "created": created}
+        if getattr(encounter, "insurance_recheck", None) is not None:
+            body["recheck"] = encounter.insurance_recheck
         return Response(
-            {"visit_no": encounter.visit_no, "created": created},
+            body,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -156,6 +189,10 @@ class DischargeApi(HisFeedApi):
         responses={
             200: DischargeOutputSerializer,
             404: OpenApiResponse(description="UNKNOWN_ENCOUNTER"),
+            409: OpenApiResponse(
+                description="OPEN_FINDINGS: findings of the kinds in DISCHARGE_GATE_KINDS stand "
+                "(detail.findings: kind, material_code, quantity, ref, explanation)"
+            ),
         },
     )
     def post(self, request, visit_no):
@@ -237,7 +274,10 @@ class ChargeApi(HisFeedApi):
             201: OpenApiResponse(ChargeOutputSerializer, description="recorded"),
             200: OpenApiResponse(ChargeOutputSerializer, description=REPLAY),
             404: OpenApiResponse(description="UNKNOWN_ENCOUNTER, UNKNOWN_CODE (charge code)"),
-            409: OpenApiResponse(description="ENCOUNTER_CLOSED, EVENT_ID_REUSED"),
+            409: OpenApiResponse(
+                description="ENCOUNTER_CLOSED, EVENT_ID_REUSED, CHARGE_REFUSED (a boundary "
+                "check the hospital refuses: HIS_CHARGE_REFUSE)"
+            ),
         },
     )
     def post(self, request):

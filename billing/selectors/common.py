@@ -33,6 +33,8 @@ KIND_ORDER = (
     "CHARGE_WITHOUT_USE",
     "PRICE_MISMATCH",
     "CHARGE_WITHOUT_ORDER",
+    "SPLIT_CHARGE",
+    "SELF_PAY_WITHOUT_CONSENT",
     "VARIANCE_OVER_THRESHOLD",
     "PURCHASE_PRICE_MISMATCH",
     "FOUR_PRICE_MISALIGNED",
@@ -48,13 +50,15 @@ KIND_LABELS_EN = {
     "CHARGE_WITHOUT_USE": "charge without use",
     "PRICE_MISMATCH": "charge price mismatch",
     "CHARGE_WITHOUT_ORDER": "charge without order",
+    "SPLIT_CHARGE": "split charge",
+    "SELF_PAY_WITHOUT_CONSENT": "self-pay without consent",
     "VARIANCE_OVER_THRESHOLD": "variance over threshold",
     "PURCHASE_PRICE_MISMATCH": "purchase price mismatch",
     "FOUR_PRICE_MISALIGNED": "four prices misaligned",
 }
 # Matched per encounter and item: the same pair seen again on a later day is one finding.
 PAIR_KINDS = ("UNBILLED_USE", "DUPLICATE_CHARGE", "CHARGE_WITHOUT_USE")
-LINE_KINDS = ("PRICE_MISMATCH", "CHARGE_WITHOUT_ORDER")
+LINE_KINDS = ("PRICE_MISMATCH", "CHARGE_WITHOUT_ORDER", "SPLIT_CHARGE", "SELF_PAY_WITHOUT_CONSENT")
 
 
 def kind_label(kind: str) -> str:

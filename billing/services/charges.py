@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
+
 from config.bounds import decimal_max
 from config.errors import DomainError
 from config.event_times import refuse_unless_in_window
@@ -15,8 +17,8 @@ from consumables.prices import approved_version_in_force
 from inventory import errors as stock_errors
 from inventory.services.idempotency import WriteOutcome, fingerprint, run_once
 
-from .. import errors
-from ..models import ChargeLine, ChargeRefund, DoctorOrder, Encounter, Use
+from .. import errors, rules
+from ..models import ChargeLine, ChargeRefund, DoctorOrder, Encounter, HisChargeCheck, Use
 from .consent import has_consent
 from .encounters import encounter_for_write
 from .insurance_types import encounter_is_insured
@@ -181,6 +183,38 @@ def refund_on_return(
     )
 
 
+# The rules' cut-off is half-open: a new line is seen by a cut-off just after its time.
+JUST_AFTER = dt.timedelta(microseconds=1)
+
+
+def boundary_findings(charge: ChargeLine) -> list[rules.Finding]:
+    """The findings the HIS boundary (事中) answers for the new line ``charge``: the rules'
+    own statements (``billing.rules``, as the audit and the nightly run apply them), scoped
+    to the line (``rules.LINE_SCOPE`` kinds) or to its encounter and item
+    (``rules.ENCOUNTER_SCOPE`` kinds), counting every event up to just after the charge.
+    Only the kinds of ``rules.BOUNDARY_CHECKS``; a line the rules find nothing wrong with
+    costs one statement."""
+    until = charge.charged_at + JUST_AFTER
+    scopes = set(rules.BOUNDARY_CHECKS.values())
+    found = []
+    if rules.LINE_SCOPE in scopes:
+        found += rules.charge_line_findings(charge.pk, until=until)
+    if rules.ENCOUNTER_SCOPE in scopes:
+        found += [
+            f
+            for f in rules.findings([charge.encounter_id], until=until)
+            if rules.BOUNDARY_CHECKS.get(f.kind) == rules.ENCOUNTER_SCOPE
+            and f.material_code == charge.material_code
+        ]
+    return [f for f in found if f.kind in rules.BOUNDARY_CHECKS]
+
+
+def refused_kinds(found: list[rules.Finding]) -> list[str]:
+    """The kinds among ``found`` the hospital refuses at the boundary (``HIS_CHARGE_REFUSE``);
+    every other kind is a warning."""
+    return sorted({f.kind for f in found} & set(settings.HIS_CHARGE_REFUSE))
+
+
 def his_charge_record(
     *,
     event_id: uuid.UUID,
@@ -194,8 +228,12 @@ def his_charge_record(
 ) -> WriteOutcome:
     """A charge keyed in at HIS (not from a scan): idempotent on ``event_id``.
 
-    The unit price is recorded as HIS sent it; a price differing from the approved charge
-    price is accepted and reported by reconciliation (PRICE_MISMATCH).
+    The unit price is recorded as HIS sent it. After the line is inserted, in its
+    transaction, the boundary checks run (``boundary_findings``): each finding is a warning
+    in the answer (``warnings``, ``findings``, kept on the line's ``HisChargeCheck``), or,
+    for a kind in ``HIS_CHARGE_REFUSE``, the refusal CHARGE_REFUSED (409): the line is
+    rolled back and the refusal recorded (``HisChargeCheck`` without a line). A replay gets
+    the first answer; a refused event_id may be sent again once the cause is fixed.
     """
     request = {
         "encounter": encounter,
@@ -240,16 +278,55 @@ def his_charge_record(
             charged_at=charged_at,
             user=actor,
         )
+        found = boundary_findings(charge)
+        rows = [f.as_row() for f in found]
+        kinds = list(dict.fromkeys(f.kind for f in found))
+        refused = refused_kinds(found)
+        if refused:
+            for row in rows:
+                row.pop("ref")  # the line is rolled back: it has no id to name
+            raise DomainError(
+                "CHARGE_REFUSED",
+                kinds="、".join(refused),
+                detail={"refused": refused, "kinds": kinds, "findings": rows},
+            )
+        if found:
+            HisChargeCheck.objects.create(
+                event_id=event_id,
+                charge=charge,
+                outcome=HisChargeCheck.Outcome.WARNED,
+                encounter=visit.visit_no,
+                charge_code=charge_code,
+                kinds=kinds,
+                findings=rows,
+                user=actor,
+            )
         return {
             "event_id": str(event_id),
             "charge": charge_payload(charge),
             "encounter": visit.visit_no,
             "material_code": consumable.material_code,
+            "warnings": kinds,
+            "findings": rows,
         }
 
-    return run_once(
-        event_id=event_id, action="charge", digest=fingerprint(request), user=user, work=work
-    )
+    try:
+        return run_once(
+            event_id=event_id, action="charge", digest=fingerprint(request), user=user, work=work
+        )
+    except DomainError as error:
+        if error.code == "CHARGE_REFUSED":
+            # Written after the refused transaction rolled back: what HIS was told stays.
+            HisChargeCheck.objects.create(
+                event_id=event_id,
+                outcome=HisChargeCheck.Outcome.REFUSED,
+                encounter=encounter,
+                charge_code=charge_code,
+                kinds=error.detail["kinds"],
+                findings=error.detail["findings"],
+                user=user if getattr(user, "pk", None) else None,
+            )
+        raise
 
 
 def charge_refund_record(

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from config.error_codes import Both
 from config.errors import DomainError
 from config.event_times import refuse_if_ahead
+from consumables.models import Consumable
 from inventory.services.scans import department_by_code
 from organisation.models import Department
 
-from .. import errors
-from ..models import DoctorOrder, Encounter, Patient
-from .insurance_types import insurance_type_or_refuse, insured_expression
+from .. import errors, rules
+from ..models import ChargeLine, Consent, DoctorOrder, Encounter, Patient
+from .discharge_gate import unresolved_findings
+from .insurance_types import encounter_is_insured, insurance_type_or_refuse, insured_expression
 
 
 def encounter_for_write(
@@ -119,7 +122,59 @@ def encounter_upsert(
             setattr(encounter, name, value)
         encounter._change_reason = _change_reason(changes)
         encounter.save(update_fields=list(wanted))
+        insurance = [c for c in changes if c[0] == "insurance_type"]
+        if insurance:
+            encounter.insurance_recheck = insurance_recheck(encounter, *insurance[0][1:])
     return encounter, False
+
+
+def insurance_recheck(encounter: Encounter, old: str, new: str) -> dict:
+    """Re-check the open lines of ``encounter`` after its insurance type went ``old`` ->
+    ``new`` (the change is saved already, with its history).
+
+    A charge line is not rewritten (a trigger keeps it as charged: it is what HIS billed),
+    so this reports: ``self_pay_changed``, the standing lines whose self-pay share
+    (``charges.is_self_pay``) differs under the new type (the ward refunds and charges them
+    again); ``findings``, the line findings about consent and restricted items now standing
+    (SELF_PAY_WITHOUT_CONSENT, naming the change). The audit and the nightly run find the
+    same from then on. Two queries.
+    """
+    insured = encounter_is_insured(Encounter(insurance_type=new))
+    lines = (
+        ChargeLine.objects.filter(encounter=encounter, refunded_quantity__lt=F("quantity"))
+        .annotate(
+            consented=Exists(
+                Consent.objects.filter(
+                    encounter_id=OuterRef("encounter_id"), consumable_id=OuterRef("consumable_id")
+                )
+            )
+        )
+        .values("pk", "material_code", "self_pay", "consented", "consumable__insurance_class")
+        .order_by("pk")
+    )
+    changed = []
+    for line in lines:
+        klass = line["consumable__insurance_class"]
+        now = (
+            not insured
+            or klass == Consumable.InsuranceClass.SELF_PAY
+            or (klass == Consumable.InsuranceClass.RESTRICTED and line["consented"])
+        )
+        if now != line["self_pay"]:
+            changed.append(
+                {
+                    "charge": line["pk"],
+                    "material_code": line["material_code"],
+                    "self_pay": line["self_pay"],
+                    "self_pay_now": now,
+                }
+            )
+    found = [
+        f.as_row()
+        for f in rules.line_findings([encounter.pk], until=timezone.now())
+        if f.kind == rules.SELF_PAY_WITHOUT_CONSENT
+    ]
+    return {"insurance_change": f"{old} → {new}", "self_pay_changed": changed, "findings": found}
 
 
 def _encounter_locked(visit_no: str) -> Encounter | None:
@@ -164,15 +219,44 @@ def _change_reason(changes: list[tuple[str, str, str]]) -> str:
     return text[:100]
 
 
+def gated_findings(
+    encounter: Encounter, *, found: list[rules.Finding] | None = None
+) -> list[rules.Finding]:
+    """The findings that hold ``encounter``'s discharge (出院预审核): those of the kinds in
+    ``DISCHARGE_GATE_KINDS`` (empty: the gate is off, no query) standing now and not
+    resolved by the follow-up (``discharge_gate.unresolved_findings``). ``found``: the
+    encounter's findings up to now when the caller has them (the audit page)."""
+    kinds = settings.DISCHARGE_GATE_KINDS
+    if not kinds:
+        return []
+    if found is None:
+        found = rules.findings([encounter.pk], until=timezone.now())
+    return unresolved_findings([f for f in found if f.kind in kinds])
+
+
+def refuse_unless_audited(encounter: Encounter) -> None:
+    """OPEN_FINDINGS (409) with the list while ``gated_findings`` remain."""
+    held = gated_findings(encounter)
+    if held:
+        raise DomainError(
+            "OPEN_FINDINGS",
+            encounter=encounter.visit_no,
+            count=len(held),
+            detail={"encounter": encounter.visit_no, "findings": [f.as_row() for f in held]},
+        )
+
+
 @transaction.atomic
 def encounter_discharge(*, visit_no: str, discharged_at: dt.datetime) -> Encounter:
     """Close an encounter; discharging twice keeps the first time. A discharge ahead of the
     server clock or before the admission is TIME_OUT_OF_RANGE (it may be keyed in late, so
-    it has no back-dating window)."""
+    it has no back-dating window). With the discharge gate on, open findings of the gated
+    kinds hold it (OPEN_FINDINGS, ``refuse_unless_audited``)."""
     encounter = Encounter.objects.select_for_update().filter(visit_no=visit_no).first()
     if encounter is None:
         raise errors.unknown_encounter(visit_no)
     if encounter.discharged_at is None:
+        refuse_unless_audited(encounter)
         refuse_if_ahead(
             discharged_at,
             field="discharged_at",

@@ -13,6 +13,7 @@ from django.urls import NoReverseMatch, path
 from django.utils import timezone
 
 from billing.selectors import ward as selectors
+from billing.services.encounters import gated_findings
 from config import roles
 from config.business_day import business_day
 from config.errors import DomainError
@@ -53,6 +54,8 @@ def audit_detail(request, visit_no: str):
         return _not_found(request, visit_no)
     audit = selectors.encounter_audit(encounter=encounter)
     flagged = audit.material_codes_with_findings
+    # The discharge gate: what holds HIS's discharge, so the ward sees what to fix first.
+    held = [] if encounter.discharged_at else gated_findings(encounter, found=audit.findings)
     return render(
         request,
         "billing/audit/detail.html",
@@ -65,6 +68,7 @@ def audit_detail(request, visit_no: str):
             ],
             "today": business_day(timezone.now()),
             "kinds": rules.KINDS,
+            "held": held,
         },
     )
 
