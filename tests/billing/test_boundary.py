@@ -19,7 +19,7 @@ from config import roles
 from config.business_day import business_day, business_day_bounds
 from config.settings import HIS_CHARGE_CHECKS, env_kinds
 from consumables.models import Consumable
-from tests.billing.conftest import client_for, stocked_item
+from tests.billing.conftest import client_for, post_scan, stocked_item
 
 pytestmark = pytest.mark.django_db
 
@@ -401,3 +401,33 @@ def test_findings_of_other_kinds_do_not_hold_the_discharge(his, hospital, settin
     page_client.force_login(page_client.user)
     assert 'id="discharge-held"' not in page_client.get("/billing/audit/ZY001/").content.decode()
     assert discharge(his).status_code == 200
+
+
+def test_every_boundary_kind_the_rules_know_is_wired(settings):
+    """CHARGE_OVER_ORDER (matching) is an HIS check as soon as the rules find it: one entry
+    in rules.BOUNDARY_CHECKS, which this test asks for once the kind exists."""
+    for kind in HIS_CHARGE_CHECKS:
+        if kind in rules.KINDS:
+            assert kind in rules.BOUNDARY_CHECKS, kind
+
+
+def test_an_encounter_scoped_check_answers_the_finding_of_the_line_s_item(
+    his, hospital, monkeypatch
+):
+    """The encounter scope (how CHARGE_OVER_ORDER is wired), shown with DUPLICATE_CHARGE: a
+    scan-billed item used once and charged by the scan, keyed in again at HIS."""
+    monkeypatch.setitem(rules.BOUNDARY_CHECKS, rules.DUPLICATE_CHARGE, rules.ENCOUNTER_SCOPE)
+    scanned, _, (code,) = stocked_item(hospital, "690777000071", price="25.5")
+    other, _, (other_code,) = stocked_item(hospital, "690777000072", price="25.5")
+    for consumable in (scanned, other):
+        order(his, consumable)
+    for c in (code, other_code):
+        used = post_scan(hospital["nurse"], "use", c, "XNK", encounter="ZY001")
+        assert used.status_code == 201, used.json()
+    other_line = charge(his, other, at=timezone.now())  # not this line's business
+    response = charge(his, scanned, at=timezone.now())
+    assert response.status_code == 201, response.json()
+    assert response.json()["warnings"] == ["DUPLICATE_CHARGE"]
+    (finding,) = response.json()["findings"]
+    assert (finding["material_code"], finding["quantity"]) == (scanned.material_code, 1)
+    assert other_line.json()["warnings"] == ["DUPLICATE_CHARGE"]
