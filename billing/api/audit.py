@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.selectors import ward as selectors
+from billing.services.encounters import gated_findings
 from config import roles
 from config.permissions import HasRole
 
@@ -79,6 +80,11 @@ class AuditOutputSerializer(serializers.Serializer):
     until = serializers.DateTimeField()
     items = ItemOutputSerializer(many=True)
     findings = FindingOutputSerializer(many=True)
+    discharge_held = FindingOutputSerializer(
+        many=True,
+        help_text="the findings that hold the discharge (DISCHARGE_GATE_KINDS; empty when "
+        "the gate is off, nothing is held or the encounter is discharged)",
+    )
 
 
 class EncounterAuditApi(APIView):
@@ -99,6 +105,7 @@ class EncounterAuditApi(APIView):
         except PermissionDenied as denied:  # the API's error body, not Django's 403 page
             raise exceptions.PermissionDenied(str(denied)) from denied
         audit = selectors.encounter_audit(encounter=encounter)
+        held = [] if encounter.discharged_at else gated_findings(encounter, found=audit.findings)
         patient = encounter.patient
         return Response(
             {
@@ -110,5 +117,6 @@ class EncounterAuditApi(APIView):
                 "until": serializers.DateTimeField().to_representation(audit.until),
                 "items": ItemOutputSerializer(audit.items, many=True).data,
                 "findings": FindingOutputSerializer(audit.findings, many=True).data,
+                "discharge_held": FindingOutputSerializer(held, many=True).data,
             }
         )

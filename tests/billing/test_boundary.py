@@ -380,6 +380,8 @@ def test_open_findings_of_a_gated_kind_hold_the_discharge_until_fixed(his, hospi
     page = nurse.get("/billing/audit/ZY001/").content.decode()
     assert 'id="discharge-held"' in page
     assert "出院已被拦截" in page and "核对价格" in page and consumable.material_code in page
+    (api_held,) = nurse.get("/api/v1/encounters/ZY001/audit").json()["discharge_held"]
+    assert (api_held["kind"], api_held["ref"]) == ("PRICE_MISMATCH", f"charge:{line['id']}")
 
     refund = his.post(
         f"/api/v1/charges/{line['id']}/refund",
@@ -388,6 +390,7 @@ def test_open_findings_of_a_gated_kind_hold_the_discharge_until_fixed(his, hospi
     )
     assert refund.status_code == 201, refund.json()
     assert 'id="discharge-held"' not in nurse.get("/billing/audit/ZY001/").content.decode()
+    assert nurse.get("/api/v1/encounters/ZY001/audit").json()["discharge_held"] == []
     assert discharge(his).status_code == 200
 
 
