@@ -18,6 +18,7 @@ from .models import (
     DoctorOrder,
     Encounter,
     HighValueApproval,
+    HisChargeCheck,
     InsuranceType,
     Kit,
     KitComponent,
@@ -324,3 +325,34 @@ class HighValueApprovalAdmin(LabelledFormMixin, HistoryAdmin):
         )
         obj.pk = created.pk
         obj.refresh_from_db()
+
+
+@admin.register(HisChargeCheck)
+class HisChargeCheckAdmin(admin.ModelAdmin):
+    """What the HIS boundary told HIS (事中审核): read only, written by the HIS charge alone."""
+
+    list_display = ("checked_at", "outcome", "encounter", "charge_code", "kinds", "charge_id")
+    list_filter = ("outcome",)
+    search_fields = ("encounter", "charge_code", "event_id")
+    date_hierarchy = "checked_at"
+    readonly_fields = (
+        "event_id",
+        "charge",
+        "outcome",
+        "encounter",
+        "charge_code",
+        "kinds",
+        "findings",
+        "checked_at",
+        "user",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

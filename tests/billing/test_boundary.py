@@ -434,3 +434,18 @@ def test_an_encounter_scoped_check_answers_the_finding_of_the_line_s_item(
     (finding,) = response.json()["findings"]
     assert (finding["material_code"], finding["quantity"]) == (scanned.material_code, 1)
     assert other_line.json()["warnings"] == ["DUPLICATE_CHARGE"]
+
+
+def test_finance_and_the_auditors_read_what_his_was_told_in_the_admin(
+    his, hospital, settings, admin_client
+):
+    settings.HIS_CHARGE_REFUSE = frozenset({"PRICE_MISMATCH"})
+    consumable = item(hospital, "690777000081")
+    order(his, consumable)
+    assert charge(his, consumable, price="99.00").status_code == 409
+    admin = admin_client
+    page = admin.get("/admin/billing/hischargecheck/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "PRICE_MISMATCH" in text and consumable.charge_code in text
+    assert admin.get("/admin/billing/hischargecheck/add/").status_code == 403
