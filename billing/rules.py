@@ -47,8 +47,10 @@ Set-based. Two SQL statements whatever the number of encounters: the matching ag
 the uses, returns, charges and refunds of the encounters concerned with ``GROUP BY`` (index
 range scans per encounter, never the whole history) and decides the kind with ``CASE``; the
 line check reads the lines with their refunds, the price in force (``PRICE_SPANS``, a
-window over the approved versions, joined by range) and an ``EXISTS`` on the orders.
-Python only turns the returned rows into ``Finding`` objects. The SQL is plain SQL that
+window over the approved versions, joined by range), the item's master data and
+``EXISTS`` on the orders, the insurance type and the consents. Python only turns the returned
+rows into ``Finding`` objects; one more query, only when a line lacks a consent, reads the
+encounters' changes of insurance type from their history. The SQL is plain SQL that
 PostgreSQL and SQLite (the quick start) both run.
 
 Department of a finding: for a line finding the charge line's department; for a matching
@@ -659,7 +661,8 @@ def findings(encounters: QuerySet[Encounter] | Iterable, *, until: dt.datetime) 
     """Every finding of ``encounters`` (a queryset, or ids) counting events before ``until``.
 
     Two queries whatever the number of encounters (three for a queryset, read for its
-    ids). Sorted by encounter, kind, item, ref.
+    ids; one more when a SELF_PAY_WITHOUT_CONSENT line names an insurance change). Sorted
+    by encounter, kind, item, ref.
     """
     ids = encounter_ids(encounters)
     found = matching_findings(ids, until=until) + line_findings(ids, until=until)
@@ -669,7 +672,8 @@ def findings(encounters: QuerySet[Encounter] | Iterable, *, until: dt.datetime) 
 def findings_for_day(*, start: dt.datetime, end: dt.datetime) -> list[Finding]:
     """The nightly run's findings for [start, end): every encounter/item pair that had a
     use, charge, return or refund in the day, matched on all its events before ``end``, and
-    the line findings of the lines charged in the day and standing at ``end``. Two queries.
+    the line findings of the lines charged in the day and standing at ``end``. Two queries
+    (three when a SELF_PAY_WITHOUT_CONSENT line is found: ``_insurance_changes``).
     """
     params = sql_params(since=start, until=end)
     matching = MATCHING_SQL.format(encounters=DAY_ENCOUNTERS, active=ACTIVE_SINCE)
