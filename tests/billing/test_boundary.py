@@ -449,3 +449,31 @@ def test_finance_and_the_auditors_read_what_his_was_told_in_the_admin(
     text = page.content.decode()
     assert "PRICE_MISMATCH" in text and consumable.charge_code in text
     assert admin.get("/admin/billing/hischargecheck/add/").status_code == 403
+
+
+def test_the_nightly_run_stores_the_two_kinds_as_exception_rows(his, hospital):
+    included = item(hospital, "690777000101", chargeable=False)
+    self_pay = item(hospital, "690777000102", insurance_class=SELF_PAY)
+    for consumable in (included, self_pay):
+        order(his, consumable)
+    at = minutes_ago(10)
+    ids = {k: charge(his, k, at=at).json()["charge"]["id"] for k in (included, self_pay)}
+    day = business_day(at).isoformat()
+    finance = client_for("finance01", roles.FINANCE)
+    created = finance.post("/api/v1/reconciliation/runs", {"date": day}, format="json")
+    assert created.status_code == 201, created.json()
+    exceptions = finance.get(f"/api/v1/reconciliation/runs/{day}/exceptions").json()
+    assert sorted(
+        (e["kind"], e["material_code"], e["quantity"], e["ref"], e["encounter"]) for e in exceptions
+    ) == sorted(
+        [
+            (
+                "SELF_PAY_WITHOUT_CONSENT",
+                self_pay.material_code,
+                1,
+                f"charge:{ids[self_pay]}",
+                "ZY001",
+            ),
+            ("SPLIT_CHARGE", included.material_code, 1, f"charge:{ids[included]}", "ZY001"),
+        ]
+    )
