@@ -11,6 +11,8 @@ import uuid
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing import rules
@@ -477,3 +479,16 @@ def test_the_nightly_run_stores_the_two_kinds_as_exception_rows(his, hospital):
             ("SPLIT_CHARGE", included.material_code, 1, f"charge:{ids[included]}", "ZY001"),
         ]
     )
+
+
+def test_the_boundary_check_of_a_clean_charge_is_one_statement(his, hospital):
+    """The rules' line statement, scoped to the new line; the insurance history is read only
+    for a line without consent, and nothing is written for a clean line."""
+    consumable = item(hospital, "690777000111")
+    order(his, consumable)
+    with CaptureQueriesContext(connection) as queries:
+        assert charge(his, consumable).json()["warnings"] == []
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert sum("WITH lines AS" in s for s in statements) == 1
+    assert not any("historicalencounter" in s or "hischargecheck" in s for s in statements)
+    assert len(statements) == 9  # 8 before the boundary check
