@@ -110,6 +110,16 @@ def run_level_explanation_en(kind: str, material_code: str, department: str, d: 
             f"the day, variance {d.get('variance_pct')}%, over the {d.get('threshold_pct')}% "
             "target. Look for missed scans, missed charges or charges made twice."
         )
+    if kind == "STOCK_CONSUMPTION_VARIANCE":
+        return (
+            f"{department} {material_code} between the stocktakes of {d.get('opened_at')} and "
+            f"{d.get('closed_at')}: opening {d.get('opening')} + received {d.get('received')} "
+            f"+ issued in {d.get('issued_in')} - issued out {d.get('issued_out')} - scrapped "
+            f"{d.get('scrapped')} - closing {d.get('closing')} = consumed {d.get('consumed')}; "
+            f"scanned uses {d.get('used')}; charged {d.get('billed')}; variance "
+            f"{d.get('variance_pct') or '-'}%, over the {d.get('threshold_pct')}% target. Look "
+            "for charges missed or keyed in wrongly, and for stock lost without a record."
+        )
     if kind == "PURCHASE_PRICE_MISMATCH":
         return (
             f"{material_code}: received at {d.get('unit_cost')} while the approved purchase "

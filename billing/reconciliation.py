@@ -38,7 +38,16 @@ DUPLICATE_CHARGE, PRICE_MISMATCH, CHARGE_WITHOUT_ORDER) and
 - ``VARIANCE_OVER_THRESHOLD``: a variance row of a chargeable item with used > 0 and
   abs(used - billed) / used above ``RECONCILIATION_VARIANCE_THRESHOLD_PCT`` (default 5);
   non-chargeable items are never billed, so their variance is no exception
-  (``ref`` ``variance:<department>:<material_code>``).
+  (``ref`` ``variance:<department>:<material_code>``);
+- ``STOCK_CONSUMPTION_VARIANCE`` (进销存 / 账物相符): for a department and chargeable item
+  between two confirmed stocktakes of the department's location, the consumption from the
+  counts and the ledger (opening + received + issued in - issued out - scrapped - closing)
+  against the net billed of the period, above the same threshold
+  (``billing.selectors.stock_side``, which the finance page 进销存 reads too). Reported by
+  the run of the business day on which the closing stocktake was confirmed (posted), so a
+  period is reported once, on a day that is a pure function of the ledger up to its end; a
+  period without its closing count reports nothing yet
+  (``ref`` ``stock:<department>:<material_code>:<closing stocktake id>``).
 
 Runs (``ReconciliationRun``): one per day; ``status`` queued -> running -> succeeded |
 failed. On PostgreSQL a run holds a session advisory lock on its day while it works, so
@@ -67,6 +76,7 @@ from config.business_day import business_day, business_day_bounds
 from consumables.prices import FourPrices, four_price_violations
 
 from . import rules
+from .selectors import stock_side
 from .models import ExceptionRow, ReconciliationRun, VarianceRow
 from .rules import PRICE_SPANS, as_instant, as_price, fetch, in_span
 
@@ -84,6 +94,7 @@ SELF_PAY_WITHOUT_CONSENT = rules.SELF_PAY_WITHOUT_CONSENT
 PURCHASE_PRICE_MISMATCH = "PURCHASE_PRICE_MISMATCH"
 FOUR_PRICE_MISALIGNED = "FOUR_PRICE_MISALIGNED"
 VARIANCE_OVER_THRESHOLD = "VARIANCE_OVER_THRESHOLD"
+STOCK_CONSUMPTION_VARIANCE = "STOCK_CONSUMPTION_VARIANCE"
 EXCEPTION_KINDS = (
     UNBILLED_USE,
     CHARGE_WITHOUT_USE,
@@ -95,6 +106,7 @@ EXCEPTION_KINDS = (
     PURCHASE_PRICE_MISMATCH,
     FOUR_PRICE_MISALIGNED,
     VARIANCE_OVER_THRESHOLD,
+    STOCK_CONSUMPTION_VARIANCE,
 )
 
 
@@ -223,6 +235,47 @@ def variance_exceptions(run: ReconciliationRun, limit: Decimal) -> list[Exceptio
         )
         for row in rows
     ]
+
+
+def stock_exceptions(run, start: dt.datetime, end: dt.datetime, limit: Decimal):
+    """STOCK_CONSUMPTION_VARIANCE of the periods closed by a stocktake posted on the day."""
+    found = []
+    for row in stock_side.stock_periods(since=start, until=end, threshold_pct=limit):
+        if not row["over"]:
+            continue
+        found.append(
+            ExceptionRow(
+                run=run,
+                kind=STOCK_CONSUMPTION_VARIANCE,
+                department_code=row["department_code"],
+                material_code=row["material_code"],
+                quantity=row["stock_variance"],
+                ref=f"stock:{row['department_code']}:{row['material_code']}:{row['closing_id']}",
+                detail={
+                    **{
+                        key: row[key]
+                        for key in (
+                            "opening",
+                            "received",
+                            "issued_in",
+                            "issued_out",
+                            "scrapped",
+                            "closing",
+                            "consumed",
+                            "used",
+                            "billed",
+                        )
+                    },  # fmt: skip
+                    "variance_pct": None if row["stock_pct"] is None else str(row["stock_pct"]),
+                    "threshold_pct": str(limit),
+                    "opened_at": row["opened_at"].isoformat(),
+                    "closed_at": row["closed_at"].isoformat(),
+                    "opening_stocktake": row["opening_id"],
+                    "closing_stocktake": row["closing_id"],
+                },
+            )
+        )
+    return found
 
 
 # -- receipts and prices ----------------------------------------------------------------------
@@ -449,6 +502,7 @@ def compute_and_store(run: ReconciliationRun, day: dt.date) -> ReconciliationRun
         + purchase_price_exceptions(run, start, end)
         + four_price_exceptions(run, start, end)
         + variance_exceptions(run, limit)
+        + stock_exceptions(run, start, end, limit)
     )
     store_exceptions(run, exceptions)
     run.status = Status.SUCCEEDED

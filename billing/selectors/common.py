@@ -36,11 +36,13 @@ KIND_ORDER = (
     "SPLIT_CHARGE",
     "SELF_PAY_WITHOUT_CONSENT",
     "VARIANCE_OVER_THRESHOLD",
+    "STOCK_CONSUMPTION_VARIANCE",
     "PURCHASE_PRICE_MISMATCH",
     "FOUR_PRICE_MISALIGNED",
 )
 _RUN_LEVEL_LABELS = {
     "VARIANCE_OVER_THRESHOLD": "进销存差异超标",
+    "STOCK_CONSUMPTION_VARIANCE": "盘点消耗与计费不符",
     "PURCHASE_PRICE_MISMATCH": "入库价与采购价不符",
     "FOUR_PRICE_MISALIGNED": "四价不统一",
 }
@@ -53,6 +55,7 @@ KIND_LABELS_EN = {
     "SPLIT_CHARGE": "split charge",
     "SELF_PAY_WITHOUT_CONSENT": "self-pay without consent",
     "VARIANCE_OVER_THRESHOLD": "variance over threshold",
+    "STOCK_CONSUMPTION_VARIANCE": "stock consumption vs billed",
     "PURCHASE_PRICE_MISMATCH": "purchase price mismatch",
     "FOUR_PRICE_MISALIGNED": "four prices misaligned",
 }

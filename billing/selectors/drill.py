@@ -196,15 +196,17 @@ def explanation(exception: ExceptionRow) -> str:
         from billing.findings_text import explanation as finding_explanation
 
         try:
-            return finding_explanation(rules.Finding(
-                kind=exception.kind,
-                encounter=exception.encounter_no,
-                department=exception.department_code,
-                material_code=exception.material_code,
-                quantity=exception.quantity or 0,
-                ref=exception.ref,
-                detail=d,
-            ))
+            return finding_explanation(
+                rules.Finding(
+                    kind=exception.kind,
+                    encounter=exception.encounter_no,
+                    department=exception.department_code,
+                    material_code=exception.material_code,
+                    quantity=exception.quantity or 0,
+                    ref=exception.ref,
+                    detail=d,
+                )
+            )
         except (KeyError, TypeError, ValueError):
             pass  # an older row without the figures: fall back to the label
     if exception.kind == "VARIANCE_OVER_THRESHOLD":
@@ -212,6 +214,16 @@ def explanation(exception: ExceptionRow) -> str:
             f"{exception.department_code} 科室 {exception.material_code} 当日使用 {d.get('used')}，"
             f"计费 {d.get('billed')}，差异率 {d.get('variance_pct')}%，超过 "
             f"{d.get('threshold_pct')}% 的目标。请核对漏扫、漏计费或多计费。"
+        )
+    if exception.kind == "STOCK_CONSUMPTION_VARIANCE":
+        return (
+            f"{exception.department_code} 科室 {exception.material_code} 自 {d.get('opened_at')} "
+            f"至 {d.get('closed_at')} 两次盘点之间：期初 {d.get('opening')} + 入库 "
+            f"{d.get('received')} + 领入 {d.get('issued_in')} − 出库/退库 {d.get('issued_out')} − "
+            f"报损 {d.get('scrapped')} − 期末 {d.get('closing')} = 消耗 {d.get('consumed')}；"
+            f"扫码使用 {d.get('used')}，计费 {d.get('billed')}，差异率 "
+            f"{d.get('variance_pct') or '—'}%，超过 {d.get('threshold_pct')}% 的目标。"
+            "请核对漏计费、错计费或无记录的损耗。"
         )
     if exception.kind == "PURCHASE_PRICE_MISMATCH":
         return (

@@ -61,7 +61,12 @@ def people_table(period: Period, filename: str) -> Table:
             *[
                 Col(f"k_{k}", kind_label(k), KIND_LABELS_EN[k], "int")
                 for k in KIND_ORDER
-                if k not in ("VARIANCE_OVER_THRESHOLD", "FOUR_PRICE_MISALIGNED")
+                if k
+                not in (
+                    "VARIANCE_OVER_THRESHOLD",
+                    "STOCK_CONSUMPTION_VARIANCE",
+                    "FOUR_PRICE_MISALIGNED",
+                )
             ],
             Col("follow", "月度跟踪", "monthly follow-up"),
         ],

@@ -1,0 +1,182 @@
+"""The stock side of the reconciliation (进销存 / 账物相符): consumption between two counts.
+
+One rule in one place: the nightly ``STOCK_CONSUMPTION_VARIANCE`` (``billing.reconciliation``)
+and the finance page 进销存 (``billing.views.finance_stock``) both read ``stock_periods``.
+
+A *period* is the time between two confirmed (posted) stocktakes of one department's
+location: the opening count's ``posted_at`` (excluded) to the closing count's ``posted_at``
+(included). For each consumable, from the ledger and the counts:
+
+- ``opening`` / ``closing``: what the count left on the book, per line ``on_hand_at_post +
+  adjusted`` (= counted, less the counted units used after they were scanned), summed over
+  the item's lots;
+- ``received`` (入库): moves into the location from a supplier;
+- ``issued_in`` (领入/调入): moves into it from another real location (issues, transfers,
+  returns up the chain into a store);
+- ``issued_out`` (出库/退库): moves out of it to another real location or back to a supplier
+  (issues, transfers, returns to store, returns to the supplier);
+- ``scrapped`` (报损): moves out of it to scrap (recorded, so not consumption);
+- ``used`` (使用, from the ledger): uses to a patient minus returns from a patient;
+- ``consumed`` (消耗, from the counts) = opening + received + issued_in - issued_out -
+  scrapped - closing. With nothing lost it equals ``used``; the stocktakes' own adjustment
+  moves are left out (the counts replace the book);
+- ``billed`` (计费): charged minus refunded of the department (the charge line's, else its
+  encounter's) and item in the period (``charged_at`` / ``refunded_at``).
+
+``stock_pct`` = (consumed - billed) / consumed x 100 (null unless consumed > 0), beside the
+use side's ``use_pct`` = (used - billed) / used x 100 over the same period. A period is
+``over`` the threshold for a chargeable item when consumed > 0 and abs(consumed - billed) /
+consumed is above it, or when nothing was consumed and something was billed (a count
+surplus with nothing billed is the stocktake's own finding, not a billing one).
+
+Set-based: one SQL statement (aggregates over the periods' rows; PostgreSQL and SQLite).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from billing.rules import as_instant, fetch, sql_params
+
+PERIODS_SQL = """
+WITH closings AS (
+    SELECT c.id AS closing_id, c.department_id, c.location_id, c.posted_at AS closed_at,
+           (SELECT p.id FROM inventory_stocktake p
+            WHERE p.location_id = c.location_id AND p.status = 'posted'
+              AND p.posted_at < c.posted_at
+            ORDER BY p.posted_at DESC, p.id DESC LIMIT 1) AS opening_id
+    FROM inventory_stocktake c
+    WHERE c.status = 'posted' AND c.posted_at >= %(since)s AND c.posted_at < %(until)s
+      {departments}
+),
+periods AS (
+    SELECT cl.closing_id, cl.opening_id, cl.department_id, cl.location_id, cl.closed_at,
+           o.posted_at AS opened_at
+    FROM closings cl JOIN inventory_stocktake o ON o.id = cl.opening_id
+),
+flows AS (
+    SELECT p.closing_id, l.consumable_id, l.on_hand_at_post + l.adjusted AS opening,
+           0 AS received, 0 AS issued_in, 0 AS issued_out, 0 AS scrapped, 0 AS used,
+           0 AS closing, 0 AS billed
+    FROM periods p JOIN inventory_stocktakeline l ON l.stocktake_id = p.opening_id
+    UNION ALL
+    SELECT p.closing_id, l.consumable_id, 0, 0, 0, 0, 0, 0, l.on_hand_at_post + l.adjusted, 0
+    FROM periods p JOIN inventory_stocktakeline l ON l.stocktake_id = p.closing_id
+    UNION ALL
+    SELECT p.closing_id, m.consumable_id, 0,
+           CASE WHEN f.usage = 'supplier' THEN m.quantity ELSE 0 END,
+           CASE WHEN f.usage NOT IN ('supplier', 'patient') THEN m.quantity ELSE 0 END,
+           0, 0,
+           CASE WHEN f.usage = 'patient' THEN -m.quantity ELSE 0 END,
+           0, 0
+    FROM periods p
+    JOIN inventory_stockmove m ON m.to_location_id = p.location_id
+         AND m.occurred_at > p.opened_at AND m.occurred_at <= p.closed_at
+    JOIN organisation_location f ON f.id = m.from_location_id
+    WHERE m.kind <> 'adjust'
+    UNION ALL
+    SELECT p.closing_id, m.consumable_id, 0, 0, 0,
+           CASE WHEN t.usage IN ('internal', 'supplier') THEN m.quantity ELSE 0 END,
+           CASE WHEN t.usage = 'scrap' THEN m.quantity ELSE 0 END,
+           CASE WHEN t.usage = 'patient' THEN m.quantity ELSE 0 END,
+           0, 0
+    FROM periods p
+    JOIN inventory_stockmove m ON m.from_location_id = p.location_id
+         AND m.occurred_at > p.opened_at AND m.occurred_at <= p.closed_at
+    JOIN organisation_location t ON t.id = m.to_location_id
+    WHERE m.kind <> 'adjust'
+    UNION ALL
+    SELECT p.closing_id, c.consumable_id, 0, 0, 0, 0, 0, 0, 0, c.quantity
+    FROM periods p
+    JOIN billing_chargeline c ON c.charged_at > p.opened_at AND c.charged_at <= p.closed_at
+    WHERE COALESCE(c.department_id, (SELECT e.department_id FROM billing_encounter e
+                                     WHERE e.id = c.encounter_id)) = p.department_id
+    UNION ALL
+    SELECT p.closing_id, c.consumable_id, 0, 0, 0, 0, 0, 0, 0, -f.quantity
+    FROM periods p
+    JOIN billing_chargerefund f ON f.refunded_at > p.opened_at AND f.refunded_at <= p.closed_at
+    JOIN billing_chargeline c ON c.id = f.charge_id
+    WHERE COALESCE(c.department_id, (SELECT e.department_id FROM billing_encounter e
+                                     WHERE e.id = c.encounter_id)) = p.department_id
+),
+totals AS (
+    SELECT closing_id, consumable_id, SUM(opening) AS opening, SUM(received) AS received,
+           SUM(issued_in) AS issued_in, SUM(issued_out) AS issued_out,
+           SUM(scrapped) AS scrapped, SUM(used) AS used, SUM(closing) AS closing,
+           SUM(billed) AS billed
+    FROM flows GROUP BY closing_id, consumable_id
+)
+SELECT p.closing_id, p.opening_id, p.opened_at, p.closed_at, d.id AS department_id,
+       d.code AS department_code, d.name AS department_name, k.id AS consumable_id,
+       k.material_code, k.name, k.chargeable, t.opening, t.received, t.issued_in,
+       t.issued_out, t.scrapped, t.used, t.closing, t.billed,
+       t.opening + t.received + t.issued_in - t.issued_out - t.scrapped - t.closing
+           AS consumed
+FROM totals t
+JOIN periods p ON p.closing_id = t.closing_id
+JOIN organisation_department d ON d.id = p.department_id
+JOIN consumables_consumable k ON k.id = t.consumable_id
+WHERE t.opening <> 0 OR t.received <> 0 OR t.issued_in <> 0 OR t.issued_out <> 0
+   OR t.scrapped <> 0 OR t.used <> 0 OR t.closing <> 0 OR t.billed <> 0
+ORDER BY p.closed_at, d.code, k.material_code
+"""
+
+CENT = Decimal("0.01")
+
+
+def rate(numerator: int, base: int) -> Decimal | None:
+    """``numerator / base`` as a percentage to the cent, None unless ``base`` > 0."""
+    if base <= 0:
+        return None
+    return (Decimal(numerator) * 100 / Decimal(base)).quantize(CENT)
+
+
+def is_over(consumed: int, billed: int, threshold_pct: Decimal) -> bool:
+    """The stock side above ``threshold_pct`` (exact integer arithmetic, as the nightly
+    use-side rule: the setting has at most 2 places)."""
+    if consumed <= 0:
+        return billed > 0
+    hundredths = int((Decimal(threshold_pct) * 100).to_integral_value())
+    return abs(consumed - billed) * 10000 > hundredths * consumed
+
+
+def stock_periods(
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    threshold_pct: Decimal,
+    department_ids: list[int] | None = None,
+) -> list[dict]:
+    """Every period whose closing stocktake was posted in ``[since, until)``, per
+    department and item (one query), with the figures of the module docstring, ``over``
+    (for chargeable items only) and both variance rates."""
+    departments = ""
+    params = sql_params(since=since, until=until)
+    if department_ids is not None:
+        if not department_ids:
+            return []
+        names = []
+        for n, pk in enumerate(sorted(set(department_ids))):
+            params[f"d{n}"] = pk
+            names.append(f"%(d{n})s")
+        departments = f"AND c.department_id IN ({', '.join(names)})"
+    rows = fetch(PERIODS_SQL.format(departments=departments), params)
+    for row in rows:
+        for key in ("opened_at", "closed_at"):
+            row[key] = as_instant(row[key])
+        row["chargeable"] = bool(row["chargeable"])
+        for key in ("opening", "received", "issued_in", "issued_out", "scrapped", "used",
+                    "closing", "billed", "consumed"):  # fmt: skip
+            row[key] = int(row[key] or 0)
+        row["stock_variance"] = row["consumed"] - row["billed"]
+        row["use_variance"] = row["used"] - row["billed"]
+        row["stock_pct"] = rate(row["stock_variance"], row["consumed"])
+        row["use_pct"] = rate(row["use_variance"], row["used"])
+        row["over"] = row["chargeable"] and is_over(row["consumed"], row["billed"], threshold_pct)
+        row["use_over"] = (
+            row["chargeable"]
+            and row["used"] > 0
+            and is_over(row["used"], row["billed"], threshold_pct)
+        )
+    return rows
