@@ -76,9 +76,9 @@ from config.business_day import business_day, business_day_bounds
 from consumables.prices import FourPrices, four_price_violations
 
 from . import rules
-from .selectors import stock_side
 from .models import ExceptionRow, ReconciliationRun, VarianceRow
 from .rules import PRICE_SPANS, as_instant, as_price, fetch, in_span
+from .selectors import stock_side
 
 CENT = Decimal("0.01")
 LOCK_SPACE = 0x5243  # the first key of the runs' advisory locks ("RC"); the second is the day

@@ -34,20 +34,7 @@ __all__ = [
 ]
 
 
-
-
-
-
-
-
 # ---------------------------------------------------------------------------- check digits
-
-
-
-
-
-
-
 
 
 # ------------------------------------------------------------------ in-hospital labels (院内码)
@@ -77,12 +64,6 @@ def is_hospital_label(text: str) -> bool:
 
 
 # ------------------------------------------------------------------------- shared helpers
-
-
-
-
-
-
 
 
 # ----------------------------------------------------------------------- input clean-up
@@ -142,8 +123,6 @@ def _join_lines(text: str) -> str:
     if len(lines) > 1 and all(line.startswith("+") for line in lines):
         return "".join(lines)
     raise CodeParseError("BAD_CHARACTERS", {"characters": ["line break or tab inside the code"]})
-
-
 
 
 def _clean(raw: object) -> Input:

@@ -40,7 +40,7 @@ from organisation.models import Department
 
 from ..models import ReconciliationRun
 from ..reconciliation import threshold_pct
-from . import finance_drill, finance_people, finance_prices, finance_theatre
+from . import finance_drill, finance_people, finance_prices, finance_stock, finance_theatre
 from .finance_chart import variance_chart
 from .finance_period import PeriodForm, month_of, period_from, query, shift_month
 from .finance_shared import (
@@ -237,4 +237,5 @@ urlpatterns = [
     *finance_people.urlpatterns,
     *finance_theatre.urlpatterns,
     *finance_prices.urlpatterns,
+    *finance_stock.urlpatterns,
 ]

@@ -21,7 +21,7 @@ from config import roles
 from config.business_day import business_day_bounds
 from consumables.models import Consumable
 from inventory.services import stocktake as st
-from tests.billing.conftest import client_for, gs1, post_scan, stocked_item
+from tests.billing.conftest import client_for, post_scan, stocked_item
 
 pytestmark = pytest.mark.django_db
 
@@ -50,18 +50,16 @@ def count(hospital, counters, counted: dict | None = None):
     reasons = {}
     for line in take.lines.all():
         wanted = (counted or {}).get(line.consumable_id, line.expected)
+        st.stocktake_set_count(stocktake_id=take.pk, line_id=line.pk, counted=wanted, user=counter)
         if wanted != line.expected:
-            st.stocktake_set_count(
-                stocktake_id=take.pk, line_id=line.pk, counted=wanted, user=counter
-            )
             reasons[line.pk] = "盘亏 / missing"
     st.stocktake_submit(stocktake_id=take.pk, user=counter)
     st.stocktake_confirm(stocktake_id=take.pk, user=checker, reasons=reasons)
     return take
 
 
-def his_charge(his, consumable, quantity, *, price="25.5", encounter="ZY001"):
-    order = his.post(
+def order(his, consumable, quantity, *, encounter="ZY001"):
+    response = his.post(
         "/api/v1/orders",
         {
             "order_id": f"O-{uuid.uuid4().hex[:10]}",
@@ -72,7 +70,11 @@ def his_charge(his, consumable, quantity, *, price="25.5", encounter="ZY001"):
         },
         format="json",
     )
-    assert order.status_code == 201, order.json()
+    assert response.status_code == 201, response.json()
+
+
+def his_charge(his, consumable, quantity, *, price="25.5", encounter="ZY001"):
+    order(his, consumable, quantity, encounter=encounter)
     response = his.post(
         "/api/v1/charges",
         {
@@ -122,3 +124,134 @@ def test_issued_to_a_ward_billed_in_part_and_never_scanned_is_a_finding(hospital
     }  # fmt: skip
     assert (d["variance_pct"], d["threshold_pct"]) == ("80.00", "5")
     assert finding.ref.startswith(f"stock:XNK:{m}:")
+
+
+def test_within_the_threshold_is_no_finding(hospital, his, counters):
+    """20 issued, 19 billed: 5.00% is not above 5%."""
+    leaked(hospital, his, counters, issued=20, billed=19)
+    run = reconciliation.reconciliation_run(day=TODAY)
+    assert exceptions(run) == []
+
+
+@override_settings(RECONCILIATION_VARIANCE_THRESHOLD_PCT=4.99)
+def test_just_above_a_lower_threshold_is_a_finding(hospital, his, counters):
+    consumable = leaked(hospital, his, counters, issued=20, billed=19)
+    run = reconciliation.reconciliation_run(day=TODAY)
+    assert exceptions(run) == [("STOCK_CONSUMPTION_VARIANCE", "XNK", consumable.material_code, 1)]
+
+
+def test_no_closing_stocktake_yet_is_no_finding(hospital, his, counters):
+    leaked(hospital, his, counters, close=False)
+    run = reconciliation.reconciliation_run(day=TODAY)
+    assert exceptions(run) == []
+
+
+def test_reported_on_the_day_the_closing_count_was_confirmed_only(hospital, his, counters):
+    leaked(hospital, his, counters)
+    yesterday = reconciliation.reconciliation_run(day=TODAY - dt.timedelta(days=1))
+    assert exceptions(yesterday) == []
+
+
+def crafted(hospital, his, counters):
+    """Two items between two counts of the ward:
+    - A, billed at HIS: 10 issued, 2 billed, none scanned, nothing left (8 lost);
+    - B, billed by scan: 10 issued, 3 used and 1 returned by the patient (billed 2),
+      2 returned to the store, 1 scrapped, 5 counted at the end.
+    """
+    count(hospital, counters)
+    a, _, _ = stocked_item(hospital, "690000000101", billed_by=Consumable.BilledBy.HIS)
+    b, _, codes = stocked_item(hospital, "690000000202")
+    his_charge(his, a, 2)
+    order(his, b, 3)
+    nurse = hospital["nurse"]
+    for action, extra in (
+        ("use", {"encounter": "ZY001", "quantity": 3}),
+        ("return", {"encounter": "ZY001", "quantity": 1}),
+        ("return", {"quantity": 2, "to_department": "CK01"}),
+        ("scrap", {"quantity": 1, "reason": "污染 / contaminated"}),
+    ):
+        response = post_scan(nurse, action, codes[0], "XNK", **extra)
+        assert response.status_code == 201, response.json()
+    count(hospital, counters, {a.pk: 0})
+    return a, b
+
+
+def test_each_stock_move_goes_in_its_term(hospital, his, counters):
+    a, b = crafted(hospital, his, counters)
+    rows = stock_side.stock_periods(since=START, until=END, threshold_pct=Decimal("5"))
+    figures = {
+        r["material_code"]: tuple(
+            r[k]
+            for k in (
+                "opening",
+                "received",
+                "issued_in",
+                "issued_out",
+                "scrapped",
+                "closing",
+                "consumed",
+                "used",
+                "billed",
+                "stock_pct",
+                "use_pct",
+                "over",
+            )
+        )  # fmt: skip
+        for r in rows
+        if r["department_code"] == "XNK"
+    }
+    assert figures == {
+        a.material_code: (0, 0, 10, 0, 0, 0, 10, 0, 2, Decimal("80.00"), None, True),
+        b.material_code: (0, 0, 10, 2, 1, 5, 2, 2, 2, Decimal("0.00"), Decimal("0.00"), False),
+    }
+    run = reconciliation.reconciliation_run(day=TODAY)
+    assert exceptions(run) == [("STOCK_CONSUMPTION_VARIANCE", "XNK", a.material_code, 8)]
+
+
+def page(user, **query):
+    client = Client()
+    client.force_login(user)
+    return client.get("/billing/finance/stock/", query)
+
+
+def test_the_page_shows_the_figures_side_by_side(hospital, his, counters):
+    a, b = crafted(hospital, his, counters)
+    finance = client_for("finance01", roles.FINANCE).user
+    response = page(finance, since=TODAY.isoformat(), until=TODAY.isoformat())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "进销存" in html and "盘点消耗" in html and "进销存差异率" in html
+    body = response.context["body"]
+    shown = {
+        row["cells"][4]["text"]: [cell["text"] for cell in row["cells"][6:]] + [row["css"]]
+        for row in body
+    }
+    assert shown[a.material_code] == [
+        "0", "0", "10", "0", "0", "0", "10", "0", "2", "80.00%", "—", "超标 / over", "over"
+    ]  # fmt: skip
+    assert shown[b.material_code] == [
+        "0", "0", "10", "2", "1", "5", "2", "2", "2", "0.00%", "0.00%", "—", ""
+    ]  # fmt: skip
+    assert 'class="over"' in html and 'class="target"' in html
+    assert 'id="over-count"' in html
+    csv = page(finance, since=TODAY.isoformat(), until=TODAY.isoformat(), format="csv")
+    assert csv.status_code == 200
+    text = b"".join(csv.streaming_content if csv.streaming else [csv.content]).decode("utf-8-sig")
+    line = next(x for x in text.splitlines() if a.material_code in x)
+    assert ",10,0,2,80.00," in line
+
+
+def test_a_day_before_the_counts_shows_nothing(hospital, his, counters):
+    crafted(hospital, his, counters)
+    finance = client_for("finance01", roles.FINANCE).user
+    day = (TODAY - dt.timedelta(days=1)).isoformat()
+    response = page(finance, since=day, until=day)
+    assert response.status_code == 200
+    assert response.context["body"] == []
+
+
+def test_only_finance_roles_read_the_page(hospital):
+    nurse = hospital["nurse"].user
+    assert page(nurse).status_code == 403
+    auditor = client_for("ins01", roles.INSURANCE_OFFICE).user
+    assert page(auditor).status_code == 200

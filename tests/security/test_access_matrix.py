@@ -75,6 +75,7 @@ MATRIX: dict[str, set[str]] = {
     "billing-finance-person": {F, INS, A},
     "billing-finance-theatre": {F, INS, A},
     "billing-finance-four-price": {PO, F, INS, A},
+    "billing-finance-stock": {F, INS, A},
     "billing-finance-reconcile": {F, INS, A},
     # Master data: code conflicts and mappings are procurement's, prices the pricing office's;
     # suppliers see their own products and submissions only.
