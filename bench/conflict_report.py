@@ -178,19 +178,13 @@ def main() -> int:
 
         n = file_rows
         print(f"baseline read CSV + bulk_create staging rows: {base:.2f} s ({n / base:.0f} rows/s)")
-        print(
-            f"staging import: {staged:.2f} s ({n / staged:.0f} rows/s), "
-            f"{import_queries['n']} queries; ratio to baseline {staged / base:.1f}x"
-        )
-        print(
-            f"conflict summary (13 kinds, clean count): {summary_time:.2f} s, "
-            f"{summary_queries['n']} query; {summary.total} conflicts, "
-            f"{summary.materials_clean} of {summary.materials_pending} materials clean"
-        )
-        print(
-            f"conflict report (summary + first page of every kind): {report_time:.2f} s, "
-            f"{report_queries['n']} queries; ratio to baseline {report_time / base:.2f}x"
-        )
+        print(f"staging import: {staged:.2f} s ({n / staged:.0f} rows/s), "
+              f"{import_queries['n']} queries; ratio to baseline {staged / base:.1f}x")
+        print(f"conflict summary (13 kinds, clean count): {summary_time:.2f} s, "
+              f"{summary_queries['n']} query; {summary.total} conflicts, "
+              f"{summary.materials_clean} of {summary.materials_pending} materials clean")
+        print(f"conflict report (summary + first page of every kind): {report_time:.2f} s, "
+              f"{report_queries['n']} queries; ratio to baseline {report_time / base:.2f}x")
         print(f"export of DI_MULTI_MATERIAL ({exported} rows): {export_time:.2f} s, 1 query")
         if args.promote:
             from django.contrib.auth import get_user_model
@@ -203,10 +197,8 @@ def main() -> int:
                 result = staging_promote(user=user)
             promoted = time.perf_counter() - started
             assert len(result.promoted) == summary.materials_clean, result.refused
-            print(
-                f"promotion of {len(result.promoted)} clean materials through import_master: "
-                f"{promoted:.1f} s, {promote_queries['n']} queries"
-            )
+            print(f"promotion of {len(result.promoted)} clean materials through import_master: "
+                  f"{promoted:.1f} s, {promote_queries['n']} queries")
         return 0
     finally:
         cleanup()

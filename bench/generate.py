@@ -258,7 +258,7 @@ def _admissions_sql(shape: Shape, first: int, last: int) -> list[tuple[str, dict
             f"""INSERT INTO billing_doctororder (id, order_id, encounter_id, order_code,
                     quantity, ordered_at, doctor)
                 SELECT e * {CARE_SET} + j, 'O' || e || '-' || j, e,
-                       'YZ' || lpad(({_care_item(shape, "e", "j")})::text, 8, '0'), 1,
+                       'YZ' || lpad(({_care_item(shape, 'e', 'j')})::text, 8, '0'), 1,
                        %(origin)s + ((e - 1) / %(per_day)s) * interval '1 day'
                                   + interval '3 hours',
                        '医生'
@@ -304,10 +304,10 @@ def _day_sql(shape: Shape, day: int) -> list[tuple[str, dict]]:
         (
             f"""CREATE TEMP TABLE day_use ON COMMIT DROP AS
                 WITH g AS (
-                    SELECT n, {enc} AS enc, {H("n", 3)} % {CARE_SET} AS j
+                    SELECT n, {enc} AS enc, {H('n', 3)} % {CARE_SET} AS j
                     FROM generate_series(1::bigint, %(uses)s) n
                 ), u AS (
-                    SELECT g.n, g.enc, g.j, {_care_item(shape, "g.enc", "g.j")} AS item,
+                    SELECT g.n, g.enc, g.j, {_care_item(shape, 'g.enc', 'g.j')} AS item,
                            %(start)s + interval '1 second'
                                * (30 + (g.n - 1) * (86400 - 120) / %(uses)s) AS at
                     FROM g
@@ -315,19 +315,19 @@ def _day_sql(shape: Shape, day: int) -> list[tuple[str, dict]]:
                 SELECT u.n, u.enc, 'ZY' || lpad(u.enc::text, 9, '0') AS visit_no,
                        2 + u.enc % {shape.wards} AS dept, u.item, u.at,
                        CASE WHEN c.tracking = 'unit' THEN 1
-                            ELSE 1 + ({H("u.n", 4)} % 10 = 0)::int END AS qty,
+                            ELSE 1 + ({H('u.n', 4)} % 10 = 0)::int END AS qty,
                        c.chargeable AND (c.tracking = 'unit' OR c.billed_by = 'scan')
                            AS scan_billed,
                        c.chargeable AND NOT (c.tracking = 'unit' OR c.billed_by = 'scan')
                            AS his_billed,
-                       CASE WHEN {H(f"u.enc * {CARE_SET} + u.j", 6)} % 200 <> 0
+                       CASE WHEN {H(f'u.enc * {CARE_SET} + u.j', 6)} % 200 <> 0
                             THEN u.enc * {CARE_SET} + u.j END AS order_id,
                        c.tracking <> 'unit' AND c.billed_by = 'scan' AND c.chargeable
-                           AND {H("u.n", 5)} % 200 = 0
+                           AND {H('u.n', 5)} % 200 = 0
                            AND u.at < %(start)s + interval '22 hours' AS returned,
                        pv0.charge_price AS base_price,
-                       {price("u.at", "c.id", "pv0.charge_price")} AS price,
-                       {version("u.at", "c.id")} AS version,
+                       {price('u.at', 'c.id', 'pv0.charge_price')} AS price,
+                       {version('u.at', 'c.id')} AS version,
                        'YZ' || lpad(u.item::text, 8, '0') AS order_code,
                        nextval('inventory_stockmove_id_seq') AS move_id,
                        nextval('billing_use_id_seq') AS use_id,
@@ -367,11 +367,11 @@ def _day_sql(shape: Shape, day: int) -> list[tuple[str, dict]]:
             f"""INSERT INTO inventory_receiptline (receipt_id, move_id, consumable_id, lot_id,
                     quantity, unit_cost, purchase_price, price_mismatch, received_at)
                 SELECT %(day)s * {SUPPLIERS} + 1 + item % {SUPPLIERS}, move_id, item, item, qty,
-                       CASE WHEN {H("item + %(day)s * 7919", 10)} % 100 = 0
+                       CASE WHEN {H('item + %(day)s * 7919', 10)} % 100 = 0
                             THEN round(pv.purchase_price * 1.02, 2)
                             ELSE pv.purchase_price END,
                        pv.purchase_price,
-                       {H("item + %(day)s * 7919", 10)} % 100 = 0,
+                       {H('item + %(day)s * 7919', 10)} % 100 = 0,
                        %(start)s + interval '7 hours' + (item % 3600) * interval '1 second'
                 FROM day_item JOIN consumables_priceversion pv ON pv.id = item""",
             p,
@@ -445,7 +445,7 @@ def _day_sql(shape: Shape, day: int) -> list[tuple[str, dict]]:
                     SELECT enc, item, min(dept) AS dept, sum(qty) AS qty,
                            min(base_price) AS base_price, min(order_id) AS order_id,
                            min(order_code) AS order_code,
-                           {H("enc * %(n)s + item + %(day)s * 7919", 7)} % 1000 AS r
+                           {H('enc * %(n)s + item + %(day)s * 7919', 7)} % 1000 AS r
                     FROM day_use WHERE his_billed GROUP BY enc, item
                 ), lines AS (
                     SELECT enc, item, dept,
@@ -457,11 +457,11 @@ def _day_sql(shape: Shape, day: int) -> list[tuple[str, dict]]:
                     UNION ALL
                     SELECT enc, item, dept, qty, {price(later)}, {version(later)}, NULL,
                            order_code, {later}
-                    FROM day_use WHERE scan_billed AND {H("n", 8)} % 1000 < 3
+                    FROM day_use WHERE scan_billed AND {H('n', 8)} % 1000 < 3
                     UNION ALL
                     SELECT enc + 1, item, 2 + (enc + 1) % {shape.wards}, qty, {price(later)},
                            {version(later)}, NULL, order_code, {later}
-                    FROM day_use WHERE scan_billed AND {H("n", 9)} % 2000 = 0
+                    FROM day_use WHERE scan_billed AND {H('n', 9)} % 2000 = 0
                        AND enc + 1 <= {(day + S) * A}
                 )
                 INSERT INTO billing_chargeline (event_id, encounter_id, consumable_id,

@@ -93,11 +93,9 @@ class InsuranceTypeAdmin(HistoryAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(
-                encounters=Subquery(
-                    used.order_by().values("insurance_type").annotate(n=Count("pk")).values("n")
-                )
-            )
+            .annotate(encounters=Subquery(
+                used.order_by().values("insurance_type").annotate(n=Count("pk")).values("n")
+            ))
         )
 
     @admin.display(description=_("就诊数 / encounters"), ordering="encounters")
@@ -127,12 +125,7 @@ class EncounterForm(forms.ModelForm):
     class Meta:
         model = Encounter
         fields = (
-            "visit_no",
-            "patient",
-            "insurance_type",
-            "department",
-            "admitted_at",
-            "discharged_at",
+            "visit_no", "patient", "insurance_type", "department", "admitted_at", "discharged_at"
         )
 
     def __init__(self, *args, **kwargs):

@@ -62,7 +62,9 @@ def queue_reconcile_day(day: dt.date) -> ReconciliationRun:
     except BrokerError:
         # Only the queued mark this request made: a run a worker has started meanwhile
         # (an earlier delivery) speaks for itself.
-        ReconciliationRun.objects.filter(pk=run.pk, status=ReconciliationRun.Status.QUEUED).update(
+        ReconciliationRun.objects.filter(
+            pk=run.pk, status=ReconciliationRun.Status.QUEUED
+        ).update(
             status=ReconciliationRun.Status.FAILED,
             finished_at=timezone.now(),
             error=BROKER_UNAVAILABLE,

@@ -32,13 +32,11 @@ def integer_bounds(model, name: str) -> dict:
     bounds = {}
     for validator in _field(model, name).validators:
         if isinstance(validator, MinValueValidator):
-            bounds["min_value"] = max(
-                bounds.get("min_value", validator.limit_value), validator.limit_value
-            )
+            bounds["min_value"] = max(bounds.get("min_value", validator.limit_value),
+                                      validator.limit_value)
         elif isinstance(validator, MaxValueValidator):
-            bounds["max_value"] = min(
-                bounds.get("max_value", validator.limit_value), validator.limit_value
-            )
+            bounds["max_value"] = min(bounds.get("max_value", validator.limit_value),
+                                      validator.limit_value)
     return bounds
 
 

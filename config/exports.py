@@ -244,5 +244,7 @@ def export_response(
         body = write_xlsx(rows, columns, header=header, title=title, sheet=sheet)
         content_type = XLSX_CONTENT_TYPE
     response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, _filename(filename, fmt))
+    response["Content-Disposition"] = content_disposition_header(
+        True, _filename(filename, fmt)
+    )
     return response

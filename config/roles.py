@@ -23,3 +23,4 @@ ROLES = {
     ADMINISTRATOR: _("系统管理员 / administrator"),
     INTEGRATION: _("系统接口（HIS/HRP）/ system integration"),
 }
+

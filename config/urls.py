@@ -66,19 +66,12 @@ api_v1 = [
         reconciliation_api.ExceptionListApi.as_view(),
         name="recon-exceptions",
     ),
-    path(
-        "supplier/products", supplier_api.SupplierProductListApi.as_view(), name="supplier-products"
-    ),
-    path(
-        "supplier/submissions",
-        supplier_api.SupplierSubmissionListApi.as_view(),
-        name="supplier-submissions",
-    ),
-    path(
-        "supplier/submissions/<int:submission_id>",
-        supplier_api.SupplierSubmissionDetailApi.as_view(),
-        name="supplier-submission",
-    ),
+    path("supplier/products", supplier_api.SupplierProductListApi.as_view(),
+         name="supplier-products"),
+    path("supplier/submissions", supplier_api.SupplierSubmissionListApi.as_view(),
+         name="supplier-submissions"),
+    path("supplier/submissions/<int:submission_id>",
+         supplier_api.SupplierSubmissionDetailApi.as_view(), name="supplier-submission"),
 ]
 
 urlpatterns = [

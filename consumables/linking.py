@@ -167,7 +167,9 @@ def link_apply(
     consumable = Consumable.objects.select_for_update().get(pk=consumable_id)
     if not consumable.is_active:
         raise DomainError("CONSUMABLE_INACTIVE", material_code=consumable.material_code)
-    conflicts = link_conflicts(consumable=consumable, codes=codes, dis=[d.udi_di for d in add_dis])
+    conflicts = link_conflicts(
+        consumable=consumable, codes=codes, dis=[d.udi_di for d in add_dis]
+    )
     if conflicts:
         raise conflict_error(conflicts)
     changed = False

@@ -39,11 +39,9 @@ def proposal_checks(versions: list[PriceVersion]) -> list[ProposalCheck]:
     now = timezone.now()
     ids = {v.consumable_id for v in versions}
     external: dict[tuple[int, str], list] = defaultdict(list)
-    for row in (
-        ExternalPrice.objects.filter(consumable_id__in=ids)
-        .order_by("effective_from")
-        .values("consumable_id", "kind", "price", "effective_from")
-    ):
+    for row in ExternalPrice.objects.filter(consumable_id__in=ids).order_by(
+        "effective_from"
+    ).values("consumable_id", "kind", "price", "effective_from"):
         external[(row["consumable_id"], row["kind"])].append(
             (row["effective_from"].timestamp(), row["price"])
         )
@@ -80,11 +78,9 @@ def proposal_checks(versions: list[PriceVersion]) -> list[ProposalCheck]:
 
 
 def pending_proposals() -> QuerySet[PriceVersion]:
-    return (
-        PriceVersion.objects.filter(status=PriceVersion.Status.PROPOSED)
-        .select_related("consumable", "proposed_by")
-        .order_by("proposed_at", "pk")
-    )
+    return PriceVersion.objects.filter(status=PriceVersion.Status.PROPOSED).select_related(
+        "consumable", "proposed_by"
+    ).order_by("proposed_at", "pk")
 
 
 def decided_proposals() -> QuerySet[PriceVersion]:

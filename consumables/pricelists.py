@@ -81,7 +81,8 @@ def price_list_import(
     errors: list[RowError] = []
     for line, raw in read_table(path):
         row = _row(raw)
-        parsed = parse_code_columns(line, {k: row.get(k, "") for k in ("insurance_code", "udi_di")})
+        parsed = parse_code_columns(line, {k: row.get(k, "") for k in ("insurance_code",
+                                                                       "udi_di")})
         if parsed.udi_di:
             row["udi_di"] = parsed.udi_di
         if "insurance_code" in parsed.values:

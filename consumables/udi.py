@@ -34,7 +34,20 @@ __all__ = [
 ]
 
 
+
+
+
+
+
+
 # ---------------------------------------------------------------------------- check digits
+
+
+
+
+
+
+
 
 
 # ------------------------------------------------------------------ in-hospital labels (院内码)
@@ -64,6 +77,12 @@ def is_hospital_label(text: str) -> bool:
 
 
 # ------------------------------------------------------------------------- shared helpers
+
+
+
+
+
+
 
 
 # ----------------------------------------------------------------------- input clean-up
@@ -123,6 +142,8 @@ def _join_lines(text: str) -> str:
     if len(lines) > 1 and all(line.startswith("+") for line in lines):
         return "".join(lines)
     raise CodeParseError("BAD_CHARACTERS", {"characters": ["line break or tab inside the code"]})
+
+
 
 
 def _clean(raw: object) -> Input:

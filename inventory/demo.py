@@ -61,15 +61,8 @@ def load_demo_suppliers() -> None:
     """The demo suppliers, through the same import as the HRP supplier list (a re-run finds
     them unchanged and writes nothing)."""
     rows = [
-        (
-            line,
-            {
-                "code": code,
-                "name": name,
-                "credit_code": SUPPLIER_PAPERS[code][0],
-                "license_no": SUPPLIER_PAPERS[code][1],
-            },
-        )
+        (line, {"code": code, "name": name, "credit_code": SUPPLIER_PAPERS[code][0],
+                "license_no": SUPPLIER_PAPERS[code][1]})
         for line, (code, name) in enumerate(SUPPLIERS, 2)
     ]
     report = import_supplier_rows(rows, change_reason="load_demo")

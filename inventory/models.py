@@ -118,6 +118,8 @@ class StockBalance(models.Model):
         return f"{self.location_id}/{self.lot_id}: {self.quantity}"
 
 
+
+
 class Receipt(models.Model):
     """Goods received from a supplier against one invoice (入库单)."""
 
@@ -268,7 +270,9 @@ class Stocktake(models.Model):
 
     LIVE = (Status.OPEN, Status.SUBMITTED)
 
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="stocktakes")
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="stocktakes"
+    )
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stocktakes")
     status = models.CharField(max_length=10, choices=Status, default=Status.OPEN)
     counted_by = models.ForeignKey(

@@ -14,7 +14,8 @@ CREDIT_CODE_RE = re.compile(rf"^[{CREDIT_CODE_ALPHABET}]{{18}}$")
 def credit_code_check_char(first17: str) -> str:
     """The GB 32100 check character of the first 17 characters of a credit code."""
     total = sum(
-        CREDIT_CODE_ALPHABET.index(c) * w for c, w in zip(first17, CREDIT_CODE_WEIGHTS, strict=True)
+        CREDIT_CODE_ALPHABET.index(c) * w
+        for c, w in zip(first17, CREDIT_CODE_WEIGHTS, strict=True)
     )
     return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
 

@@ -37,7 +37,9 @@ def compiled_messages():
         or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
     ]
     if stale:
-        call_command("compilemessages", locale=["en"], ignore_patterns=[".venv/*"], verbosity=0)
+        call_command(
+            "compilemessages", locale=["en"], ignore_patterns=[".venv/*"], verbosity=0
+        )
         gettext_module._translations.clear()
         trans_real._translations = {}
         trans_real._default = None

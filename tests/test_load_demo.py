@@ -53,59 +53,36 @@ def snapshot() -> dict:
     User = get_user_model()
     return {
         "departments": sorted(Department.objects.values_list("code", "name", "kind")),
-        "members": sorted(
-            Department.members.through.objects.values_list("department__code", "user__username")
-        ),
+        "members": sorted(Department.members.through.objects.values_list(
+            "department__code", "user__username")),
         "users": sorted(User.objects.values_list("username", "is_staff", "is_superuser")),
         "groups": sorted(User.groups.through.objects.values_list("group__name", "user__username")),
         "group_permissions": Group.permissions.through.objects.count(),
-        "consumables": sorted(
-            Consumable.objects.values_list(
-                "material_code", "charge_code", "order_code", "insurance_code", "name", "spec"
-            )
-        ),
-        "dis": sorted(
-            DeviceIdentifier.objects.values_list(
-                "udi_di", "consumable__material_code", "units_per_package", "issuer"
-            )
-        ),
-        "external_prices": sorted(
-            ExternalPrice.objects.values_list(
-                "consumable__material_code", "kind", "price", "effective_from"
-            )
-        ),
-        "price_versions": sorted(
-            PriceVersion.objects.values_list(
-                "consumable__material_code", "purchase_price", "charge_price", "status"
-            )
-        ),
+        "consumables": sorted(Consumable.objects.values_list(
+            "material_code", "charge_code", "order_code", "insurance_code", "name", "spec")),
+        "dis": sorted(DeviceIdentifier.objects.values_list(
+            "udi_di", "consumable__material_code", "units_per_package", "issuer")),
+        "external_prices": sorted(ExternalPrice.objects.values_list(
+            "consumable__material_code", "kind", "price", "effective_from")),
+        "price_versions": sorted(PriceVersion.objects.values_list(
+            "consumable__material_code", "purchase_price", "charge_price", "status")),
         "consumable_history": Consumable.history.count(),
         "department_history": Department.history.count(),
         "patients": sorted(Patient.objects.values_list("patient_id", "name")),
-        "encounters": sorted(
-            Encounter.objects.values_list(
-                "visit_no",
-                "patient__patient_id",
-                "department__code",
-                "insurance_type",
-                "admitted_at",
-            )
-        ),
-        "orders": sorted(
-            DoctorOrder.objects.values_list(
-                "order_id", "encounter__visit_no", "order_code", "quantity", "ordered_at"
-            )
-        ),
-        "supplier_products": sorted(
-            SupplierProduct.objects.values_list("supplier_id", "consumable__material_code")
-        ),
+        "encounters": sorted(Encounter.objects.values_list(
+            "visit_no", "patient__patient_id", "department__code", "insurance_type",
+            "admitted_at")),
+        "orders": sorted(DoctorOrder.objects.values_list(
+            "order_id", "encounter__visit_no", "order_code", "quantity", "ordered_at")),
+        "supplier_products": sorted(SupplierProduct.objects.values_list(
+            "supplier_id", "consumable__material_code")),
         "scan_events": ScanEvent.objects.count(),
         "moves": StockMove.objects.count(),
-        "balances": sorted(StockBalance.objects.values_list("location_id", "lot_id", "quantity")),
+        "balances": sorted(StockBalance.objects.values_list(
+            "location_id", "lot_id", "quantity")),
         "uses": Use.objects.count(),
-        "charges": sorted(
-            ChargeLine.objects.values_list("event_id", "quantity", "refunded_quantity", "amount")
-        ),
+        "charges": sorted(ChargeLine.objects.values_list(
+            "event_id", "quantity", "refunded_quantity", "amount")),
         "refunds": ChargeRefund.objects.count(),
         "consents": Consent.objects.count(),
         "stocktakes": sorted(Stocktake.objects.values_list("department__code", "status")),
@@ -138,14 +115,11 @@ def test_load_demo_builds_a_demo_hospital():
     consumables = Consumable.objects.annotate(n_dis=Count("device_identifiers"))
     assert consumables.count() >= 300
     assert not consumables.filter(
-        Q(charge_code__isnull=True)
-        | Q(order_code__isnull=True)
-        | Q(insurance_code__isnull=True)
-        | Q(n_dis=0)
+        Q(charge_code__isnull=True) | Q(order_code__isnull=True)
+        | Q(insurance_code__isnull=True) | Q(n_dis=0)
     ).exists()
-    assert all(
-        is_valid_insurance_code(c) for c in consumables.values_list("insurance_code", flat=True)
-    )
+    assert all(is_valid_insurance_code(c) for c in
+               consumables.values_list("insurance_code", flat=True))
     approved = PriceVersion.objects.filter(status=PriceVersion.Status.APPROVED)
     assert not consumables.exclude(pk__in=approved.values("consumable_id")).exists()
 
@@ -166,16 +140,11 @@ def test_load_demo_builds_a_demo_hospital():
         "platform_price", "vbp_price", "purchase_price", "charge_price"
     )
     misaligned = [
-        p
-        for p in in_force
-        if four_price_violations(
-            FourPrices(
-                platform=p["platform_price"],
-                vbp=p["vbp_price"],
-                purchase=p["purchase_price"],
-                charge=p["charge_price"],
-            )
-        )
+        p for p in in_force
+        if four_price_violations(FourPrices(
+            platform=p["platform_price"], vbp=p["vbp_price"],
+            purchase=p["purchase_price"], charge=p["charge_price"],
+        ))
     ]
     assert 3 <= len(misaligned) <= 5
 
@@ -185,11 +154,7 @@ def test_load_demo_builds_a_demo_hospital():
         current
     )
     assert set(Encounter.objects.values_list("insurance_type", flat=True)) == {
-        "职工医保",
-        "居民医保",
-        "自费",
-        "离休",
-        "工伤保险",
+        "职工医保", "居民医保", "自费", "离休", "工伤保险"
     }
     order_codes = set(DoctorOrder.objects.values_list("order_code", flat=True))
     assert order_codes
@@ -273,11 +238,9 @@ def test_the_demo_hospital_has_a_month_of_history():
     assert len(set(by_kind[rules.PRICE_MISMATCH])) >= 2
     assert len(set(by_kind[rules.UNBILLED_USE])) >= 3
     # Yesterday, the day the dashboard and the theatre report open on, has something wrong.
-    assert (
-        ExceptionRow.objects.filter(run__date=month[-1])
-        .exclude(kind=reconciliation.FOUR_PRICE_MISALIGNED)
-        .exists()
-    )
+    assert ExceptionRow.objects.filter(run__date=month[-1]).exclude(
+        kind=reconciliation.FOUR_PRICE_MISALIGNED
+    ).exists()
 
     # Every department with patients has a month of variance rows; the store its receipts.
     per_department = dict(
@@ -305,7 +268,8 @@ def test_the_demo_hospital_has_a_month_of_history():
     assert Encounter.objects.filter(discharged_at__isnull=False).count() >= 50
 
     # Recorded when it happened: scans stamped through the month, none ahead of now.
-    scan_days = {business_day(t) for t in ScanEvent.objects.values_list("created_at", flat=True)}
+    scan_days = {business_day(t) for t in ScanEvent.objects.values_list(
+        "created_at", flat=True)}
     assert set(month) <= scan_days
     assert not ScanEvent.objects.filter(created_at__gt=timezone.now()).exists()
 
@@ -317,23 +281,15 @@ def test_the_demo_hospital_has_a_month_of_history():
     # any night gives what that night stored (the nightly result was final).
     assert kept_balances() == {k: v for k, v in recompute_balances().items() if v}
     before = {
-        run.date: sorted(
-            run.variances.values_list(
-                "department_code", "material_code", "used", "billed", "variance_amount"
-            )
-        )
+        run.date: sorted(run.variances.values_list(
+            "department_code", "material_code", "used", "billed", "variance_amount"))
         for run in runs
     }
     for day in month:
         reconciliation.reconciliation_run(day=day)
     for run in ReconciliationRun.objects.all():
-        assert (
-            sorted(
-                run.variances.values_list(
-                    "department_code", "material_code", "used", "billed", "variance_amount"
-                )
-            )
-            == before[run.date]
-        ), run.date
+        assert sorted(run.variances.values_list(
+            "department_code", "material_code", "used", "billed", "variance_amount"
+        )) == before[run.date], run.date
 
     assert "days reconciled 30" in output

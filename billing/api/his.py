@@ -97,10 +97,8 @@ def visit_no_field(**kwargs):
         VISIT_NO_PATTERN,
         max_length=32,
         error_messages={
-            "invalid": _(
-                "住院号须为 1-32 位字母、数字、- 或 _ / "
-                "A visit number is 1-32 letters, digits, - or _"
-            )
+            "invalid": _("住院号须为 1-32 位字母、数字、- 或 _ / "
+                         "A visit number is 1-32 letters, digits, - or _")
         },
         help_text="1-32 of A-Z a-z 0-9 - _",
         **kwargs,

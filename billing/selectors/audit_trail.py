@@ -335,7 +335,9 @@ def _refund_entries(ids: list[int], viewer) -> dict[int, TrailEntry]:
 
 
 def _consent_entries(ids: list[int], viewer) -> dict[int, TrailEntry]:
-    consents = Consent.objects.filter(pk__in=ids).select_related("encounter__patient", "consumable")
+    consents = Consent.objects.filter(pk__in=ids).select_related(
+        "encounter__patient", "consumable"
+    )
     return {
         consent.pk: TrailEntry(
             at=consent.signed_at,

@@ -47,7 +47,9 @@ def encounter_is_insured(encounter: Encounter) -> bool:
     was read with it (``encounter_for_write`` adds it), else one query."""
     insured = getattr(encounter, "insured", None)
     if insured is None:
-        insured = InsuranceType.objects.filter(name=encounter.insurance_type, insured=True).exists()
+        insured = InsuranceType.objects.filter(
+            name=encounter.insurance_type, insured=True
+        ).exists()
     return insured
 
 

@@ -83,9 +83,7 @@ def department_page(request, code: str):
         kinds_table(period, f"{stem}-kinds", department_code=department.code),
     ]
     title = _("%(name)s（%(code)s）%(period)s") % {
-        "name": department.name,
-        "code": department.code,
-        "period": period_name(period),
+        "name": department.name, "code": department.code, "period": period_name(period)
     }
     download = export_or_none(request, tables, title)
     if download:

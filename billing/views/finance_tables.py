@@ -131,12 +131,7 @@ def export(table: Table, fmt: str, title: str) -> HttpResponse:
         for row in table.all_rows()
     )
     return export_response(
-        rows,
-        columns,
-        f"{table.filename}.{fmt}",
-        fmt,
-        header="label",
-        title=title,
+        rows, columns, f"{table.filename}.{fmt}", fmt, header="label", title=title,
         sheet=table.en or "report",
     )
 

@@ -89,12 +89,9 @@ class PricePlanning:
         chargeable = plan.final["chargeable"]
         approved = self.approved.get(cid, []) if cid else []
         if "purchase_price" not in row.prices and "charge_price" not in row.prices:
-            if (
-                chargeable
-                and not plan.is_new
-                and approved
-                and self._current(approved, eff)["charge_price"] is None
-            ):
+            if chargeable and not plan.is_new and approved and self._current(approved, eff)[
+                "charge_price"
+            ] is None:
                 return [
                     row_error(
                         row.line,

@@ -29,7 +29,6 @@ CODE_LENGTH = Supplier._meta.get_field("code").max_length
 LIMITS = {name: Supplier._meta.get_field(name).max_length for name in FIELDS}
 CHANGE_REASON = "import_master"
 
-
 def credit_code_error(line: int, value: str) -> RowError | None:
     """The refusal of a malformed credit code (``organisation.credit_code``), or None."""
     problem = credit_code_problem(value)

@@ -24,9 +24,7 @@ class MappingChange(Reviewed):
         STAGING = "staging", _("对码工作区 / code-conflict workspace")
 
     consumable = models.ForeignKey(
-        "consumables.Consumable",
-        on_delete=models.PROTECT,
-        related_name="mapping_changes",
+        "consumables.Consumable", on_delete=models.PROTECT, related_name="mapping_changes",
         verbose_name=_("耗材 / consumable"),
     )
     changes = models.JSONField(_("编码变更 / code changes"), default=dict, blank=True)

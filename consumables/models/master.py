@@ -59,9 +59,7 @@ class Consumable(models.Model):
         _("医保耗材编码 / insurance code"), max_length=27, null=True, blank=True
     )
     insurance_class = models.CharField(
-        _("医保支付类别 / insurance class"),
-        max_length=10,
-        choices=InsuranceClass,
+        _("医保支付类别 / insurance class"), max_length=10, choices=InsuranceClass,
         default=InsuranceClass.COVERED,
     )
     insurance_restriction = models.CharField(
@@ -112,13 +110,13 @@ class Consumable(models.Model):
         for field in ("material_code", "charge_code", "order_code"):
             value = getattr(self, field)
             if value and not is_valid_hospital_code(value):
-                errors[field] = _(
-                    "编码只能包含字母、数字和 . _ - / / letters, digits and . _ - / only"
+                errors[field] = (
+                    _("编码只能包含字母、数字和 . _ - / / letters, digits and . _ - / only")
                 )
         if self.insurance_code and not is_valid_insurance_code(self.insurance_code):
-            errors["insurance_code"] = _(
-                "医保耗材编码应为 C 加 19 位数字（或 27 位）/ "
-                "insurance code must be C + 19 digits (or the 27-character form)"
+            errors["insurance_code"] = (
+                _("医保耗材编码应为 C 加 19 位数字（或 27 位）/ "
+                "insurance code must be C + 19 digits (or the 27-character form)")
             )
         problem = insurance_terms_problem(self.insurance_class, self.insurance_restriction)
         if problem is not None:

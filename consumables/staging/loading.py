@@ -106,13 +106,8 @@ def _staged(line: int, raw: dict[str, str], source: str) -> StagingRow | RowErro
     codes = {name: row.get(name) or None for name in CODE_COLUMNS}
     # Valid codes in their normal form (an upper-case insurance code, a DI without its
     # application identifier), so that the same code always groups together.
-    codes.update(
-        {
-            n: parsed.values[n]
-            for n in ("charge_code", "order_code", "insurance_code")
-            if n in parsed.values
-        }
-    )
+    codes.update({n: parsed.values[n] for n in ("charge_code", "order_code", "insurance_code")
+                  if n in parsed.values})
     if parsed.udi_di:
         codes["udi_di"] = parsed.udi_di
     staged = StagingRow(

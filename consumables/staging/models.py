@@ -24,12 +24,8 @@ class StagingImport(models.Model):
     source = models.CharField(_("来源 / source"), max_length=10, choices=StagingSource)
     file_name = models.CharField(_("文件 / file"), max_length=255)
     imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("导入人 / imported by"),
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name=_("导入人 / imported by"),
     )
     imported_at = models.DateTimeField(_("导入时间 / imported at"), auto_now_add=True)
     rows_read = models.PositiveIntegerField(_("读取行数 / rows read"), default=0)
@@ -131,10 +127,7 @@ class ConflictSnapshot(models.Model):
         StagingImport, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="+",
     )
     counts = models.JSONField(default=dict)  # kind -> count

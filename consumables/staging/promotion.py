@@ -119,9 +119,8 @@ def _split_live(planned: dict[str, list[dict]], user) -> int:
         live = Consumable.objects.filter(material_code__in=list(planned), is_active=True)
     else:
         live = Consumable.objects.filter(is_active=True)
-    live = {
-        c.material_code: c for c in live.iterator(chunk_size=5000) if c.material_code in planned
-    }
+    live = {c.material_code: c for c in live.iterator(chunk_size=5000)
+            if c.material_code in planned}
     if not live:
         return 0
     live_dis: dict[int, set[str]] = defaultdict(set)
@@ -168,9 +167,7 @@ def _promote_suppliers(result: PromotionResult, user, now) -> None:
         row
         for row in StagingRow.objects.filter(
             status=StagingRow.Status.PENDING, source=StagingSource.SUPPLIER
-        )
-        .select_related("batch")
-        .order_by("batch__imported_at", "batch_id", "line")
+        ).select_related("batch").order_by("batch__imported_at", "batch_id", "line")
         if row.supplier_code in clean
     ]
     lines, line_code = [], {}
@@ -298,9 +295,7 @@ def staging_promote(
             result.promoted.append(mc)
             for row in rows:
                 row.status, row.promoted_at, row.promotion_error = (
-                    StagingRow.Status.PROMOTED,
-                    now,
-                    "",
+                    StagingRow.Status.PROMOTED, now, "",
                 )
         changed += rows
     _save_rows(changed, user)

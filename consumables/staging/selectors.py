@@ -110,12 +110,8 @@ def export_rows(kind: str):
     with connection.cursor() as cursor:
         cursor.execute(sql)
         for k, n, *rest in cursor.fetchall():
-            yield {
-                "kind": label,
-                "key": k,
-                "n": n,
-                **dict(zip([c for c, _ in ROW_COLUMNS[3:]], rest, strict=True)),
-            }
+            yield {"kind": label, "key": k, "n": n, **dict(zip([c for c, _ in ROW_COLUMNS[3:]],
+                                                              rest, strict=True))}
 
 
 def recent_snapshots(limit: int = 10) -> list[ConflictSnapshot]:

@@ -20,7 +20,9 @@ from .services import submission_create
 INSURANCE_CLASS_CHOICES = Consumable.InsuranceClass.choices
 
 ERRORS = {
-    400: OpenApiResponse(description="VALIDATION_ERROR, INSURANCE_CODE_INVALID, UNREADABLE_CODE"),
+    400: OpenApiResponse(
+        description="VALIDATION_ERROR, INSURANCE_CODE_INVALID, UNREADABLE_CODE"
+    ),
     403: OpenApiResponse(description="PERMISSION_DENIED: not a supplier account"),
     404: OpenApiResponse(description="NOT_FOUND: not a product of your suppliers"),
     409: OpenApiResponse(
@@ -134,7 +136,9 @@ class SupplierSubmissionListApi(SupplierApi):
             insurance_class=data.get("insurance_class"),
             restriction=data.get("restriction"),
         )
-        return Response(SubmissionOutputSerializer(submission).data, status=status.HTTP_201_CREATED)
+        return Response(
+            SubmissionOutputSerializer(submission).data, status=status.HTTP_201_CREATED
+        )
 
 
 class SupplierSubmissionDetailApi(SupplierApi):

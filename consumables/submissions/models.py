@@ -28,9 +28,7 @@ class SupplierProduct(models.Model):
         verbose_name=_("供应商 / supplier"),
     )  # fmt: skip
     consumable = models.ForeignKey(
-        "consumables.Consumable",
-        on_delete=models.PROTECT,
-        related_name="supplier_products",
+        "consumables.Consumable", on_delete=models.PROTECT, related_name="supplier_products",
         verbose_name=_("耗材 / consumable"),
     )
     supplier_item_code = models.CharField(
@@ -38,10 +36,7 @@ class SupplierProduct(models.Model):
     )
     is_active = models.BooleanField(_("在用 / active"), default=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -80,9 +75,7 @@ class SupplierSubmission(Reviewed):
 
     supplier_code = models.CharField(_("供应商编码 / supplier code"), max_length=32)
     consumable = models.ForeignKey(
-        "consumables.Consumable",
-        on_delete=models.PROTECT,
-        related_name="supplier_submissions",
+        "consumables.Consumable", on_delete=models.PROTECT, related_name="supplier_submissions",
         verbose_name=_("耗材 / consumable"),
     )
     insurance_code = models.CharField(
@@ -127,9 +120,13 @@ class SupplierSubmission(Reviewed):
 class SubmissionDI(models.Model):
     """One package level of a submission: its UDI-DI and the smallest units it holds."""
 
-    submission = models.ForeignKey(SupplierSubmission, on_delete=models.CASCADE, related_name="dis")
+    submission = models.ForeignKey(
+        SupplierSubmission, on_delete=models.CASCADE, related_name="dis"
+    )
     udi_di = models.CharField("UDI-DI", max_length=80)
-    issuer = models.CharField(_("发码机构 / issuer"), max_length=4, choices=DeviceIdentifier.Issuer)
+    issuer = models.CharField(
+        _("发码机构 / issuer"), max_length=4, choices=DeviceIdentifier.Issuer
+    )
     units_per_package = models.PositiveIntegerField(
         _("包装内最小单位数 / units per package"), default=1, validators=[MinValueValidator(1)]
     )

@@ -26,7 +26,9 @@ def products_of(user) -> QuerySet[SupplierProduct]:
         supplier_code=OuterRef("supplier_id"), consumable=OuterRef("consumable")
     ).order_by("-proposed_at", "-pk")
     return (
-        SupplierProduct.objects.filter(supplier_id__in=supplier_codes_for(user), is_active=True)
+        SupplierProduct.objects.filter(
+            supplier_id__in=supplier_codes_for(user), is_active=True
+        )
         .select_related("consumable")
         .annotate(
             last_status=Subquery(latest.values("status")[:1]),

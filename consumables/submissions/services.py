@@ -39,10 +39,7 @@ def not_found() -> DomainError:
 
 
 def own_product(
-    user,
-    *,
-    consumable_id: int | None = None,
-    material_code: str | None = None,
+    user, *, consumable_id: int | None = None, material_code: str | None = None,
     supplier_code: str | None = None,
 ) -> SupplierProduct:
     """The active supplier product of ``user``'s suppliers for the consumable (by id or
@@ -107,9 +104,7 @@ def submission_create(
     (SUBMISSION_PENDING).
     """
     product = own_product(
-        user,
-        consumable_id=consumable_id,
-        material_code=material_code,
+        user, consumable_id=consumable_id, material_code=material_code,
         supplier_code=supplier_code,
     )
     registration_no = (registration_no or "").strip()

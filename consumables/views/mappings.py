@@ -108,29 +108,24 @@ def mapping_list(request):
 
 
 class ProposeForm(forms.Form):
-    charge_code = forms.CharField(label=CODE_LABELS["charge_code"], max_length=64, required=False)
+    charge_code = forms.CharField(label=CODE_LABELS["charge_code"], max_length=64,
+                                  required=False)
     order_code = forms.CharField(label=CODE_LABELS["order_code"], max_length=64, required=False)
-    insurance_code = forms.CharField(
-        label=CODE_LABELS["insurance_code"], max_length=40, required=False
-    )
-    add_udi_di = forms.CharField(
-        label=_("新增 UDI-DI（可扫码）/ Link a UDI-DI"), max_length=200, required=False, strip=False
-    )
-    add_units = forms.IntegerField(
-        label=_("包装内最小单位数 / Units per package"), min_value=1, required=False
-    )
+    insurance_code = forms.CharField(label=CODE_LABELS["insurance_code"], max_length=40,
+                                     required=False)
+    add_udi_di = forms.CharField(label=_("新增 UDI-DI（可扫码）/ Link a UDI-DI"), max_length=200,
+                                 required=False, strip=False)
+    add_units = forms.IntegerField(label=_("包装内最小单位数 / Units per package"), min_value=1,
+                                   required=False)
     add_level = forms.CharField(label=_("包装层级 / Package level"), max_length=40, required=False)
-    retire = forms.MultipleChoiceField(
-        label=_("停用 UDI-DI / Retire DIs"), required=False, widget=forms.CheckboxSelectMultiple
-    )
+    retire = forms.MultipleChoiceField(label=_("停用 UDI-DI / Retire DIs"), required=False,
+                                       widget=forms.CheckboxSelectMultiple)
     insurance_class = forms.ChoiceField(
         label=TERM_LABELS["insurance_class"], required=False,
         choices=[("", _("不变 / unchanged")), *Consumable.InsuranceClass.choices],
     )  # fmt: skip
     insurance_restriction = forms.CharField(
-        label=TERM_LABELS["insurance_restriction"],
-        max_length=300,
-        required=False,
+        label=TERM_LABELS["insurance_restriction"], max_length=300, required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     reason = forms.CharField(label=_("变更原因 / Reason"), max_length=500,
@@ -191,8 +186,10 @@ def mapping_new(request):
             else:
                 messages.success(
                     request,
-                    _("已提交对码变更 #%(pk)s，待第二人审核 / proposed, awaiting a second person")
-                    % {"pk": change.pk},
+                    _(
+                        "已提交对码变更 #%(pk)s，待第二人审核 / "
+                        "proposed, awaiting a second person"
+                    ) % {"pk": change.pk},
                 )
                 return redirect("master:mapping-detail", pk=change.pk)
         elif request.method == "POST":

@@ -111,17 +111,13 @@ def _decided_row(v: PriceVersion) -> dict:
 
 class ProposeForm(forms.Form):
     material_code = forms.CharField(label=_("物资编码 / Material code"), max_length=64)
-    purchase_price = forms.DecimalField(
-        label=_("采购价 / Purchase price"), min_value=0, max_digits=14, decimal_places=4
-    )
-    charge_price = forms.DecimalField(
-        label=_("收费价 / Charge price"), min_value=0, max_digits=14, decimal_places=4
-    )
-    effective_date = forms.DateField(
-        label=_("生效日期 / Effective date"),
-        widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[date_in_range],
-    )
+    purchase_price = forms.DecimalField(label=_("采购价 / Purchase price"), min_value=0,
+                                        max_digits=14, decimal_places=4)
+    charge_price = forms.DecimalField(label=_("收费价 / Charge price"), min_value=0,
+                                      max_digits=14, decimal_places=4)
+    effective_date = forms.DateField(label=_("生效日期 / Effective date"),
+                                     widget=forms.DateInput(attrs={"type": "date"}),
+                                     validators=[date_in_range])
     reason = forms.CharField(label=_("调整原因 / Reason"), max_length=500)  # fmt: skip
 
 
@@ -160,8 +156,10 @@ def price_list(request):
             else:
                 messages.success(
                     request,
-                    _("已提交调价 #%(pk)s，待第二人审核 / proposed, awaiting a second person")
-                    % {"pk": version.pk},
+                    _(
+                        "已提交调价 #%(pk)s，待第二人审核 / "
+                        "proposed, awaiting a second person"
+                    ) % {"pk": version.pk},
                 )
                 return redirect("master:price-list")
     elif request.method == "POST":
@@ -204,10 +202,8 @@ def price_decide(request, pk: int):
 class PriceListForm(forms.Form):
     file = forms.FileField(label=_("价格目录（CSV 或 XLSX）/ Price list (CSV or XLSX)"))
     effective_date = forms.DateField(
-        label=_("生效日期（行内未填时）/ Effective date (for rows without one)"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[date_in_range],
+        label=_("生效日期（行内未填时）/ Effective date (for rows without one)"), required=False,
+        widget=forms.DateInput(attrs={"type": "date"}), validators=[date_in_range],
     )
 
 

@@ -226,12 +226,8 @@ def rows_page(request):
     q = (request.GET.get("q") or "").strip()
     if q:
         rows = rows.filter(
-            Q(material_code=q)
-            | Q(charge_code=q)
-            | Q(order_code=q)
-            | Q(insurance_code=q)
-            | Q(udi_di=q)
-            | Q(name__contains=q)
+            Q(material_code=q) | Q(charge_code=q) | Q(order_code=q) | Q(insurance_code=q)
+            | Q(udi_di=q) | Q(name__contains=q)
         )
     rows = rows.order_by("source", "batch_id", "line")
     fmt = wants_export(request)

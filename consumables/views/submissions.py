@@ -78,9 +78,8 @@ def _submission_row(s: SupplierSubmission) -> dict:
         "registration_no": s.registration_no,
         "insurance_class": s.get_insurance_class_display(),
         "restriction": s.restriction,
-        "dis": "；".join(
-            f"{d.udi_di}×{d.units_per_package} {d.package_level}".strip() for d in s.dis.all()
-        ),
+        "dis": "；".join(f"{d.udi_di}×{d.units_per_package} {d.package_level}".strip()
+                        for d in s.dis.all()),
         "status": s.get_status_display(),
         **review_cells(s),
     }
@@ -98,17 +97,15 @@ def _product_row(p: SupplierProduct) -> dict:
         "registration_no": item.registration_no,
         "insurance_class": item.get_insurance_class_display(),
         "restriction": item.insurance_restriction,
-        "dis": "；".join(
-            f"{d.udi_di}×{d.units_per_package} {d.package_level}".strip() for d in item.live_dis
-        ),
+        "dis": "；".join(f"{d.udi_di}×{d.units_per_package} {d.package_level}".strip()
+                        for d in item.live_dis),
         "last_status": dict(SupplierSubmission.Status.choices).get(p.last_status, ""),
     }
 
 
 class SubmissionForm(forms.Form):
-    insurance_code = forms.CharField(
-        label=_("医保耗材编码 / Insurance code"), max_length=40, required=False
-    )
+    insurance_code = forms.CharField(label=_("医保耗材编码 / Insurance code"), max_length=40,
+                                     required=False)
     registration_no = forms.CharField(label=_("注册证号 / Registration no."), max_length=200)
     insurance_class = forms.ChoiceField(
         label=_("医保支付类别 / Insurance class"), required=False,
@@ -123,9 +120,7 @@ class SubmissionForm(forms.Form):
         super().__init__(*args, **kwargs)
         for i in range(PACKAGE_ROWS):
             self.fields[f"udi_di_{i}"] = forms.CharField(
-                label=_("UDI-DI（可扫码）/ UDI-DI (scan or type)"),
-                max_length=200,
-                required=False,
+                label=_("UDI-DI（可扫码）/ UDI-DI (scan or type)"), max_length=200, required=False,
                 strip=False,
             )
             self.fields[f"units_{i}"] = forms.IntegerField(
@@ -206,8 +201,10 @@ def supplier_product(request, consumable_id: int):
         else:
             messages.success(
                 request,
-                _("已提交 #%(pk)s，等待医院审核 / submitted, awaiting the hospital's review")
-                % {"pk": submission.pk},
+                _(
+                    "已提交 #%(pk)s，等待医院审核 / "
+                    "submitted, awaiting the hospital's review"
+                ) % {"pk": submission.pk},
             )
             return redirect("master:supplier-submission", pk=submission.pk)
     elif request.method == "POST":
@@ -224,7 +221,9 @@ def supplier_product(request, consumable_id: int):
 @role_required(*SUPPLIERS)
 def supplier_submission(request, pk: int):
     submission = get_object_or_404(submissions_of(request.user), pk=pk)
-    return render(request, "consumables/submissions/supplier_submission.html", {"s": submission})
+    return render(
+        request, "consumables/submissions/supplier_submission.html", {"s": submission}
+    )
 
 
 # -- hospital side ---------------------------------------------------------------------------
@@ -263,8 +262,10 @@ def review_detail(request, pk: int):
                 )  # fmt: skip
                 messages.success(
                     request,
-                    _("#%(pk)s 已通过，编码已关联到主数据 / approved and linked into the master")
-                    % {"pk": pk},
+                    _(
+                        "#%(pk)s 已通过，编码已关联到主数据 / "
+                        "approved and linked into the master"
+                    ) % {"pk": pk},
                 )
             elif action == "reject":
                 submission_reject(
@@ -297,7 +298,9 @@ def review_detail(request, pk: int):
             "live_dis": item.device_identifiers.filter(is_active=True),
             "conflicts": conflicts,
             "names": supplier_names([submission.supplier_code]),
-            "history": submission.history.select_related("history_user").order_by("history_date"),
+            "history": submission.history.select_related("history_user").order_by(
+                "history_date"
+            ),
         },
     )
 

@@ -143,7 +143,9 @@ def _warnings(lot: Lot, on: dt.date) -> list[str]:
     found = []
     if lot.expiry is not None and lot.expiry < on:
         found.append("EXPIRED")
-    if Recall.objects.filter(consumable_id=lot.consumable_id, lot_no__in=["", lot.lot_no]).exists():
+    if Recall.objects.filter(
+        consumable_id=lot.consumable_id, lot_no__in=["", lot.lot_no]
+    ).exists():
         found.append("RECALLED")
     return found
 
@@ -215,7 +217,9 @@ def _count_unit(stocktake, consumable, resolution, code: str, quantity, user) ->
         warnings.append("UNIT_RECORDED_ELSEWHERE")
     elif unit.location_id is None:
         if not _last_count_found_missing(unit):
-            raise DomainError("UNIT_LEFT_STOCK", serial=unit.serial, detail={"serial": unit.serial})
+            raise DomainError(
+                "UNIT_LEFT_STOCK", serial=unit.serial, detail={"serial": unit.serial}
+            )
         warnings.append("UNIT_WAS_MISSING")
     line = _line_for(stocktake, unit.lot)
     line.counted += 1
@@ -552,9 +556,9 @@ def stocktake_rows(stocktake: Stocktake) -> list[LineRow]:
         if now_at is not None and now_at != stocktake.location_id:
             elsewhere[line_id] += 1
     recalled = set(
-        Recall.objects.filter(consumable_id__in={line.consumable_id for line in lines}).values_list(
-            "consumable_id", "lot_no"
-        )
+        Recall.objects.filter(
+            consumable_id__in={line.consumable_id for line in lines}
+        ).values_list("consumable_id", "lot_no")
     )
     today = timezone.localdate()
     rows = []

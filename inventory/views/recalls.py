@@ -37,7 +37,9 @@ RECALL_READERS = (*RECALL_ROLES, roles.FINANCE)
 
 
 class RecallForm(forms.Form):
-    code_or_di = forms.CharField(label=_("UDI-DI / 条码 / 物资编码"), max_length=1024, strip=False)
+    code_or_di = forms.CharField(
+        label=_("UDI-DI / 条码 / 物资编码"), max_length=1024, strip=False
+    )
     lot_nos = forms.CharField(
         label=_("批号（每行一个）/ Lots (one a line)"),
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -107,7 +109,9 @@ def recall_new(request):
 
 @role_required(*RECALL_READERS)
 def recall_detail(request, pk: int):
-    recall = get_object_or_404(Recall.objects.select_related("consumable", "registered_by"), pk=pk)
+    recall = get_object_or_404(
+        Recall.objects.select_related("consumable", "registered_by"), pk=pk
+    )
     stock = services.recall_stock(recall)
     encounters = services.recall_encounters(recall)
     return render(

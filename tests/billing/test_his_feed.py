@@ -179,7 +179,9 @@ def test_posting_a_visit_number_with_another_patient_is_refused_as_a_conflict(hi
 
 def test_another_patient_on_a_discharged_visit_number_is_refused_as_a_conflict(his, hospital):
     discharge(his)
-    response = his.post("/api/v1/encounters", encounter_body(patient_id="P999"), format="json")
+    response = his.post(
+        "/api/v1/encounters", encounter_body(patient_id="P999"), format="json"
+    )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "ENCOUNTER_CONFLICT"
     assert Encounter.objects.get(visit_no="ZY001").patient.patient_id == "P001"
@@ -214,7 +216,9 @@ def test_insurance_type_and_ward_changes_are_kept_in_the_encounter_history(his, 
 
 def test_changing_a_discharged_encounter_is_refused_as_closed(his, hospital):
     discharge(his)
-    response = his.post("/api/v1/encounters", encounter_body(insurance_type="自费"), format="json")
+    response = his.post(
+        "/api/v1/encounters", encounter_body(insurance_type="自费"), format="json"
+    )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "ENCOUNTER_CLOSED"
     assert Encounter.objects.get(visit_no="ZY001").insurance_type == "职工医保"
@@ -252,7 +256,9 @@ def test_an_order_never_moves_to_another_encounter(his, hospital):
         admitted_at=timezone.now(),
     )
     assert his.post("/api/v1/orders", order_body(), format="json").status_code == 201
-    response = his.post("/api/v1/orders", order_body(encounter=other.visit_no), format="json")
+    response = his.post(
+        "/api/v1/orders", order_body(encounter=other.visit_no), format="json"
+    )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "ORDER_CONFLICT"
     assert DoctorOrder.objects.get().encounter.visit_no == "ZY001"

@@ -168,13 +168,7 @@ def test_an_unknown_type_is_refused_with_the_configured_list(his, hospital):
         assert error["detail"]["field"] == "insurance_type"
         assert error["detail"]["reason"] == "UNKNOWN_INSURANCE_TYPE"
         assert error["detail"]["configured"] == [
-            "职工医保",
-            "居民医保",
-            "离休",
-            "工伤保险",
-            "生育保险",
-            "自费",
-            "异地医保",
+            "职工医保", "居民医保", "离休", "工伤保险", "生育保险", "自费", "异地医保"
         ]
         assert "离休" in error["message"] and "异地医保" in error["message"]
     assert not Encounter.objects.filter(visit_no="ZY-U1").exists()
@@ -231,7 +225,9 @@ def test_a_consented_restricted_use_is_self_pay_and_a_covered_use_is_not(
     }
 
 
-def test_an_his_charge_of_a_restricted_item_is_self_pay_once_consented(his, hospital, restricted):
+def test_an_his_charge_of_a_restricted_item_is_self_pay_once_consented(
+    his, hospital, restricted
+):
     consumable, code = restricted
     before = his_charge(his, consumable, "ZY001")
     assert before.status_code == 201, before.json()
@@ -262,7 +258,9 @@ def test_a_consented_restricted_use_costs_no_more_queries_than_a_covered_one(
 
 
 def test_the_api_schema_describes_the_type_as_a_string():
-    schema = client_for("reader", roles.INTEGRATION).get("/api/schema/", {"format": "json"}).json()
+    schema = client_for("reader", roles.INTEGRATION).get(
+        "/api/schema/", {"format": "json"}
+    ).json()
     body = schema["components"]["schemas"]["EncounterInputRequest"]["properties"]
     field = body["insurance_type"]
     assert field["type"] == "string" and "enum" not in field and "$ref" not in field
@@ -283,13 +281,8 @@ def test_an_english_page_shows_the_types_english_name():
 def test_the_hospital_adds_a_type_in_the_admin_and_retires_a_used_one(admin_client, hospital):
     response = admin_client.post(
         reverse("admin:billing_insurancetype_add"),
-        {
-            "name": "新农合",
-            "name_en": "rural",
-            "insured": "on",
-            "is_active": "on",
-            "sort_order": 60,
-        },
+        {"name": "新农合", "name_en": "rural", "insured": "on", "is_active": "on",
+         "sort_order": 60},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert InsuranceType.objects.get(name="新农合").insured is True
@@ -312,10 +305,5 @@ def test_the_encounter_admin_offers_the_configured_types_only(admin_client, hosp
     url = reverse("admin:billing_encounter_change", args=[encounter.pk])
     form = admin_client.get(url).context["adminform"].form
     assert [value for value, _ in form.fields["insurance_type"].choices] == [
-        "职工医保",
-        "居民医保",
-        "离休",
-        "工伤保险",
-        "生育保险",
-        "自费",
+        "职工医保", "居民医保", "离休", "工伤保险", "生育保险", "自费"
     ]

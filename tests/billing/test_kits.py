@@ -116,7 +116,9 @@ def test_kit_order_charges_only_the_components_used_each_at_its_own_price_and_co
     assert not StockMove.objects.filter(kind="use", lot__consumable=syringe).exists()
 
 
-def test_uses_of_kit_components_link_to_the_kit_order_without_no_order_warning(hospital, cvc_kit):
+def test_uses_of_kit_components_link_to_the_kit_order_without_no_order_warning(
+    hospital, cvc_kit
+):
     order = kit_order(hospital)
     nurse = hospital["nurse"]
     for item in ("catheter", "dressing"):
@@ -181,7 +183,9 @@ def test_usage_counts_uses_net_of_returns_and_charges_net_of_refunds(hospital, c
     assert back.status_code == 201, back.json()
 
     (usage,) = encounter_kit_usage(encounter=hospital["encounter"])
-    dressing = next(c for c in usage.components if c.consumable.pk == cvc_kit["dressing"][0].pk)
+    dressing = next(
+        c for c in usage.components if c.consumable.pk == cvc_kit["dressing"][0].pk
+    )
     assert (dressing.planned, dressing.used, dressing.charged, str(dressing.amount)) == (
         2,
         1,

@@ -252,12 +252,16 @@ def test_unbilled_use_alone_in_its_ward_is_also_a_variance(hospital, his):
     assert run.exceptions.get(kind="VARIANCE_OVER_THRESHOLD").ref == f"variance:XNK:{m}"
 
 
-def test_his_charge_of_a_scan_billed_item_never_used_is_exactly_charge_without_use(hospital, his):
+def test_his_charge_of_a_scan_billed_item_never_used_is_exactly_charge_without_use(
+    hospital, his
+):
     consumable, _, _ = stocked_item(hospital, "690777000031")
     order(his, consumable)
     charge = his_charge(his, consumable, 2)
     run = run_today()
-    assert exceptions(run) == [("CHARGE_WITHOUT_USE", "XNK", consumable.material_code, "ZY001", 2)]
+    assert exceptions(run) == [
+        ("CHARGE_WITHOUT_USE", "XNK", consumable.material_code, "ZY001", 2)
+    ]
     assert run.exceptions.get().ref == f"charge:{charge}"
 
 
@@ -271,7 +275,9 @@ def test_his_charge_on_top_of_a_scanned_use_is_exactly_duplicate_charge(hospital
     use(hospital, code, 1)
     charge = his_charge(his, consumable, 1)
     run = run_today()
-    assert exceptions(run) == [("DUPLICATE_CHARGE", "XNK", consumable.material_code, "ZY001", 1)]
+    assert exceptions(run) == [
+        ("DUPLICATE_CHARGE", "XNK", consumable.material_code, "ZY001", 1)
+    ]
     assert run.exceptions.get().ref == f"charge:{charge}"
 
 
@@ -281,7 +287,9 @@ def test_charge_at_another_price_is_exactly_price_mismatch(hospital, his):
     use(hospital, code, 2)
     charge = his_charge(his, consumable, 2, price="30")
     run = run_today()
-    assert exceptions(run) == [("PRICE_MISMATCH", "XNK", consumable.material_code, "ZY001", 2)]
+    assert exceptions(run) == [
+        ("PRICE_MISMATCH", "XNK", consumable.material_code, "ZY001", 2)
+    ]
     mismatch = run.exceptions.get()
     assert mismatch.ref == f"charge:{charge}"
     assert (mismatch.detail["charge_price"], mismatch.detail["amount_difference"]) == (
@@ -329,7 +337,9 @@ def test_receipt_above_the_purchase_price_is_exactly_purchase_price_mismatch(hos
         quantity=1,
     )
     run = run_today()
-    assert exceptions(run) == [("PURCHASE_PRICE_MISMATCH", "CK01", consumable.material_code, "", 1)]
+    assert exceptions(run) == [
+        ("PURCHASE_PRICE_MISMATCH", "CK01", consumable.material_code, "", 1)
+    ]
     mismatch = run.exceptions.get()
     assert mismatch.ref.startswith("receipt_line:")
     assert (mismatch.detail["unit_cost"], mismatch.detail["purchase_price"]) == (
@@ -480,13 +490,17 @@ def _hold_day_lock(day: dt.date) -> psycopg.Connection:
         dbname=db["NAME"],
         autocommit=True,
     )
-    other.execute("SELECT pg_advisory_lock(%s, %s)", [reconciliation.LOCK_SPACE, day.toordinal()])
+    other.execute(
+        "SELECT pg_advisory_lock(%s, %s)", [reconciliation.LOCK_SPACE, day.toordinal()]
+    )
     return other
 
 
 @pytest.mark.postgres
 def test_running_run_whose_worker_is_gone_is_reported_failed(finance):
-    run = ReconciliationRun.objects.create(date=TODAY, status="running", started_at=timezone.now())
+    run = ReconciliationRun.objects.create(
+        date=TODAY, status="running", started_at=timezone.now()
+    )
     body = finance.get(f"/api/v1/reconciliation/runs/{TODAY}").json()
     assert (body["status"], body["error"]) == ("failed", reconciliation.INTERRUPTED)
     run.refresh_from_db()
@@ -714,7 +728,9 @@ def _naive_matching(start, end) -> list[tuple]:
         elif scan and net_used == 0 and net_charged > 0:
             kind = "CHARGE_WITHOUT_USE"
         if kind:
-            found.append((kind, visits[key[0]], item.material_code, abs(net_used - net_charged)))
+            found.append(
+                (kind, visits[key[0]], item.material_code, abs(net_used - net_charged))
+            )
     return sorted(found)
 
 
@@ -726,7 +742,9 @@ def _naive_lines(start, end) -> list[tuple]:
     found = []
     lines = ChargeLine.objects.filter(charged_at__gte=start, charged_at__lt=end)
     for line in lines.select_related("encounter", "consumable"):
-        refunded = sum(r.quantity for r in line.refunds.all() if r.refunded_at < end)
+        refunded = sum(
+            r.quantity for r in line.refunds.all() if r.refunded_at < end
+        )
         net = line.quantity - refunded
         if net <= 0:
             continue
@@ -760,14 +778,11 @@ def test_a_synthetic_hospital_day_agrees_with_the_naive_definitions_and_reruns_i
     with connection.cursor() as cursor:
         cursor.execute(BASELINE_SQL, rules.sql_params(since=start, until=end))
         plain = {tuple(int(v) for v in row) for row in cursor.fetchall()}
-    assert (
-        set(
-            VarianceRow.objects.filter(run=run).values_list(
-                "department_id", "consumable_id", "received", "issued", "used", "billed"
-            )
+    assert set(
+        VarianceRow.objects.filter(run=run).values_list(
+            "department_id", "consumable_id", "received", "issued", "used", "billed"
         )
-        == plain
-    )
+    ) == plain
 
     # The bench's matching floor sums what it says: the day's encounters' uses and charges
     # up to the day's end, per encounter and item.

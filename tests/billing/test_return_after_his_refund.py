@@ -29,11 +29,8 @@ def use(hospital, code, **extra):
 
 
 def his_refund(his, charge_id, quantity):
-    body = {
-        "event_id": str(uuid.uuid4()),
-        "quantity": quantity,
-        "refunded_at": timezone.now().isoformat(),
-    }
+    body = {"event_id": str(uuid.uuid4()), "quantity": quantity,
+            "refunded_at": timezone.now().isoformat()}
     response = his.post(f"/api/v1/charges/{charge_id}/refund", body, format="json")
     assert response.status_code == 201, response.json()
 
@@ -75,10 +72,14 @@ def test_returned_unit_his_refunded_can_be_used_and_charged_again(hospital, his)
     assert [(c.quantity, c.refunded_quantity) for c in lines] == [(1, 1), (1, 0)]
 
 
-def test_return_after_a_partial_his_refund_leaves_charged_what_the_patient_kept(hospital, his):
+def test_return_after_a_partial_his_refund_leaves_charged_what_the_patient_kept(
+    hospital, his
+):
     consumable, _, (code,) = stocked_item(hospital, "690555300003", price="10", quantity=10)
     his_refund(his, use(hospital, code, quantity=5), 2)
-    response = post_scan(hospital["nurse"], "return", code, "XNK", encounter="ZY001", quantity=4)
+    response = post_scan(
+        hospital["nurse"], "return", code, "XNK", encounter="ZY001", quantity=4
+    )
     assert response.status_code == 201, response.json()
     # Used 5, returned 4: the patient keeps 1. Charged 5, HIS refunded 2: 2 more refunded.
     assert (response.json()["charge"]["quantity"], response.json()["charge"]["amount"]) == (

@@ -88,6 +88,7 @@ def test_use_of_a_unit_costs_the_same_queries_after_more_uses(hospital):
     assert queries_of(nurse, "use", codes[-1], "XNK", encounter="ZY001") == first
 
 
+
 @pytest.mark.postgres  # the move, use and charge line in one statement: PostgreSQL's WITH
 @pytest.mark.django_db(transaction=True)
 def test_use_of_a_lot_item_is_five_statements_after_authentication(hospital):

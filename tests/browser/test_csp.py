@@ -25,11 +25,9 @@ def watch_violations(page) -> list[str]:
     seen: list[str] = []
     page.on(
         "console",
-        lambda message: (
-            seen.append(message.text)
-            if "Content Security Policy" in message.text or "Refused to" in message.text
-            else None
-        ),
+        lambda message: seen.append(message.text)
+        if "Content Security Policy" in message.text or "Refused to" in message.text
+        else None,
     )
     return seen
 

@@ -122,4 +122,6 @@ def test_switch_turns_the_pages_to_english_and_back(ward, english_browser_page):
     switch_to(page, "zh-hans")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect(page.locator("h1")).to_contain_text("床旁扫码")
-    expect(page.locator("#scanbox")).to_have_attribute("placeholder", re.compile("请扫描"))
+    expect(page.locator("#scanbox")).to_have_attribute(
+        "placeholder", re.compile("请扫描")
+    )

@@ -74,7 +74,9 @@ def submitted(client: Client, url: str) -> dict[str, list[str]]:
     return data
 
 
-def test_change_form_shows_the_codes_read_only_with_a_link_to_propose_a_change(staff, live_item):
+def test_change_form_shows_the_codes_read_only_with_a_link_to_propose_a_change(
+    staff, live_item
+):
     response = staff.get(change_url(live_item))
 
     assert response.status_code == 200
@@ -82,8 +84,8 @@ def test_change_form_shows_the_codes_read_only_with_a_link_to_propose_a_change(s
     assert not set(CODES) & set(form.fields)
     page = response.content.decode()
     assert live_item.charge_code in page
-    proposal = (
-        reverse("master:mapping-new") + "?" + urlencode({"material_code": live_item.material_code})
+    proposal = reverse("master:mapping-new") + "?" + urlencode(
+        {"material_code": live_item.material_code}
     )
     assert f'href="{proposal}"' in page
 
@@ -105,19 +107,17 @@ def test_a_crafted_post_does_not_change_a_live_items_dis(staff, live_item):
     di = live_item.device_identifiers.get()
     data = submitted(staff, change_url(live_item))
     prefix = "device_identifiers"
-    data.update(
-        {
-            f"{prefix}-0-id": [str(di.pk)],
-            f"{prefix}-0-consumable": [str(live_item.pk)],
-            f"{prefix}-0-udi_di": [gtin14(99999002)],
-            f"{prefix}-0-units_per_package": ["10"],
-            f"{prefix}-1-consumable": [str(live_item.pk)],
-            f"{prefix}-1-udi_di": [gtin14(99999003)],
-            f"{prefix}-1-units_per_package": ["1"],
-            f"{prefix}-1-is_active": ["on"],
-            f"{prefix}-TOTAL_FORMS": ["2"],
-        }
-    )
+    data.update({
+        f"{prefix}-0-id": [str(di.pk)],
+        f"{prefix}-0-consumable": [str(live_item.pk)],
+        f"{prefix}-0-udi_di": [gtin14(99999002)],
+        f"{prefix}-0-units_per_package": ["10"],
+        f"{prefix}-1-consumable": [str(live_item.pk)],
+        f"{prefix}-1-udi_di": [gtin14(99999003)],
+        f"{prefix}-1-units_per_package": ["1"],
+        f"{prefix}-1-is_active": ["on"],
+        f"{prefix}-TOTAL_FORMS": ["2"],
+    })
 
     staff.post(change_url(live_item), data)
 
@@ -131,13 +131,13 @@ def test_a_history_revert_does_not_bring_back_codes_changed_by_review(
 ):
     old_version = live_item.history.latest().history_id
     change = mapping_change_propose(
-        consumable=live_item,
-        codes={"charge_code": "JF-REVIEWED"},
-        reason="HIS 新收费项目",
+        consumable=live_item, codes={"charge_code": "JF-REVIEWED"}, reason="HIS 新收费项目",
         proposed_by=user,
     )
     mapping_change_approve(change=change, approver=other_user)
-    url = reverse("admin:consumables_consumable_simple_history", args=[live_item.pk, old_version])
+    url = reverse(
+        "admin:consumables_consumable_simple_history", args=[live_item.pk, old_version]
+    )
 
     staff.post(url, submitted(staff, url))
 
@@ -148,19 +148,14 @@ def test_codes_and_dis_may_be_entered_on_a_new_item(staff):
     url = reverse("admin:consumables_consumable_add")
     data = submitted(staff, url)
     data.update({name: [value] for name, value in CRAFTED.items()})
-    data.update(
-        {
-            "name": ["医用外科口罩"],
-            "unit": ["个"],
-            "value_class": ["low"],
-            "tracking": ["lot"],
-            "billed_by": ["his"],
-            "device_identifiers-TOTAL_FORMS": ["1"],
-            "device_identifiers-0-udi_di": [f"(01){gtin14(99999004)}"],
-            "device_identifiers-0-units_per_package": ["1"],
-            "device_identifiers-0-is_active": ["on"],
-        }
-    )
+    data.update({
+        "name": ["医用外科口罩"], "unit": ["个"], "value_class": ["low"], "tracking": ["lot"],
+        "billed_by": ["his"],
+        "device_identifiers-TOTAL_FORMS": ["1"],
+        "device_identifiers-0-udi_di": [f"(01){gtin14(99999004)}"],
+        "device_identifiers-0-units_per_package": ["1"],
+        "device_identifiers-0-is_active": ["on"],
+    })
 
     response = staff.post(url, data)
 
@@ -175,24 +170,10 @@ def test_a_di_is_neither_changed_nor_added_in_its_own_admin(staff, live_item):
     change = reverse("admin:consumables_deviceidentifier_change", args=[di.pk])
     add = reverse("admin:consumables_deviceidentifier_add")
 
-    changed = staff.post(
-        change,
-        {
-            "consumable": live_item.pk,
-            "udi_di": gtin14(99999005),
-            "units_per_package": 1,
-            "is_active": "on",
-        },
-    )
-    added = staff.post(
-        add,
-        {
-            "consumable": live_item.pk,
-            "udi_di": gtin14(99999006),
-            "units_per_package": 1,
-            "is_active": "on",
-        },
-    )
+    changed = staff.post(change, {"consumable": live_item.pk, "udi_di": gtin14(99999005),
+                                  "units_per_package": 1, "is_active": "on"})
+    added = staff.post(add, {"consumable": live_item.pk, "udi_di": gtin14(99999006),
+                             "units_per_package": 1, "is_active": "on"})
 
     assert (changed.status_code, added.status_code) == (403, 403)
     assert list(DeviceIdentifier.objects.values_list("udi_di", flat=True)) == [di.udi_di]
@@ -284,18 +265,11 @@ def test_a_save_that_keeps_the_terms_proposes_nothing(staff, live_item):
 def test_a_new_item_takes_its_terms_from_the_add_form_and_the_rule_applies(staff):
     url = reverse("admin:consumables_consumable_add")
     data = submitted(staff, url)
-    data.update(
-        {
-            "material_code": ["WZ-NEW-1"],
-            "name": ["冠脉支架"],
-            "unit": ["个"],
-            "value_class": ["high"],
-            "tracking": ["unit"],
-            "billed_by": ["scan"],
-            "insurance_class": ["restricted"],
-            "insurance_restriction": [""],
-        }
-    )
+    data.update({
+        "material_code": ["WZ-NEW-1"], "name": ["冠脉支架"], "unit": ["个"],
+        "value_class": ["high"], "tracking": ["unit"], "billed_by": ["scan"],
+        "insurance_class": ["restricted"], "insurance_restriction": [""],
+    })
 
     refused = staff.post(url, data)
     data["insurance_restriction"] = [CONDITION]

@@ -147,7 +147,8 @@ def test_insurance_code_already_on_a_live_item_is_a_conflict(tmp_path):
 
 
 def test_material_code_with_several_insurance_codes(tmp_path):
-    hrp(tmp_path, [clean_row(1, insurance_code=INS1), clean_row(1, insurance_code=INS2, udi_di="")])
+    hrp(tmp_path, [clean_row(1, insurance_code=INS1), clean_row(1, insurance_code=INS2,
+                                                                 udi_di="")])
     assert keys("MATERIAL_MULTI_INSURANCE") == ["WZ1"]
 
 
@@ -246,7 +247,9 @@ def test_every_import_takes_a_snapshot_and_a_corrected_reimport_lowers_the_count
 # -- fixing one by one ----------------------------------------------------------------------------
 
 
-def test_fixing_a_row_removes_its_conflict_and_history_keeps_before_and_after(tmp_path, user):
+def test_fixing_a_row_removes_its_conflict_and_history_keeps_before_and_after(
+    tmp_path, user
+):
     hrp(tmp_path, [clean_row(1, insurance_code=INS1), clean_row(2, insurance_code=INS1)])
     row = StagingRow.objects.get(material_code="WZ2")
     staging_row_fix(row=row, values={"insurance_code": INS2}, user=user, note="供应商确认")
@@ -259,7 +262,9 @@ def test_fixing_a_row_removes_its_conflict_and_history_keeps_before_and_after(tm
 
 def test_a_fix_with_an_invalid_code_is_kept_as_a_problem_of_the_row(tmp_path, user):
     hrp(tmp_path, [clean_row(1)])
-    row = staging_row_fix(row=StagingRow.objects.get(), values={"udi_di": "not-a-udi"}, user=user)
+    row = staging_row_fix(
+        row=StagingRow.objects.get(), values={"udi_di": "not-a-udi"}, user=user
+    )
     assert "不是 UDI-DI" in row.problems
     assert keys("INVALID_ROW") == ["WZ1"]
 

@@ -151,7 +151,9 @@ def test_class_columns_load():
     ])  # fmt: skip
 
     assert report.ok, report.errors
-    stored = dict(Consumable.objects.values_list("material_code", "insurance_class"))
+    stored = dict(
+        Consumable.objects.values_list("material_code", "insurance_class")
+    )
     assert stored == {"WZ00001": "self_pay", "WZ00002": "restricted", "WZ00003": "covered"}
     assert Consumable.objects.get(material_code="WZ00002").insurance_restriction == (
         "限儿童患者使用"

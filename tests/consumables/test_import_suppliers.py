@@ -38,7 +38,9 @@ def test_credit_code_check_character_matches_the_standard_example():
     assert credit_code_check_char("91440300708461136") == "T"
 
 
-def test_csv_loads_good_rows_and_refuses_the_bad_one_by_line_with_exit_status_2(tmp_path, capsys):
+def test_csv_loads_good_rows_and_refuses_the_bad_one_by_line_with_exit_status_2(
+    tmp_path, capsys
+):
     path = write_csv(tmp_path / "suppliers.csv", [
         supplier(1),
         supplier(2, credit_code="91350100M000100Y44"),  # wrong check character

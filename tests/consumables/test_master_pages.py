@@ -244,7 +244,7 @@ def test_the_workspace_lists_the_latest_snapshots_with_the_count_going_down(buye
     fixed = HRP.replace("WZ1,留置针,JF9", "WZ1,留置针,JF1")
     upload(buyers[0], fixed, name="HRP物资-修正.csv")
     html = buyers[0].get("/master/conflicts/").content.decode()
-    recent = html[html.index("data-recent") : html.index("</table>", html.index("data-recent"))]
+    recent = html[html.index("data-recent"):html.index("</table>", html.index("data-recent"))]
     rows = re.findall(r"<tr><td>.*?</tr>", recent, re.S)
     assert "HRP物资-修正.csv" in rows[0] and "HRP物资.csv" in rows[1]  # newest first
     blocking = [re.findall(r'<td class="num">(\d+)</td>', row)[1] for row in rows]

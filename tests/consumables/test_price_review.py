@@ -45,13 +45,8 @@ def item():
 
 
 def propose(client, **fields):
-    data = {
-        "material_code": "WZ1",
-        "purchase_price": "19",
-        "charge_price": "19",
-        "effective_date": timezone.localdate().isoformat(),
-        "reason": "供货价上调",
-    }
+    data = {"material_code": "WZ1", "purchase_price": "19", "charge_price": "19",
+            "effective_date": timezone.localdate().isoformat(), "reason": "供货价上调"}
     data.update(fields)
     return client.post("/master/prices/", data)
 
@@ -92,22 +87,10 @@ def test_the_check_uses_the_prices_in_force_when_the_proposal_takes_effect(item,
     later = timezone.localdate() + dt.timedelta(days=10)
     ExternalPrice.objects.create(consumable=item, kind="vbp", price=D("15"),
                                  effective_from=midnight(later))  # fmt: skip
-    soon = price_version_propose(
-        consumable=item,
-        purchase_price="19",
-        charge_price="19",
-        effective_from=timezone.now(),
-        reason="a",
-        proposed_by=user,
-    )
-    after = price_version_propose(
-        consumable=item,
-        purchase_price="19",
-        charge_price="19",
-        effective_from=midnight(later),
-        reason="b",
-        proposed_by=user,
-    )
+    soon = price_version_propose(consumable=item, purchase_price="19", charge_price="19",
+                                 effective_from=timezone.now(), reason="a", proposed_by=user)
+    after = price_version_propose(consumable=item, purchase_price="19", charge_price="19",
+                                  effective_from=midnight(later), reason="b", proposed_by=user)
     checks = {c.version.pk: c for c in proposal_checks(list(pending_proposals()))}
     assert checks[soon.pk].violations == []
     assert [v.code for v in checks[after.pk].violations] == ["PURCHASE_NE_VBP"]
@@ -218,11 +201,7 @@ def test_a_price_list_upload_from_the_page_shows_bad_lines(office, item):
 
 
 def test_items_whose_prices_in_force_break_the_rule_are_listed(item, office):
-    ExternalPrice.objects.create(
-        consumable=item,
-        kind="platform",
-        price=D("17"),
-        effective_from=timezone.now() - dt.timedelta(hours=1),
-    )
+    ExternalPrice.objects.create(consumable=item, kind="platform", price=D("17"),
+                                 effective_from=timezone.now() - dt.timedelta(hours=1))
     assert [c.material_code for c in misaligned_in_force()] == ["WZ1"]
     assert 'data-material-code="WZ1"' in office[0].get("/master/prices/lists/").content.decode()

@@ -62,13 +62,8 @@ def test_two_approvals_linking_one_di_to_two_items_link_it_once():
         item = ConsumableFactory(insurance_code=None)
         supplier_product_assign(supplier_code=code, consumable=item, user=buyer)
         submissions.append(
-            submission_create(
-                user=seller,
-                consumable_id=item.pk,
-                insurance_code=None,
-                registration_no="R",
-                dis=[{"udi_di": gtin14(42)}],
-            )  # fmt: skip
+            submission_create(user=seller, consumable_id=item.pk, insurance_code=None,
+                              registration_no="R", dis=[{"udi_di": gtin14(42)}])  # fmt: skip
         )
     results = race(
         lambda: submission_approve(submission=submissions[0], reviewer=reviewer_a).status,

@@ -95,12 +95,12 @@ def test_a_rejection_needs_a_reason_and_names_its_decider(kind, user, other_user
     rejected = kind.reject(record, other_user, " 依据不足 ")
     record.refresh_from_db()
     assert (record.status, record.decided_by, record.decision_reason) == (
-        "rejected",
-        other_user,
-        "依据不足",
+        "rejected", other_user, "依据不足"
     )
     assert record.decided_at == rejected.decided_at is not None
-    assert [h.history_user for h in record.history.order_by("history_date")] == [user, other_user]
+    assert [h.history_user for h in record.history.order_by("history_date")] == [
+        user, other_user
+    ]
 
 
 def test_a_record_is_decided_once(kind, user, other_user):
@@ -108,9 +108,7 @@ def test_a_record_is_decided_once(kind, user, other_user):
     kind.approve(record, other_user, "核对无误")
     record.refresh_from_db()
     assert (record.status, record.decided_by, record.decision_reason) == (
-        "approved",
-        other_user,
-        "核对无误",
+        "approved", other_user, "核对无误"
     )
     assert refusal(lambda: kind.reject(record, other_user, "再看看")) == kind.not_pending
     assert refusal(lambda: kind.approve(record, other_user)) == kind.not_pending

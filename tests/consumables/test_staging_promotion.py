@@ -21,15 +21,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_clean_materials_are_promoted_with_their_five_codes(tmp_path, user):
-    hrp(
-        tmp_path,
-        [
-            clean_row(1),
-            clean_row(
-                1, udi_di=gtin14(900), units_per_package="10", charge_code="", insurance_code=""
-            ),
-        ],
-    )
+    hrp(tmp_path, [clean_row(1), clean_row(1, udi_di=gtin14(900), units_per_package="10",
+                                             charge_code="", insurance_code="")])
     orders(tmp_path, [["YZ1", "留置针医嘱", "JF1"]])
     result = staging_promote(user=user)
     assert result.promoted == ["WZ1"] and not result.refused
@@ -206,7 +199,9 @@ def test_a_live_items_new_insurance_class_goes_to_review_with_its_codes(tmp_path
     }
 
 
-def test_a_new_items_insurance_class_loads_and_a_restricted_one_needs_its_condition(tmp_path, user):
+def test_a_new_items_insurance_class_loads_and_a_restricted_one_needs_its_condition(
+    tmp_path, user
+):
     path = write(tmp_path / "hrp.csv", [*HRP_COLUMNS, "医保支付类别", "限定支付条件"], [
         clean_row(1) + ["self_pay", ""],
         clean_row(2) + ["restricted", ""],

@@ -95,7 +95,9 @@ def test_a_returned_submission_carries_its_reason_and_changes_nothing(market):
 def test_every_step_is_recorded_with_who_did_it(market):
     submission = submit(market["acme"], market["ours"])
     submission_approve(submission=submission, reviewer=market["buyer"], note="已核对注册证")
-    steps = list(submission.history.order_by("history_date").values_list("status", "history_user"))
+    steps = list(
+        submission.history.order_by("history_date").values_list("status", "history_user")
+    )
     assert steps == [("submitted", market["acme"].pk), ("approved", market["buyer"].pk)]
     linked = Consumable.objects.get(pk=market["ours"].pk).history.first()
     assert linked.history_user == market["buyer"]

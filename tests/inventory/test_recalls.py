@@ -145,7 +145,9 @@ def test_registered_recall_refuses_receive_and_issue_scans(hospital):
     assert receive(client, gs1(data["di"], "R1")).status_code == 201
     recall_register(code_or_di=data["di"], lot_nos=["R1"], reason="厂家召回", user=data["keeper"])
     received = receive(client, gs1(data["di"], "R1"))
-    issued = scan(client, "issue", gs1(data["di"], "R1"), "XNK", from_department="CK01", quantity=1)
+    issued = scan(
+        client, "issue", gs1(data["di"], "R1"), "XNK", from_department="CK01", quantity=1
+    )
     assert (received.status_code, received.json()["error"]["code"]) == (409, "RECALLED")
     assert (issued.status_code, issued.json()["error"]["code"]) == (409, "RECALLED")
 
@@ -298,7 +300,6 @@ def test_recall_exports_quote_formula_names_and_keep_quantities_numeric(traced, 
             header = [c.value for c in sheet[1]]
             cells = [row[header.index(quantity)] for row in sheet.iter_rows(min_row=2)]
             assert cells and {c.data_type for c in cells} == {"n"}
-
 
 def test_encounters_and_stock_export_as_csv(traced):
     data = traced

@@ -147,9 +147,13 @@ def counted_store(store, counter):
     }
 
 
-def test_confirmed_count_brings_balances_to_counted_with_adjustment_moves(counted_store, checker):
+def test_confirmed_count_brings_balances_to_counted_with_adjustment_moves(
+    counted_store, checker
+):
     data = counted_store
-    st.stocktake_confirm(stocktake_id=data["stocktake"].pk, user=checker, reasons=data["reasons"])
+    st.stocktake_confirm(
+        stocktake_id=data["stocktake"].pk, user=checker, reasons=data["reasons"]
+    )
     lot_a, lot_b = data["lots"]
     location, adjustment = data["location"], virtual_location(Location.Usage.ADJUSTMENT)
     assert (on_hand(location, lot_a), on_hand(location, lot_b)) == (12, 3)

@@ -142,8 +142,7 @@ def test_400_page_is_english_for_english_readers(admin):
 
 
 def test_his_charge_whose_amount_overflows_its_column_is_refused_and_nothing_written(
-    his,
-    hospital,  # noqa: F811
+    his, hospital  # noqa: F811
 ):
     consumable, _, _ = stocked_item(hospital, "690555900001", price="8.5")
     before = ChargeLine.objects.count()
@@ -249,6 +248,7 @@ def test_his_visit_number_within_the_contract_is_accepted(his, visit_no):
 def test_page_of_an_odd_visit_number_is_a_404(admin, page, visit):
     response = admin.get(f"/billing/{page}/{visit}/")
     assert response.status_code == 404
+
 
 
 def test_nul_in_a_page_form_field_is_a_400_and_nothing_written(hospital):  # noqa: F811

@@ -135,7 +135,9 @@ FACT_UPDATES = [
 @pytest.mark.parametrize(("table", "assignment"), FACT_UPDATES)
 def test_update_of_a_fact_is_refused(history, table, assignment):
     before = table_rows(table)
-    refused(f"UPDATE {table} SET {assignment}", {"other_encounter": history["other_encounter"].pk})
+    refused(
+        f"UPDATE {table} SET {assignment}", {"other_encounter": history["other_encounter"].pk}
+    )
     assert table_rows(table) == before
 
 
@@ -190,7 +192,10 @@ def test_charge_refunded_quantity_never_shrinks(history):
 
 def test_charge_unit_is_freed_when_the_charge_is_wholly_refunded(history):
     charge = history["unit_charge"]
-    sql = "UPDATE billing_chargeline SET refunded_quantity = 1, active_unit_id = NULL WHERE id = %s"
+    sql = (
+        "UPDATE billing_chargeline SET refunded_quantity = 1, active_unit_id = NULL "
+        "WHERE id = %s"
+    )
     assert run(sql, [charge.pk]) == 1
 
 

@@ -63,7 +63,9 @@ class Command(BaseCommand):
             )
         )
         lots = dict(
-            Lot.objects.filter(pk__in={k[2] for k, _, _ in differences}).values_list("pk", "lot_no")
+            Lot.objects.filter(pk__in={k[2] for k, _, _ in differences}).values_list(
+                "pk", "lot_no"
+            )
         )
         self.stdout.write("location\tmaterial_code\tlot\tkept\tledger")
         for (location, item, lot), kept, ledger in differences:
