@@ -252,20 +252,7 @@ def stock_exceptions(run, start: dt.datetime, end: dt.datetime, limit: Decimal):
                 quantity=row["stock_variance"],
                 ref=f"stock:{row['department_code']}:{row['material_code']}:{row['closing_id']}",
                 detail={
-                    **{
-                        key: row[key]
-                        for key in (
-                            "opening",
-                            "received",
-                            "issued_in",
-                            "issued_out",
-                            "scrapped",
-                            "closing",
-                            "consumed",
-                            "used",
-                            "billed",
-                        )
-                    },  # fmt: skip
+                    **{key: row[key] for key in stock_side.FIGURES},
                     "variance_pct": None if row["stock_pct"] is None else str(row["stock_pct"]),
                     "threshold_pct": str(limit),
                     "opened_at": row["opened_at"].isoformat(),

@@ -196,17 +196,15 @@ def explanation(exception: ExceptionRow) -> str:
         from billing.findings_text import explanation as finding_explanation
 
         try:
-            return finding_explanation(
-                rules.Finding(
-                    kind=exception.kind,
-                    encounter=exception.encounter_no,
-                    department=exception.department_code,
-                    material_code=exception.material_code,
-                    quantity=exception.quantity or 0,
-                    ref=exception.ref,
-                    detail=d,
-                )
-            )
+            return finding_explanation(rules.Finding(
+                kind=exception.kind,
+                encounter=exception.encounter_no,
+                department=exception.department_code,
+                material_code=exception.material_code,
+                quantity=exception.quantity or 0,
+                ref=exception.ref,
+                detail=d,
+            ))
         except (KeyError, TypeError, ValueError):
             pass  # an older row without the figures: fall back to the label
     if exception.kind == "VARIANCE_OVER_THRESHOLD":

@@ -123,6 +123,9 @@ ORDER BY p.closed_at, d.code, k.material_code
 """
 
 CENT = Decimal("0.01")
+# The quantities of a period, in the order of the formula.
+FIGURES = ("opening", "received", "issued_in", "issued_out", "scrapped", "closing", "consumed",
+           "used", "billed")  # fmt: skip
 
 
 def rate(numerator: int, base: int) -> Decimal | None:

@@ -28,6 +28,9 @@ from .finance_shared import (
 )
 from .finance_tables import Col, Table, export_or_none
 
+# Kinds about a department and item or a price, never a person.
+RUN_LEVEL_KINDS = ("VARIANCE_OVER_THRESHOLD", "STOCK_CONSUMPTION_VARIANCE", "FOUR_PRICE_MISALIGNED")
+
 
 def _person_link(period: Period, user_id: int) -> str:
     return reverse("billing-finance-person", args=[user_id]) + "?" + query(period)
@@ -61,12 +64,7 @@ def people_table(period: Period, filename: str) -> Table:
             *[
                 Col(f"k_{k}", kind_label(k), KIND_LABELS_EN[k], "int")
                 for k in KIND_ORDER
-                if k
-                not in (
-                    "VARIANCE_OVER_THRESHOLD",
-                    "STOCK_CONSUMPTION_VARIANCE",
-                    "FOUR_PRICE_MISALIGNED",
-                )
+                if k not in RUN_LEVEL_KINDS
             ],
             Col("follow", "月度跟踪", "monthly follow-up"),
         ],
