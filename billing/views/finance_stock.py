@@ -31,10 +31,7 @@ from .finance_tables import Col, Table, export_or_none
 SCALE = 4
 
 COLUMNS = [
-    Col("opened_at", "期初盘点", "opening count at", "datetime"),
-    Col("closed_at", "期末盘点", "closing count at", "datetime"),
-    Col("department_code", "科室编码", "department", "code"),
-    Col("department_name", "科室", "department name"),
+    Col("department_code", "科室", "department", "code"),
     Col("material_code", "物资编码", "material code", "code"),
     Col("name", "名称", "name"),
     Col("opening", "期初结存", "opening", "int"),
@@ -49,6 +46,8 @@ COLUMNS = [
     Col("stock_pct", "进销存差异率", "stock-side rate", "pct"),
     Col("use_pct", "使用差异率", "use-side rate", "pct"),
     Col("over_label", "超标", "over"),
+    Col("opened_at", "期初盘点", "opening count at", "datetime"),
+    Col("closed_at", "期末盘点", "closing count at", "datetime"),
 ]
 
 

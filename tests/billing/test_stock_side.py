@@ -223,7 +223,7 @@ def test_the_page_shows_the_figures_side_by_side(hospital, his, counters):
     assert "进销存" in html and "盘点消耗" in html and "进销存差异率" in html
     body = response.context["body"]
     shown = {
-        row["cells"][4]["text"]: [cell["text"] for cell in row["cells"][6:]] + [row["css"]]
+        row["cells"][1]["text"]: [cell["text"] for cell in row["cells"][3:15]] + [row["css"]]
         for row in body
     }
     assert shown[a.material_code] == [
