@@ -253,6 +253,8 @@ class ChargeLine(models.Model):
                 condition=models.Q(refunded_quantity__gt=0),
                 name="charge_with_refund",
             ),
+            # 进销存: a department's charges between two stocktakes (selectors.stock_side).
+            models.Index(fields=["department", "charged_at"], name="charge_dept_time"),
         ]
 
     def __str__(self):

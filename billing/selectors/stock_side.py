@@ -89,9 +89,14 @@ flows AS (
     UNION ALL
     SELECT p.closing_id, c.consumable_id, 0, 0, 0, 0, 0, 0, 0, c.quantity
     FROM periods p
-    JOIN billing_chargeline c ON c.charged_at > p.opened_at AND c.charged_at <= p.closed_at
-    WHERE COALESCE(c.department_id, (SELECT e.department_id FROM billing_encounter e
-                                     WHERE e.id = c.encounter_id)) = p.department_id
+    JOIN billing_chargeline c ON c.department_id = p.department_id
+         AND c.charged_at > p.opened_at AND c.charged_at <= p.closed_at
+    UNION ALL
+    SELECT p.closing_id, c.consumable_id, 0, 0, 0, 0, 0, 0, 0, c.quantity
+    FROM periods p
+    JOIN billing_encounter e ON e.department_id = p.department_id
+    JOIN billing_chargeline c ON c.encounter_id = e.id AND c.department_id IS NULL
+         AND c.charged_at > p.opened_at AND c.charged_at <= p.closed_at
     UNION ALL
     SELECT p.closing_id, c.consumable_id, 0, 0, 0, 0, 0, 0, 0, -f.quantity
     FROM periods p
