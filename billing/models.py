@@ -426,7 +426,10 @@ class ExceptionRow(models.Model):
     ref = models.CharField(max_length=64, blank=True)
     detail = models.JSONField(default=dict)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
 
@@ -452,8 +455,10 @@ class Kit(models.Model):
     is_active = models.BooleanField(
         _("在用 / active"),
         default=True,
-        help_text=_("停用后，其组件的使用不再归入该套包医嘱 / "
-        "when inactive, uses of its components no longer link to its orders"),
+        help_text=_(
+            "停用后，其组件的使用不再归入该套包医嘱 / "
+            "when inactive, uses of its components no longer link to its orders"
+        ),
     )
     history = HistoricalRecords()
 
@@ -471,16 +476,19 @@ class Kit(models.Model):
         if not is_valid_hospital_code(self.order_code):
             raise ValidationError(
                 {
-                    "order_code": _("编码只能包含字母、数字和 . _ - / / "
-                    "letters, digits and . _ - / only")
+                    "order_code": _(
+                        "编码只能包含字母、数字和 . _ - / / letters, digits and . _ - / only"
+                    )
                 }
             )
         # Five codes in one: an order code names one thing, a consumable or a kit.
         if Consumable.objects.filter(order_code=self.order_code, is_active=True).exists():
             raise ValidationError(
                 {
-                    "order_code": _("该医嘱编码已是某个耗材的医嘱编码 / "
-                    "this order code already belongs to a consumable")
+                    "order_code": _(
+                        "该医嘱编码已是某个耗材的医嘱编码 / "
+                        "this order code already belongs to a consumable"
+                    )
                 }
             )
 
@@ -556,3 +564,119 @@ class HighValueApproval(models.Model):
 
     def __str__(self):
         return f"{self.encounter_id} {self.consumable_id or '*'}"
+
+
+class FindingFollowUp(models.Model):
+    """The follow-up (整改/申诉) of one finding, kept apart from the run's rows.
+
+    The nightly run replaces its ``ExceptionRow``s (invariant 8) and the pre-discharge audit
+    keeps none, so the follow-up is keyed by the finding's identity, not by a row:
+    ``key`` = kind | encounter | material code | ref for a finding of an encounter, and
+    kind | department | material code | ref | day for one without (a variance over threshold
+    is a finding of its day). ``billing.services.followup.finding_key`` makes it; the state
+    machine is ``billing.services.followup`` (no other writer). Every step is a history row
+    (who, when, status, reason): the audit trail shows them.
+    """
+
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", _("已确认 / confirmed")
+        DISMISSED = "dismissed", _("不予认定 / dismissed")
+        APPEALED = "appealed", _("科室申诉中 / appealed")
+        APPEAL_UPHELD = "appeal_upheld", _("申诉通过 / appeal upheld")
+        APPEAL_REJECTED = "appeal_rejected", _("申诉驳回 / appeal rejected")
+
+    key = models.CharField(max_length=400, unique=True)
+    kind = models.CharField(_("类型 / kind"), max_length=32)
+    encounter_no = models.CharField(_("住院号 / visit no."), max_length=64, blank=True)
+    department_code = models.CharField(_("科室 / department"), max_length=32, blank=True)
+    material_code = models.CharField(_("物资编码 / material code"), max_length=64, blank=True)
+    ref = models.CharField(max_length=64, blank=True)
+    day = models.DateField(_("业务日 / business day"), null=True, blank=True)
+    status = models.CharField(_("状态 / status"), max_length=16, choices=Status)
+    amount = models.DecimalField(_("金额 / amount"), max_digits=16, decimal_places=2, default=0)
+    reason = models.TextField(_("意见 / reason"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("医保办处理人 / decided by"),
+    )
+    decided_at = models.DateTimeField(_("处理时间 / decided at"), null=True, blank=True)
+    appeal_reason = models.TextField(_("申诉理由 / appeal reason"), blank=True)
+    appeal_evidence = models.TextField(_("申诉材料 / evidence"), blank=True)
+    appealed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("申诉人 / appealed by"),
+    )
+    appealed_at = models.DateTimeField(_("申诉时间 / appealed at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("更新时间 / updated at"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("问题跟踪 / finding follow-up")
+        verbose_name_plural = _("问题跟踪 / finding follow-ups")
+        constraints = [
+            # Nobody decides their own appeal (the service refuses first, with its code).
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["appeal_upheld", "appeal_rejected"])
+                | ~models.Q(decided_by=models.F("appealed_by")),
+                name="followup_appeal_decided_by_another",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["department_code", "status"], name="followup_dept_status"),
+            models.Index(fields=["encounter_no"], name="followup_encounter"),
+        ]
+
+    def __str__(self):
+        return f"{self.key} {self.status}"
+
+
+class WatchListEntry(models.Model):
+    """One of the top three of a month kept under watch (重点监测) for three months.
+
+    Tianjin's practice: the three with the most refused amount each month are monitored for
+    three consecutive months. ``dimension`` says what is ranked (department, doctor, the
+    staff who recorded), ``subject`` names it (a department code, a doctor's name as HIS
+    sends it, a user id); ``since``/``until`` are first days of months, both included.
+    Written by ``billing.services.followup.watch_list_update``; the trend is computed from
+    the findings of each month (``billing.selectors.followup.watch_list``).
+    """
+
+    class Dimension(models.TextChoices):
+        DEPARTMENT = "department", _("科室 / department")
+        DOCTOR = "doctor", _("医生 / doctor")
+        STAFF = "staff", _("记录人 / recorded by")
+
+    dimension = models.CharField(_("维度 / dimension"), max_length=12, choices=Dimension)
+    subject = models.CharField(_("对象 / subject"), max_length=100)
+    label = models.CharField(_("名称 / name"), max_length=200, blank=True)
+    since = models.DateField(_("起始月 / since month"))
+    until = models.DateField(_("截止月 / until month"))
+    rank = models.PositiveSmallIntegerField(_("入选排名 / rank"))
+    amount = models.DecimalField(_("入选月金额 / amount"), max_digits=16, decimal_places=2)
+    findings = models.PositiveIntegerField(_("入选月问题数 / findings"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("重点监测名单 / watch list entry")
+        verbose_name_plural = _("重点监测名单 / watch list")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dimension", "subject", "since"], name="uniq_watch_entry"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(until__gte=models.F("since")), name="watch_until_after_since"
+            ),
+        ]
+        ordering = ["-since", "dimension", "rank"]
+
+    def __str__(self):
+        return f"{self.dimension} {self.subject} {self.since:%Y-%m}..{self.until:%Y-%m}"

@@ -282,6 +282,60 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
             "The count must be confirmed by someone who did not count it",
         ),
     ),
+    ErrorCode(
+        "FOLLOWUP_ROLE",
+        403,
+        "a follow-up step of a finding by a role that does not take it: the insurance office "
+        "confirms, dismisses and decides appeals; the department's nurses appeal",
+        None,
+        cases={
+            "office": W(
+                "只有医保办可以确认、驳回问题或裁定申诉",
+                "Only the insurance office confirms or dismisses findings and decides appeals",
+            ),
+            "department": W(
+                "只有问题所在科室的护士可以提出申诉",
+                "Only the nurses of the finding's department may appeal it",
+            ),
+        },
+    ),
+    ErrorCode(
+        "FOLLOWUP_NOT_YOUR_DEPARTMENT",
+        403,
+        "an appeal of a finding of a department the user is not a member of",
+        W(
+            "该问题属于科室 {department}，您只能申诉本科室的问题",
+            "The finding is {department}'s: you may appeal your own department's findings only",
+        ),
+    ),
+    ErrorCode(
+        "FOLLOWUP_SELF_DECISION",
+        403,
+        "an appeal decided by the person who made it",
+        W("申诉须由申诉人以外的医保办人员裁定", "An appeal must be decided by someone else"),
+    ),
+    ErrorCode(
+        "FOLLOWUP_STATUS",
+        409,
+        "a follow-up step the finding's current status does not allow (e.g. a dismissed "
+        "finding appealed, an appeal decided twice)",
+        W(
+            "该问题当前状态为“{status}”，不能{step}",
+            "The finding is {status_en}: it cannot be {step_en}",
+        ),
+    ),
+    ErrorCode(
+        "FOLLOWUP_REASON_REQUIRED",
+        400,
+        "a dismissal, an appeal or an appeal's decision without a reason",
+        W("请填写理由", "A reason is required"),
+    ),
+    ErrorCode(
+        "FOLLOWUP_UNKNOWN_FINDING",
+        404,
+        "a follow-up step of a finding that no reconciliation run or pre-discharge audit reports",
+        W("未找到该问题：{key}", "No such finding: {key}"),
+    ),
     # -- 404, 405, 415 ---------------------------------------------------------------------
     ErrorCode(
         "NOT_FOUND",

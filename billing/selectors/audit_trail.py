@@ -50,6 +50,7 @@ CODE_FIELDS = (
     "code",
     "order_id",
     "visit_no",
+    "encounter_no",  # a finding's follow-up steps (FindingFollowUp)
 )
 HISTORY_TYPES = {
     "+": gettext_lazy("新增 / create"),
