@@ -152,7 +152,9 @@ def test_a_dismissed_finding_takes_no_further_step(world, step):
     svc.followup_dismiss(user=world["office"], key=world["key"], reason="误报")
     calls = {
         "confirm": lambda: svc.followup_confirm(user=world["office2"], key=world["key"]),
-        "dismiss": lambda: svc.followup_dismiss(user=world["office2"], key=world["key"], reason="x"),
+        "dismiss": lambda: svc.followup_dismiss(
+            user=world["office2"], key=world["key"], reason="x"
+        ),
         "appeal": lambda: svc.followup_appeal(user=world["nurse"], key=world["key"], reason="x"),
         "decide": lambda: svc.followup_decide(
             user=world["office2"], key=world["key"], upheld=True, reason="x"
