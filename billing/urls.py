@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import audit, audit_trail, bedside, daily_list, finance, kits
+from .views import audit, audit_trail, bedside, daily_list, finance, followup, kits
 
 urlpatterns = [
     path("bedside/", include(bedside.urlpatterns)),
@@ -11,4 +11,5 @@ urlpatterns = [
     path("kits/", include(kits.urlpatterns)),
     path("audit-trail/", include(audit_trail.urlpatterns)),
     path("finance/", include(finance.urlpatterns)),
+    path("followup/", include(followup.urlpatterns)),
 ]

@@ -18,6 +18,11 @@ Amount (for the rankings, Tianjin ranks by 拒付金额), by kind, always positi
 - else the detail's ``amount`` or ``variance_amount`` when the kind gives one; else 0
   (``FOUR_PRICE_MISALIGNED`` is a fact about prices, not money taken).
 
+People. The recording staff is whoever recorded the use, the charge line or the receipt the
+ref names (or the row's own user); the doctor is the one of the order linked to that use or
+line, else of the encounter's latest order of the same order code. A finding without one is
+left out of that ranking only (a variance is nobody's act).
+
 Counting. A finding counts once in a period (a pair reported on three days is one finding,
 on its latest day in the period) and is left out once dismissed or its appeal upheld.
 Reads are a bounded number of queries: the period's rows, the follow-ups, the charge lines,
@@ -32,10 +37,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, Max, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
 
 from billing.models import (
     ChargeLine,
+    DoctorOrder,
     ExceptionRow,
     FindingFollowUp,
     Use,
@@ -44,6 +51,7 @@ from billing.models import (
 )
 from billing.selectors.common import Period, display_name, kind_label
 from consumables.models import PriceVersion
+from inventory.models import ReceiptLine
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -97,6 +105,21 @@ class Sources:
     charges: dict[int, dict] = field(default_factory=dict)
     uses: dict[int, dict] = field(default_factory=dict)
     variances: dict[tuple, Decimal] = field(default_factory=dict)
+    receipts: dict[int, int | None] = field(default_factory=dict)
+
+
+def _doctor(order_code: str):
+    """The doctor of the order linked to the row, else of the encounter's latest order of
+    the same order code (HIS charges often come without their order id)."""
+    same_code = (
+        DoctorOrder.objects.filter(
+            encounter_id=OuterRef("encounter_id"), order_code=OuterRef(order_code)
+        )
+        .exclude(doctor="")
+        .order_by("-ordered_at", "-pk")
+        .values("doctor")[:1]
+    )
+    return Coalesce(NullIf("order__doctor", Value("")), Subquery(same_code))
 
 
 def read_sources(rows: list[dict]) -> Sources:
@@ -105,8 +128,10 @@ def read_sources(rows: list[dict]) -> Sources:
     use_ids = {n for r in rows if (n := ref_number(r["ref"], "use"))}
     sources = Sources()
     if charge_ids:
-        for c in ChargeLine.objects.filter(pk__in=charge_ids).values(
-            "pk", "unit_price", "user_id", "order__doctor"
+        for c in (
+            ChargeLine.objects.filter(pk__in=charge_ids)
+            .annotate(doctor=_doctor("order_code"))
+            .values("pk", "unit_price", "user_id", "doctor")
         ):
             sources.charges[c["pk"]] = c
     if use_ids:
@@ -121,10 +146,15 @@ def read_sources(rows: list[dict]) -> Sources:
         )
         for u in (
             Use.objects.filter(pk__in=use_ids)
-            .annotate(price=Subquery(price))
-            .values("pk", "price", "user_id", "order__doctor")
+            .annotate(price=Subquery(price), doctor=_doctor("consumable__order_code"))
+            .values("pk", "price", "user_id", "doctor")
         ):
             sources.uses[u["pk"]] = u
+    receipt_ids = {n for r in rows if (n := ref_number(r["ref"], "receipt_line"))}
+    if receipt_ids:
+        sources.receipts = dict(
+            ReceiptLine.objects.filter(pk__in=receipt_ids).values_list("pk", "move__user_id")
+        )
     variance_days = {
         (r["day"], r["department_code"], r["material_code"])
         for r in rows
@@ -170,13 +200,15 @@ def amount_of(row: dict, sources: Sources) -> Decimal:
 def people_of(row: dict, sources: Sources) -> tuple[int | None, str]:
     """(the user who recorded it, the doctor of its order) of a finding, or (None, '')."""
     record = None
+    if n := ref_number(row["ref"], "receipt_line"):
+        return row.get("user_id") or sources.receipts.get(n), ""
     if n := ref_number(row["ref"], "charge"):
         record = sources.charges.get(n)
     elif n := ref_number(row["ref"], "use"):
         record = sources.uses.get(n)
     if record is None:
         return row.get("user_id"), ""
-    return row.get("user_id") or record["user_id"], record["order__doctor"] or ""
+    return row.get("user_id") or record["user_id"], record["doctor"] or ""
 
 
 # -- the findings of a period, one per identity -----------------------------------------------
@@ -328,6 +360,11 @@ def _user_names(ids) -> dict[str, str]:
         .objects.filter(pk__in=ids)
         .values("pk", "username", "first_name", "last_name")
     }
+
+
+def latest_finding_day() -> dt.date | None:
+    """The last business day with a stored exception row (one query)."""
+    return ExceptionRow.objects.aggregate(last=Max("run__date"))["last"]
 
 
 def month_start(day: dt.date) -> dt.date:

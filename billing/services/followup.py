@@ -253,7 +253,12 @@ def watch_list_update(*, month: dt.date) -> list[WatchListEntry]:
     until = sel.add_months(month, sel.WATCH_MONTHS - 1)
     entries = []
     for dimension, rows in ranked.items():
-        for row in rows[: sel.TOP]:
+        top = rows[: sel.TOP]
+        # A re-run after findings were dismissed may change the month's top three.
+        WatchListEntry.objects.filter(dimension=dimension, since=month).exclude(
+            subject__in=[row["subject"] for row in top]
+        ).delete()
+        for row in top:
             entry, _ = WatchListEntry.objects.update_or_create(
                 dimension=dimension,
                 subject=row["subject"],
