@@ -2,7 +2,7 @@
 
 - ``/billing/followup/``: the insurance office's list of findings over a period (filter by
   kind, department, status) with its actions: confirm, dismiss with a reason, decide an
-  appeal. Insurance office and administrators.
+  appeal. Insurance office and administrators; finance reads.
 - ``/billing/followup/ward/``: a ward's own findings (the nurse's departments) with the
   appeal form (科室申诉). Nurses and administrators.
 - ``/billing/followup/act/``: the one POST every action goes through; the service decides
@@ -34,7 +34,9 @@ from organisation.selectors import visible_departments
 from .finance_period import query
 from .finance_shared import bad_period, period_or_400
 
-OFFICE_ROLES = (roles.INSURANCE_OFFICE, roles.ADMINISTRATOR)
+# Finance reads the list and the rankings (it reads every report); only the insurance office
+# acts on them (the service says so, and the page offers no button to others).
+OFFICE_ROLES = (roles.INSURANCE_OFFICE, roles.FINANCE, roles.ADMINISTRATOR)
 WARD_ROLES = (roles.NURSE, roles.ADMINISTRATOR)
 ACT_ROLES = (roles.INSURANCE_OFFICE, roles.NURSE, roles.ADMINISTRATOR)
 EXTRA_KINDS = (

@@ -149,3 +149,12 @@ def test_the_rankings_page_shows_the_top_three_and_the_watch_list(scenario, offi
     text = office.get(f"{RANKINGS}?month={month}").content.decode()
     assert "本月无监测对象" not in text
     assert 'id="watch-list"' in text
+
+
+def test_finance_reads_the_list_without_any_action(scenario):
+    finance = data.logged_in("finance01", roles.FINANCE)
+    response = finance.get(f"{LIST}?{span(scenario)}")
+    assert response.status_code == 200 and len(keys(response)) == 13
+    assert 'name="step"' not in response.content.decode()
+    key = key_of(scenario, "PRICE_MISMATCH", "ZY001")
+    assert finance.post(ACT, {"key": key, "step": "confirm"}).status_code == 403

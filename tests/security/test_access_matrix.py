@@ -74,10 +74,10 @@ MATRIX: dict[str, set[str]] = {
     "billing-finance-people": {F, INS, A},
     # Follow-up of findings: the insurance office's list, rankings and watch list; the
     # ward's own findings; one POST for every step (the service checks the step's role).
-    "billing-followup": {INS, A},
+    "billing-followup": {F, INS, A},
     "billing-followup-ward": {N, A},
     "billing-followup-act": {INS, N, A},
-    "billing-followup-rankings": {INS, A},
+    "billing-followup-rankings": {F, INS, A},
     "billing-followup-watch": {INS, A},
     "billing-finance-person": {F, INS, A},
     "billing-finance-theatre": {F, INS, A},
