@@ -10,6 +10,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from . import reconciliation
 from .models import ReconciliationRun
+from .services.followup import watch_list_update
 
 # A lost connection, a deadlock or a serialization failure: worth another try. Anything
 # else (a bug, bad data) fails the run at once, with its error on the run endpoint.
@@ -49,6 +50,16 @@ def reconcile_previous_day() -> str:
     return day
 
 
+@shared_task
+def watch_list_previous_month() -> str:
+    """Beat, the 1st at 06:00 Asia/Shanghai: the month that just ended's top three by
+    amount go on the watch list for three months (idempotent: a rerun adds nothing twice)."""
+    today = reconciliation.previous_business_day() + dt.timedelta(days=1)
+    last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    watch_list_update(month=last_month)
+    return f"{last_month:%Y-%m}"
+
+
 BROKER_UNAVAILABLE = "BROKER_UNAVAILABLE: the task queue could not be reached; nothing was queued"
 
 
@@ -62,9 +73,7 @@ def queue_reconcile_day(day: dt.date) -> ReconciliationRun:
     except BrokerError:
         # Only the queued mark this request made: a run a worker has started meanwhile
         # (an earlier delivery) speaks for itself.
-        ReconciliationRun.objects.filter(
-            pk=run.pk, status=ReconciliationRun.Status.QUEUED
-        ).update(
+        ReconciliationRun.objects.filter(pk=run.pk, status=ReconciliationRun.Status.QUEUED).update(
             status=ReconciliationRun.Status.FAILED,
             finished_at=timezone.now(),
             error=BROKER_UNAVAILABLE,

@@ -204,6 +204,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.reconcile_previous_day",
         "schedule": crontab(hour=0, minute=30),
     },
+    # The previous month's top three go on the watch list (Tianjin's 前三名连续三个月监测),
+    # on the 1st at 06:00, after the night run of the month's last day.
+    "watch-list-previous-month": {
+        "task": "billing.tasks.watch_list_previous_month",
+        "schedule": crontab(day_of_month=1, hour=6, minute=0),
+    },
 }
 
 # Reconciliation: a department/chargeable item whose abs(used - billed) / used exceeds this

@@ -403,3 +403,28 @@ def test_two_first_steps_at_once_make_one_record_and_one_refusal(world):
         t.join()
     assert sorted(results) == ["FOLLOWUP_STATUS", "ok"]
     assert FindingFollowUp.objects.filter(key=world["key"]).count() == 1
+
+
+def test_a_finding_only_the_pre_discharge_audit_sees_can_be_followed_up(hospital):
+    from billing import rules
+    from tests.billing import finance_data as data
+
+    scenario = data.build(hospital)
+    ExceptionRow.objects.all().delete()  # no night has reported it (yet)
+    encounter = _encounter("ZY001")
+    finding = next(f for f in rules.findings([encounter.pk], until=dt.datetime.now(dt.UTC)))
+    key = sel.finding_key(
+        kind=finding.kind,
+        encounter=finding.encounter,
+        department=finding.department,
+        material_code=finding.material_code,
+        ref=finding.ref,
+    )
+    record = svc.followup_appeal(user=scenario.users["nurse01"].user, key=key, reason="已补计费")
+    assert (record.status, record.department_code) == ("appealed", finding.department)
+
+
+def _encounter(visit_no):
+    from billing.models import Encounter
+
+    return Encounter.objects.get(visit_no=visit_no)

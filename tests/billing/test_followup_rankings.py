@@ -199,3 +199,11 @@ def test_rerunning_a_month_after_a_dismissal_takes_the_new_top_three(months, off
     svc.followup_dismiss(user=office, key=d1.key, reason="误报")
     svc.watch_list_update(month=SEP)
     assert set(watched(SEP)) == {"D2", "D3", "D4"}
+
+
+def test_the_monthly_task_puts_last_months_top_three_on_watch(months, monkeypatch):
+    from billing import reconciliation, tasks
+
+    monkeypatch.setattr(reconciliation, "previous_business_day", lambda: dt.date(2026, 9, 30))
+    assert tasks.watch_list_previous_month.delay().get() == "2026-09"
+    assert set(watched(SEP)) == {"D1", "D2", "D3"}
