@@ -426,10 +426,7 @@ class ExceptionRow(models.Model):
     ref = models.CharField(max_length=64, blank=True)
     detail = models.JSONField(default=dict)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
         related_name="+",
     )
 
@@ -455,10 +452,8 @@ class Kit(models.Model):
     is_active = models.BooleanField(
         _("在用 / active"),
         default=True,
-        help_text=_(
-            "停用后，其组件的使用不再归入该套包医嘱 / "
-            "when inactive, uses of its components no longer link to its orders"
-        ),
+        help_text=_("停用后，其组件的使用不再归入该套包医嘱 / "
+        "when inactive, uses of its components no longer link to its orders"),
     )
     history = HistoricalRecords()
 
@@ -476,19 +471,16 @@ class Kit(models.Model):
         if not is_valid_hospital_code(self.order_code):
             raise ValidationError(
                 {
-                    "order_code": _(
-                        "编码只能包含字母、数字和 . _ - / / letters, digits and . _ - / only"
-                    )
+                    "order_code": _("编码只能包含字母、数字和 . _ - / / "
+                    "letters, digits and . _ - / only")
                 }
             )
         # Five codes in one: an order code names one thing, a consumable or a kit.
         if Consumable.objects.filter(order_code=self.order_code, is_active=True).exists():
             raise ValidationError(
                 {
-                    "order_code": _(
-                        "该医嘱编码已是某个耗材的医嘱编码 / "
-                        "this order code already belongs to a consumable"
-                    )
+                    "order_code": _("该医嘱编码已是某个耗材的医嘱编码 / "
+                    "this order code already belongs to a consumable")
                 }
             )
 

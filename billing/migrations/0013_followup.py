@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0011_department_in_organisation"),
+        ("billing", "0012_his_charge_check"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
