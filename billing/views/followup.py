@@ -49,7 +49,7 @@ EXTRA_KINDS = (
 
 
 def _kinds() -> list[tuple[str, str]]:
-    return [(k, kind_label(k)) for k in (*KIND_ORDER, *EXTRA_KINDS)]
+    return [(k, kind_label(k)) for k in dict.fromkeys((*KIND_ORDER, *EXTRA_KINDS))]
 
 
 def _statuses() -> list[tuple[str, str]]:

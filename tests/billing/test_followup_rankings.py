@@ -207,3 +207,41 @@ def test_the_monthly_task_puts_last_months_top_three_on_watch(months, monkeypatc
     monkeypatch.setattr(reconciliation, "previous_business_day", lambda: dt.date(2026, 9, 30))
     assert tasks.watch_list_previous_month.delay().get() == "2026-09"
     assert set(watched(SEP)) == {"D1", "D2", "D3"}
+
+
+@pytest.mark.parametrize(
+    "kind, ref, quantity, detail, expected",
+    [
+        ("SPLIT_CHARGE", "charge:7", 3, {}, "37.50"),  # 3 x the line's 12.50
+        ("SELF_PAY_WITHOUT_CONSENT", "charge:7", 1, {}, "12.50"),
+        ("CHARGE_OVER_ORDER", "charge:7", 4, {}, "50.00"),
+        ("SUBSTITUTION", "charge:7", 2, {}, "25.00"),
+        ("DUPLICATE_CHARGE", "charge:7", 2, {}, "25.00"),
+        ("UNBILLED_USE", "use:3", 2, {}, "160.00"),  # 2 x the price in force at the use
+        ("PRICE_MISMATCH", "charge:7", 1, {"amount_difference": "-4.00"}, "4.00"),
+        (
+            "PURCHASE_PRICE_MISMATCH",
+            "receipt_line:1",
+            5,
+            {"unit_cost": "31.00", "purchase_price": "30.00"},
+            "5.00",
+        ),
+        ("STOCK_CONSUMPTION_VARIANCE", "stocktake:1", 6, {"variance_amount": "-18.00"}, "18.00"),
+        ("FOUR_PRICE_MISALIGNED", "consumable:X", None, {}, "0.00"),
+    ],
+)
+def test_the_amount_rule_of_each_kind(kind, ref, quantity, detail, expected):
+    sources = sel.Sources(
+        charges={7: {"unit_price": Decimal("12.5000"), "user_id": None, "doctor": ""}},
+        uses={3: {"price": Decimal("80.0000"), "user_id": None, "doctor": ""}},
+    )
+    row = {
+        "kind": kind,
+        "ref": ref,
+        "quantity": quantity,
+        "detail": detail,
+        "day": None,
+        "department_code": "",
+        "material_code": "",
+    }
+    assert sel.amount_of(row, sources) == Decimal(expected)
