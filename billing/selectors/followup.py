@@ -276,7 +276,14 @@ def findings(
     most), biggest amount first. ``departments``: codes to keep (None: all)."""
     rows = _rows(period, kinds=kinds, departments=departments)
     keyed = {row_key(r): r for r in rows}
-    follow = FindingFollowUp.objects.in_bulk(list(keyed), field_name="key") if keyed else {}
+    # With who appealed and who decided: the page names them (no query per card).
+    follow = (
+        FindingFollowUp.objects.select_related("appealed_by", "decided_by").in_bulk(
+            list(keyed), field_name="key"
+        )
+        if keyed
+        else {}
+    )
     sources = read_sources(rows)
     out = []
     for key, row in keyed.items():

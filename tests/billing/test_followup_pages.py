@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from billing.models import FindingFollowUp
 from billing.selectors import followup as sel
@@ -158,3 +160,21 @@ def test_finance_reads_the_list_without_any_action(scenario):
     assert 'name="step"' not in response.content.decode()
     key = key_of(scenario, "PRICE_MISMATCH", "ZY001")
     assert finance.post(ACT, {"key": key, "step": "confirm"}).status_code == 403
+
+
+def test_the_office_list_costs_the_same_queries_however_many_follow_ups(scenario, office, nurse):
+    url = f"{LIST}?{span(scenario)}"
+    office.get(url)  # warm the session and the language
+    with CaptureQueriesContext(connection) as before:
+        office.get(url)
+    assert len(before.captured_queries) <= 12
+    period = sel.Period(scenario.days[0], scenario.days[2])
+    for f in sel.findings(period):
+        if f.department_code == "XNK":
+            nurse.post(ACT, {"key": f.key, "step": "appeal", "reason": "理由", "next": WARD})
+        elif f.kind != "FOUR_PRICE_MISALIGNED" or f.day == scenario.days[0]:
+            office.post(ACT, {"key": f.key, "step": "confirm", "next": LIST})
+    assert FindingFollowUp.objects.count() >= 8
+    with CaptureQueriesContext(connection) as after:
+        office.get(url)
+    assert len(after.captured_queries) == len(before.captured_queries)
