@@ -39,6 +39,8 @@ from .finance_shared import bad_period, period_or_400
 OFFICE_ROLES = (roles.INSURANCE_OFFICE, roles.FINANCE, roles.ADMINISTRATOR)
 WARD_ROLES = (roles.NURSE, roles.ADMINISTRATOR)
 ACT_ROLES = (roles.INSURANCE_OFFICE, roles.NURSE, roles.ADMINISTRATOR)
+# Cards on one page: the biggest amounts first; a filter narrows the rest.
+SHOWN = 200
 EXTRA_KINDS = (
     "SPLIT_CHARGE",
     "SUBSTITUTION",
@@ -96,7 +98,9 @@ def _list_page(request, *, template, departments, ward: bool):
             "kinds": _kinds(),
             "statuses": _statuses(),
             "departments": departments,
-            "rows": rows,
+            "rows": rows[:SHOWN],
+            "count": len(rows),
+            "shown": min(len(rows), SHOWN),
             "total": sum((r.amount for r in rows), sel.ZERO),
             "here": request.get_full_path(),
             "may_decide": has_role(request.user, roles.INSURANCE_OFFICE),

@@ -178,3 +178,13 @@ def test_the_office_list_costs_the_same_queries_however_many_follow_ups(scenario
     with CaptureQueriesContext(connection) as after:
         office.get(url)
     assert len(after.captured_queries) == len(before.captured_queries)
+
+
+def test_the_list_shows_the_biggest_findings_first_up_to_its_limit(scenario, office, monkeypatch):
+    from billing.views import followup as views
+
+    monkeypatch.setattr(views, "SHOWN", 2)
+    response = office.get(f"{LIST}?{span(scenario)}")
+    assert len(keys(response)) == 2
+    text = response.content.decode()
+    assert "13 条问题" in text and "按金额显示前 2 条" in text
