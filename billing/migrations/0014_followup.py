@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0012_his_charge_check"),
+        ("billing", "0013_charge_dept_time"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
