@@ -396,6 +396,53 @@ def test_open_findings_of_a_gated_kind_hold_the_discharge_until_fixed(his, hospi
     assert discharge(his).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("steps", "held"),
+    [
+        (["confirm"], True),
+        (["appeal"], True),
+        (["appeal", "reject"], True),
+        (["dismiss"], False),
+        (["appeal", "uphold"], False),
+    ],
+)
+def test_a_finding_dismissed_or_appealed_successfully_no_longer_holds_the_discharge(
+    his, hospital, settings, steps, held
+):
+    """The gate asks the follow-up (services.discharge_gate): what the insurance office
+    dismissed, or the appeal it upheld, releases the discharge; anything else still holds."""
+    from billing.services import followup
+    from billing.services.discharge_gate import _key
+
+    settings.DISCHARGE_GATE_KINDS = frozenset({"PRICE_MISMATCH"})
+    consumable = item(hospital, "690777000064")
+    order(his, consumable)
+    charge(his, consumable, price="99.00", at=minutes_ago(10))
+    (finding,) = [
+        f
+        for f in rules.findings([hospital["encounter"].pk], until=timezone.now())
+        if f.kind == "PRICE_MISMATCH"
+    ]
+    key = _key(finding)
+    office = client_for("office01", roles.INSURANCE_OFFICE).user
+    nurse = hospital["nurse"].user
+    do = {
+        "confirm": lambda: followup.followup_confirm(user=office, key=key),
+        "dismiss": lambda: followup.followup_dismiss(user=office, key=key, reason="物价已核准"),
+        "appeal": lambda: followup.followup_appeal(user=nurse, key=key, reason="按新价执行"),
+        "uphold": lambda: followup.followup_decide(
+            user=office, key=key, upheld=True, reason="申诉成立"
+        ),
+        "reject": lambda: followup.followup_decide(
+            user=office, key=key, upheld=False, reason="申诉不成立"
+        ),
+    }
+    for step in steps:
+        do[step]()
+    answer = discharge(his)
+    assert answer.status_code == (409 if held else 200), answer.json()
+
+
 def test_findings_of_other_kinds_do_not_hold_the_discharge(his, hospital, settings):
     settings.DISCHARGE_GATE_KINDS = frozenset({"SPLIT_CHARGE"})
     consumable = item(hospital, "690777000063")
