@@ -17,8 +17,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework.response import Response
 
-from config.urls import urlpatterns as product_urlpatterns
 from inventory.api.scans import ScanApi, refuse_unless_allowed
+from wuma.urls import urlpatterns as product_urlpatterns
 
 BASELINE_TABLE = """
 CREATE TABLE IF NOT EXISTS bench_baseline (

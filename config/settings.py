@@ -84,7 +84,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "config.urls"
+ROOT_URLCONF = "wuma.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
