@@ -95,6 +95,11 @@ PRICE_MISMATCH = "PRICE_MISMATCH"
 CHARGE_WITHOUT_ORDER = "CHARGE_WITHOUT_ORDER"
 SPLIT_CHARGE = "SPLIT_CHARGE"
 SELF_PAY_WITHOUT_CONSENT = "SELF_PAY_WITHOUT_CONSENT"
+SUBSTITUTION = "SUBSTITUTION"
+CHARGE_OVER_ORDER = "CHARGE_OVER_ORDER"
+# The generic classification of a national insurance code: "C" + 6 digits of category + 3 of
+# generic name (DESIGN.md), the first 10 characters.
+GENERIC_PREFIX = 10
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,18 @@ KINDS: dict[str, KindInfo] = {
         "record the consent",
         "请患者或家属补签自费知情同意书并在床旁登记；患者不同意自费的请退费。",
     ),
+    SUBSTITUTION: KindInfo(
+        "串换收费",
+        "退费并按实际使用计费",
+        "refund, and charge what was used",
+        "请退掉多收的耗材，并按实际使用的同类耗材计费。",
+    ),
+    CHARGE_OVER_ORDER: KindInfo(
+        "超医嘱数量收费",
+        "退费或补医嘱",
+        "refund, or add the order",
+        "请核对医嘱：多收的请退费；确已使用的请医生补开医嘱数量。",
+    ),
 }
 
 # The HIS boundary (事中): the kinds a charge keyed in at HIS is checked against as it
@@ -162,6 +179,7 @@ BOUNDARY_CHECKS: dict[str, str] = {
     CHARGE_WITHOUT_ORDER: LINE_SCOPE,
     SELF_PAY_WITHOUT_CONSENT: LINE_SCOPE,
     SPLIT_CHARGE: LINE_SCOPE,
+    CHARGE_OVER_ORDER: ENCOUNTER_SCOPE,
 }
 
 
@@ -170,6 +188,10 @@ def _price(text: str) -> str:
     value = Decimal(text)
     places = max(2, min(4, -value.normalize().as_tuple().exponent))
     return f"{value:.{places}f}"
+
+
+def _yuan(text: str | None) -> str:
+    return "—" if text is None else _price(text)
 
 
 @dataclass(frozen=True)
@@ -232,6 +254,24 @@ class Finding:
             )
             if d.get("insurance_change"):
                 text += f"（医保类型已变更：{d['insurance_change']}。）"
+        elif self.kind == SUBSTITUTION:
+            others = "、".join(
+                f"{s['name']}（{s['material_code']}，单价 {_yuan(s['charge_price'])}）"
+                f"净使用 {s['net_used']}{unit}、净计费 {s['net_charged']}{unit}"
+                for s in d["substitutes"]
+            )
+            text = (
+                f"{item}（单价 {_yuan(d['charge_price'])}）净计费 {d['net_charged']}{unit}，"
+                f"净使用 {d['net_used']}{unit}，多计费 {self.quantity}{unit}；同类耗材"
+                f"（医保分类 {d['generic']}）{others}，疑似串换 {d['substituted']}{unit}。"
+            )
+        elif self.kind == CHARGE_OVER_ORDER:
+            doctors = "、".join(d.get("doctors") or []) or "—"
+            text = (
+                f"{item} 医嘱编码 {d['order_code']} 医嘱数量 {d['ordered']}{unit}"
+                f"（医生 {doctors}），净计费 {d['net_charged']}{unit}，"
+                f"超医嘱 {self.quantity}{unit}。"
+            )
         else:
             code = d.get("order_code") or "（无医嘱编码）"
             text = f"{item} 计费 {self.quantity}{unit}，医嘱编码 {code} 在本次住院没有医嘱。"
@@ -338,6 +378,23 @@ def in_span(span: str, at: str) -> str:
 
 _PAIR = "{a}.encounter_id = {b}.encounter_id AND {a}.consumable_id = {b}.consumable_id"
 
+# The approved charge price in force at the cut-off of one item (the rule of PRICE_SPANS), for
+# the few SUBSTITUTION rows only.
+_CHARGE_PRICE = """
+SELECT pv.charge_price FROM consumables_priceversion pv
+WHERE pv.consumable_id = {item} AND pv.status = 'approved' AND pv.effective_from < %(until)s
+ORDER BY pv.effective_from DESC, pv.decided_at DESC NULLS FIRST, pv.id DESC LIMIT 1
+"""
+
+
+def _doctors() -> str:
+    """SQL: the distinct doctors of the orders ``o`` as one text (the one aggregate the two
+    databases spell differently; SQLite 3.40 has no STRING_AGG)."""
+    if connection.vendor == "postgresql":
+        return "STRING_AGG(DISTINCT o.doctor, ',' ORDER BY o.doctor)"
+    return "GROUP_CONCAT(DISTINCT o.doctor)"
+
+
 # One row per event of the encounters concerned before the cut-off, each in its own column,
 # then one GROUP BY per encounter and item: no join between the four kinds of event. The
 # uses and charges are read by range scans of (encounter, consumable, time) indexes; only
@@ -381,32 +438,80 @@ events AS (
     SELECT encounter_id, consumable_id, 0, 0, 0, quantity, at
     FROM refunded_lines WHERE quantity IS NOT NULL
 ),
-figures AS (
+figures AS MATERIALIZED (
     SELECT encounter_id, consumable_id, SUM(used) AS used, SUM(returned) AS returned,
-           SUM(charged) AS charged, SUM(refunded) AS refunded
+           SUM(charged) AS charged, SUM(refunded) AS refunded,
+           CASE WHEN {active} THEN 1 ELSE 0 END AS active
     FROM events
     GROUP BY encounter_id, consumable_id
-    HAVING {active}
+),
+items AS MATERIALIZED (
+    SELECT x.*, x.used - x.returned AS net_used, x.charged - x.refunded AS net_charged,
+           k.chargeable, k.order_code,
+           CASE WHEN k.tracking = 'unit' OR k.billed_by = 'scan' THEN 1 ELSE 0 END AS scan,
+           CASE WHEN LENGTH(k.insurance_code) >= 10
+                THEN SUBSTR(k.insurance_code, 1, 10) END AS generic
+    FROM figures x JOIN consumables_consumable k ON k.id = x.consumable_id
+),
+swaps AS MATERIALIZED (
+    SELECT a.encounter_id, a.consumable_id, b.consumable_id AS other_id,
+           b.net_used AS other_used, b.net_charged AS other_charged, b.active AS other_active
+    FROM items a JOIN items b ON b.encounter_id = a.encounter_id AND b.generic = a.generic
+         AND b.consumable_id <> a.consumable_id
+    WHERE a.net_charged > a.net_used AND b.net_used > b.net_charged AND b.chargeable
+),
+swapped AS (
+    SELECT encounter_id, consumable_id, MAX(other_active) AS other_active
+    FROM swaps GROUP BY encounter_id, consumable_id
+),
+ordered AS MATERIALIZED (
+    SELECT o.encounter_id, o.order_code, SUM(o.quantity) AS quantity
+    FROM billing_doctororder o
+    WHERE o.encounter_id IN (SELECT encounter_id FROM enc) AND o.ordered_at < %(until)s
+    GROUP BY o.encounter_id, o.order_code
+),
+over_order AS (
+    SELECT i.encounter_id, i.order_code, MAX(i.consumable_id) AS consumable_id,
+           SUM(i.used) AS used, SUM(i.returned) AS returned, SUM(i.charged) AS charged,
+           SUM(i.refunded) AS refunded, SUM(i.net_charged) AS net_charged,
+           MAX(i.active) AS active
+    FROM items i WHERE i.order_code IS NOT NULL AND i.order_code <> ''
+    GROUP BY i.encounter_id, i.order_code
 ),
 judged AS MATERIALIZED (
     SELECT * FROM (
-        SELECT x.*, k.material_code, k.name, k.unit,
+        SELECT i.encounter_id, i.consumable_id, i.used, i.returned, i.charged, i.refunded,
+               NULL AS ordered, NULL AS order_code,
+               CASE WHEN i.active = 1 OR s.other_active = 1 THEN 1 ELSE 0 END AS active,
                CASE
-                   WHEN k.chargeable AND x.used - x.returned > x.charged - x.refunded
-                       THEN 'UNBILLED_USE'
-                   WHEN (k.tracking = 'unit' OR k.billed_by = 'scan')
-                        AND x.used - x.returned > 0
-                        AND x.charged - x.refunded > x.used - x.returned
+                   WHEN i.chargeable AND i.net_used > i.net_charged THEN 'UNBILLED_USE'
+                   WHEN s.consumable_id IS NOT NULL THEN 'SUBSTITUTION'
+                   WHEN i.net_used > 0 AND i.net_charged > i.net_used
                        THEN 'DUPLICATE_CHARGE'
-                   WHEN (k.tracking = 'unit' OR k.billed_by = 'scan') AND x.used = x.returned
-                        AND x.charged - x.refunded > 0
+                   WHEN i.scan = 1 AND i.net_used = 0 AND i.net_charged > 0
                        THEN 'CHARGE_WITHOUT_USE'
                END AS kind
-        FROM figures x JOIN consumables_consumable k ON k.id = x.consumable_id
+        FROM items i LEFT JOIN swapped s ON s.encounter_id = i.encounter_id
+             AND s.consumable_id = i.consumable_id
+        UNION ALL
+        SELECT v.encounter_id, v.consumable_id, v.used, v.returned, v.charged, v.refunded,
+               o.quantity, v.order_code, v.active, 'CHARGE_OVER_ORDER'
+        FROM over_order v JOIN ordered o ON o.encounter_id = v.encounter_id
+             AND o.order_code = v.order_code
+        WHERE v.net_charged > o.quantity
     ) t
-    WHERE kind IS NOT NULL
+    WHERE kind IS NOT NULL AND active = 1
 )
-SELECT j.kind, j.material_code, j.name, j.unit, j.used, j.returned, j.charged, j.refunded,
+SELECT j.kind, k.material_code, k.name, k.unit, j.used, j.returned, j.charged, j.refunded,
+       j.ordered, j.order_code, k.insurance_code,
+       {price_a} AS charge_price,
+       sw.other_id, sw.other_used, sw.other_charged, ko.material_code AS other_code,
+       ko.name AS other_name, ko.insurance_code AS other_insurance_code,
+       {price_b} AS other_price,
+       CASE WHEN j.kind = 'CHARGE_OVER_ORDER' THEN (
+           SELECT {doctors} FROM billing_doctororder o
+           WHERE o.encounter_id = j.encounter_id AND o.order_code = j.order_code
+             AND o.ordered_at < %(until)s) END AS doctors,
        (SELECT e.visit_no FROM billing_encounter e WHERE e.id = j.encounter_id) AS visit_no,
        (SELECT w.code FROM billing_encounter e
         JOIN organisation_department w ON w.id = e.department_id
@@ -423,11 +528,23 @@ SELECT j.kind, j.material_code, j.name, j.unit, j.used, j.returned, j.charged, j
         WHERE {cj} AND c.charged_at < %(until)s
         ORDER BY c.charged_at DESC, c.id DESC LIMIT 1) AS charge_department
 FROM judged j
+JOIN consumables_consumable k ON k.id = j.consumable_id
+LEFT JOIN swaps sw ON j.kind = 'SUBSTITUTION' AND sw.encounter_id = j.encounter_id
+     AND sw.consumable_id = j.consumable_id
+LEFT JOIN consumables_consumable ko ON ko.id = sw.other_id
+ORDER BY j.encounter_id, j.kind, j.consumable_id, sw.other_id
 """.format(
     encounters="{encounters}",
     active="{active}",
     uj=_PAIR.format(a="u", b="j"),
     cj=_PAIR.format(a="c", b="j"),
+    price_a="CASE WHEN j.kind = 'SUBSTITUTION' THEN {} END".format(
+        "(" + _CHARGE_PRICE.format(item="j.consumable_id").strip() + ")"
+    ),
+    price_b="CASE WHEN j.kind = 'SUBSTITUTION' THEN {} END".format(
+        "(" + _CHARGE_PRICE.format(item="sw.other_id").strip() + ")"
+    ),
+    doctors="{doctors}",
 )
 
 # A pair counts on a day when one of its events falls in [since, until): its latest one.
@@ -452,39 +569,87 @@ DAY_ENCOUNTERS = """
 
 
 def _matching(rows: list[dict]) -> list[Finding]:
-    found = []
+    """Findings from the matching rows: one per row, except SUBSTITUTION, whose rows (one
+    per item used in the charged item's place) make one finding of the charged item."""
+    found: dict[tuple, Finding] = {}
     for row in rows:
         # SUM over bigint comes back as numeric on PostgreSQL: the figures are integers.
         figures = {k: int(row[k]) for k in ("used", "returned", "charged", "refunded")}
         net_used = figures["used"] - figures["returned"]
         net_charged = figures["charged"] - figures["refunded"]
-        unbilled = row["kind"] == UNBILLED_USE
-        found.append(
-            Finding(
-                kind=row["kind"],
-                encounter=row["visit_no"],
-                department=row["use_department"] or row["charge_department"] or row["ward"],
-                material_code=row["material_code"],
-                quantity=abs(net_used - net_charged),
-                ref=f"use:{row['last_use']}" if unbilled else f"charge:{row['last_charge']}",
-                detail={
-                    "name": row["name"],
-                    "unit": row["unit"],
-                    **figures,
-                    "net_used": net_used,
-                    "net_charged": net_charged,
-                },
+        kind = row["kind"]
+        key = (kind, row["visit_no"], row["material_code"])
+        if kind == SUBSTITUTION and key in found:
+            found[key].detail["substitutes"].append(_substitute(row))
+            _substituted(found[key])
+            continue
+        detail = {
+            "name": row["name"],
+            "unit": row["unit"],
+            **figures,
+            "net_used": net_used,
+            "net_charged": net_charged,
+        }
+        quantity = abs(net_used - net_charged)
+        if kind == CHARGE_OVER_ORDER:
+            quantity = net_charged - int(row["ordered"])
+            doctors = sorted({d for d in (row["doctors"] or "").split(",") if d})
+            detail.update(
+                order_code=row["order_code"], ordered=int(row["ordered"]), doctors=doctors
             )
+        elif kind == SUBSTITUTION:
+            price = as_price(row["charge_price"])
+            detail.update(
+                insurance_code=row["insurance_code"],
+                generic=(row["insurance_code"] or "")[:GENERIC_PREFIX],
+                charge_price=None if price is None else str(price),
+                substitutes=[_substitute(row)],
+            )
+        found[key] = Finding(
+            kind=kind,
+            encounter=row["visit_no"],
+            department=row["use_department"] or row["charge_department"] or row["ward"],
+            material_code=row["material_code"],
+            quantity=quantity,
+            ref=f"use:{row['last_use']}" if kind == UNBILLED_USE else f"charge:{row['last_charge']}",
+            detail=detail,
         )
-    return found
+        if kind == SUBSTITUTION:
+            _substituted(found[key])
+    return list(found.values())
+
+
+def _substitute(row: dict) -> dict:
+    """The item used in the charged one's place (B of a SUBSTITUTION), with its figures."""
+    price = as_price(row["other_price"])
+    used, charged = int(row["other_used"]), int(row["other_charged"])
+    return {
+        "material_code": row["other_code"],
+        "name": row["other_name"],
+        "insurance_code": row["other_insurance_code"],
+        "charge_price": None if price is None else str(price),
+        "net_used": used,
+        "net_charged": charged,
+        "shortfall": used - charged,
+    }
+
+
+def _substituted(finding: Finding) -> None:
+    """``substituted``: how much of the excess the items used in its place account for."""
+    shortfall = sum(s["shortfall"] for s in finding.detail["substitutes"])
+    finding.detail["substituted"] = min(finding.quantity, shortfall)
+
+
+def _matching_sql(encounters: str, active: str) -> str:
+    return MATCHING_SQL.format(encounters=encounters, active=active, doctors=_doctors())
 
 
 def matching_findings(encounters, *, until: dt.datetime) -> list[Finding]:
-    """UNBILLED_USE, DUPLICATE_CHARGE and CHARGE_WITHOUT_USE of ``encounters`` (one query)."""
+    """The pair kinds (UNBILLED_USE, SUBSTITUTION, DUPLICATE_CHARGE, CHARGE_WITHOUT_USE) and
+    CHARGE_OVER_ORDER of ``encounters`` (one query)."""
     ids, params = id_list("e", encounter_ids(encounters))
-    sql = MATCHING_SQL.format(
-        encounters=f"SELECT id AS encounter_id FROM billing_encounter WHERE id IN {ids}",
-        active="COUNT(*) > 0",
+    sql = _matching_sql(
+        f"SELECT id AS encounter_id FROM billing_encounter WHERE id IN {ids}", "COUNT(*) > 0"
     )
     return _matching(fetch(sql, sql_params(until=until, **params)))
 
@@ -676,7 +841,7 @@ def findings_for_day(*, start: dt.datetime, end: dt.datetime) -> list[Finding]:
     (three when a SELF_PAY_WITHOUT_CONSENT line is found: ``_insurance_changes``).
     """
     params = sql_params(since=start, until=end)
-    matching = MATCHING_SQL.format(encounters=DAY_ENCOUNTERS, active=ACTIVE_SINCE)
+    matching = _matching_sql(DAY_ENCOUNTERS, ACTIVE_SINCE)
     lines = LINES_SQL.format(scope="c.charged_at >= %(since)s")
     found = _matching(fetch(matching, params)) + _line_findings(fetch(lines, params), end)
     return sorted(found, key=_sort_key)
