@@ -86,6 +86,10 @@ def H(expr: str, salt: int) -> str:
 BASE_PRICE = f"(round(({H('g', 11)} % 100000 + 100) / 100.0, 2))"
 # Consumables whose platform price fell below the purchase price on day 3 (four-price).
 MISALIGNED = "g % 500 = 7"
+# The national insurance code of consumable g: four consumables share each generic
+# classification (its first 10 characters), so that a charge and a use of two of them in one
+# encounter can be a SUBSTITUTION.
+INSURANCE_CODE = "'C' || lpad(((g - 1) / 4)::text, 9, '0') || lpad(g::text, 10, '0')"
 # Consumables with a new approved price from noon of the last day.
 REPRICED = "g % 500 = 11"
 
@@ -140,7 +144,7 @@ def _master_sql(shape: Shape) -> list[tuple[str, dict]]:
             p,
         ),
         (
-            """INSERT INTO consumables_consumable (id, material_code, name, spec, unit,
+            f"""INSERT INTO consumables_consumable (id, material_code, name, spec, unit,
                    manufacturer, registration_no, category, value_class, tracking,
                    chargeable, billed_by, charge_code, order_code, insurance_code, is_active,
                    created_at, updated_at, insurance_class, insurance_restriction)
@@ -151,7 +155,7 @@ def _master_sql(shape: Shape) -> list[tuple[str, dict]]:
                       g % 37 <> 0,
                       CASE WHEN g % 10 < 6 THEN 'scan' ELSE 'his' END,
                       'JF' || lpad(g::text, 8, '0'), 'YZ' || lpad(g::text, 8, '0'),
-                      'C' || lpad(g::text, 19, '0'), true, now(), now(), 'covered', ''
+                      {INSURANCE_CODE}, true, now(), now(), 'covered', ''
                FROM generate_series(1, %(n)s) g""",
             p,
         ),
@@ -253,12 +257,14 @@ def _admissions_sql(shape: Shape, first: int, last: int) -> list[tuple[str, dict
                 FROM generate_series(%(first)s, %(last)s) e""",
             p,
         ),
-        # One doctor order per care item at admission, except for 0.5% of the pairs.
+        # One doctor order per care item at admission, except for 0.5% of the pairs; it
+        # covers the stay, except for 1% ordered for one unit (CHARGE_OVER_ORDER).
         (
             f"""INSERT INTO billing_doctororder (id, order_id, encounter_id, order_code,
                     quantity, ordered_at, doctor)
                 SELECT e * {CARE_SET} + j, 'O' || e || '-' || j, e,
-                       'YZ' || lpad(({_care_item(shape, 'e', 'j')})::text, 8, '0'), 1,
+                       'YZ' || lpad(({_care_item(shape, 'e', 'j')})::text, 8, '0'),
+                       CASE WHEN {H(f"e * {CARE_SET} + j", 12)} % 100 = 0 THEN 1 ELSE 50 END,
                        %(origin)s + ((e - 1) / %(per_day)s) * interval '1 day'
                                   + interval '3 hours',
                        '医生'

@@ -611,7 +611,9 @@ def _matching(rows: list[dict]) -> list[Finding]:
             department=row["use_department"] or row["charge_department"] or row["ward"],
             material_code=row["material_code"],
             quantity=quantity,
-            ref=f"use:{row['last_use']}" if kind == UNBILLED_USE else f"charge:{row['last_charge']}",
+            ref=(
+                f"use:{row['last_use']}" if kind == UNBILLED_USE else f"charge:{row['last_charge']}"
+            ),
             detail=detail,
         )
         if kind == SUBSTITUTION:

@@ -13,7 +13,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from billing import reconciliation, rules
+from billing import rules
 from billing.models import ChargeLine, Encounter, Use
 from config import roles
 from config.business_day import business_day_bounds
@@ -123,8 +123,7 @@ def nightly(finance):
     assert response.status_code == 201, response.json()
     rows = finance.get(f"/api/v1/reconciliation/runs/{today()}/exceptions").json()
     return sorted(
-        (r["kind"], r["encounter"] or "", r["material_code"], r["quantity"], r["ref"])
-        for r in rows
+        (r["kind"], r["encounter"] or "", r["material_code"], r["quantity"], r["ref"]) for r in rows
     )
 
 
@@ -302,8 +301,11 @@ def test_substitution_replaces_charge_without_use_of_a_scan_billed_dear_item(
         ("SUBSTITUTION", "ZY001", dear.material_code, 2, f"charge:{charge}"),
         ("UNBILLED_USE", "ZY001", cheap.material_code, 1, f"use:{use_id}"),
     ]
-    (finding,) = [f for f in rules.findings([hospital["encounter"].pk], until=timezone.now())
-                  if f.kind == "SUBSTITUTION"]
+    (finding,) = [
+        f
+        for f in rules.findings([hospital["encounter"].pk], until=timezone.now())
+        if f.kind == "SUBSTITUTION"
+    ]
     assert (finding.quantity, finding.detail["substituted"]) == (2, 1)
 
 

@@ -106,7 +106,7 @@ def order(his, consumable, encounter="ZY001"):
             "order_id": f"O-{uuid.uuid4().hex[:10]}",
             "encounter": encounter,
             "order_code": consumable.order_code,
-            "quantity": 1,
+            "quantity": 100,  # covers the day's charges: CHARGE_OVER_ORDER has its own tests
             "ordered_at": START.isoformat(),
         },
         format="json",
@@ -714,23 +714,57 @@ def _naive_matching(start, end) -> list[tuple]:
         add(f[:2], 3, f[2], f[3])
     items = {c.pk: c for c in Consumable.objects.all()}
     visits = dict(Encounter.objects.values_list("pk", "visit_no"))
+    net = {key: (f[0] - f[1], f[2] - f[3]) for key, f in figures.items()}
+
+    def generic(item):
+        code = item.insurance_code or ""
+        return code[:10] if len(code) >= 10 else None
+
     found = []
-    for key in active:
-        used, returned, charged, refunded = figures[key]
+    for key, (net_used, net_charged) in net.items():
         item = items[key[1]]
-        net_used, net_charged = used - returned, charged - refunded
         scan = item.tracking == Consumable.Tracking.UNIT or item.billed_by == "scan"
+        # The items of the same generic classification used beyond their charge (串换).
+        others = [
+            other
+            for other, (u, c) in net.items()
+            if other[0] == key[0] and other[1] != key[1] and u > c
+            and items[other[1]].chargeable
+            and generic(item) is not None and generic(items[other[1]]) == generic(item)
+        ]
         kind = None
         if item.chargeable and net_used > net_charged:
             kind = "UNBILLED_USE"
-        elif scan and net_used > 0 and net_charged > net_used:
+        elif net_charged > net_used and others:
+            kind = "SUBSTITUTION"
+        elif net_used > 0 and net_charged > net_used:
             kind = "DUPLICATE_CHARGE"
         elif scan and net_used == 0 and net_charged > 0:
             kind = "CHARGE_WITHOUT_USE"
-        if kind:
+        reported = key in active or (kind == "SUBSTITUTION" and any(o in active for o in others))
+        if kind and reported:
             found.append(
                 (kind, visits[key[0]], item.material_code, abs(net_used - net_charged))
             )
+    # CHARGE_OVER_ORDER: per encounter and order code (the item's), net charged above the
+    # quantity ordered before ``end``, when there is an order.
+    from billing.models import DoctorOrder
+
+    ordered = defaultdict(int)
+    for e, code, q in DoctorOrder.objects.filter(ordered_at__lt=end).values_list(
+        "encounter_id", "order_code", "quantity"
+    ):
+        ordered[(e, code)] += q
+    by_code = defaultdict(list)
+    for key in net:
+        code = items[key[1]].order_code
+        if code:
+            by_code[(key[0], code)].append(key)
+    for (e, code), keys in by_code.items():
+        charged = sum(net[k][1] for k in keys)
+        if (e, code) in ordered and charged > ordered[(e, code)] and set(keys) & active:
+            material = items[max(k[1] for k in keys)].material_code
+            found.append(("CHARGE_OVER_ORDER", visits[e], material, charged - ordered[(e, code)]))
     return sorted(found)
 
 
@@ -816,9 +850,10 @@ def test_a_synthetic_hospital_day_agrees_with_the_naive_definitions_and_reruns_i
 
     matching = _naive_matching(start, end)
     lines = _naive_lines(start, end)
-    assert {k for k, *_ in matching} >= {"UNBILLED_USE", "DUPLICATE_CHARGE"}
+    assert {k for k, *_ in matching} >= {"UNBILLED_USE", "DUPLICATE_CHARGE", "CHARGE_OVER_ORDER"}
     assert {k for k, *_ in lines} == {"PRICE_MISMATCH", "CHARGE_WITHOUT_ORDER"}
-    assert kinds_of("UNBILLED_USE", "DUPLICATE_CHARGE", "CHARGE_WITHOUT_USE") == matching
+    pair_kinds = ("UNBILLED_USE", "DUPLICATE_CHARGE", "CHARGE_WITHOUT_USE", "SUBSTITUTION")
+    assert kinds_of(*pair_kinds, "CHARGE_OVER_ORDER") == matching
     assert kinds_of("PRICE_MISMATCH", "CHARGE_WITHOUT_ORDER") == lines
     assert set(run.totals["exceptions_by_kind"]) >= {
         "PURCHASE_PRICE_MISMATCH",

@@ -130,14 +130,14 @@ def test_use_of_his_billed_item_charged_short_is_unbilled_use(hospital, his):
 
 def test_scan_billed_item_charged_at_his_without_use_is_charge_without_use(hospital, his):
     consumable, _, _ = stocked_item(hospital, "690888000003")
-    order(his, consumable)
+    order(his, consumable, quantity=2)
     his_charge(his, consumable, 2)
     assert found() == [("CHARGE_WITHOUT_USE", "ZY001", consumable.material_code, 2)]
 
 
 def test_his_charge_on_top_of_a_scan_billed_use_is_duplicate_charge(hospital, his):
     consumable, _, (code,) = stocked_item(hospital, "690888000004")
-    order(his, consumable)
+    order(his, consumable, quantity=2)
     use(hospital, code, 1)
     his_charge(his, consumable, 1)
     assert found() == [("DUPLICATE_CHARGE", "ZY001", consumable.material_code, 1)]
