@@ -34,6 +34,10 @@ ADVICE_EN = {
         "Have the patient or family sign the self-pay consent and record it at the bedside; "
         "refund it if the patient does not consent."
     ),
+    rules.SUBSTITUTION: "Refund the item charged too many, and charge the item used.",
+    rules.CHARGE_OVER_ORDER: (
+        "Check the orders: refund what was charged too many, or ask the doctor to order it."
+    ),
 }
 
 
@@ -96,6 +100,23 @@ def explanation(finding: rules.Finding) -> str:
         text = f"{item}: a {klass} item, {q}{units} charged to an insured patient, no consent."
         if d.get("insurance_change"):
             text += f" (Insurance type changed: {d['insurance_change']}.)"
+    elif kind == rules.SUBSTITUTION:
+        others = "; ".join(
+            f"{s['name']} ({s['material_code']}, price {_price(s['charge_price'])}) net used "
+            f"{s['net_used']}{units}, net charged {s['net_charged']}{units}"
+            for s in d["substitutes"]
+        )
+        text = (
+            f"{item} (price {_price(d['charge_price'])}): net charged {d['net_charged']}{units}, "
+            f"net used {d['net_used']}{units}, {q}{units} charged too many; of the same generic "
+            f"class ({d['generic']}): {others}. {d['substituted']}{units} look substituted."
+        )
+    elif kind == rules.CHARGE_OVER_ORDER:
+        doctors = ", ".join(d.get("doctors") or []) or "-"
+        text = (
+            f"{item}: order code {d['order_code']} ordered {d['ordered']}{units} (doctor "
+            f"{doctors}), net charged {d['net_charged']}{units}, {q}{units} over the order."
+        )
     else:
         code = d.get("order_code") or "(no order code)"
         text = f"{item}: {q}{units} charged, and order code {code} has no order in this stay."

@@ -100,6 +100,14 @@ class DoctorOrder(models.Model):
     class Meta:
         verbose_name = _("医嘱 / doctor order")
         verbose_name_plural = _("医嘱 / doctor orders")
+        indexes = [
+            # The audit rules sum the orders of an encounter per order code up to a cut-off
+            # (CHARGE_OVER_ORDER) and look one up (CHARGE_WITHOUT_ORDER): index-only.
+            models.Index(
+                fields=["encounter", "order_code", "ordered_at", "quantity"],
+                name="order_enc_code_time_qty",
+            ),
+        ]
 
     def __str__(self):
         return self.order_id

@@ -54,13 +54,21 @@ KIND_LABELS_EN = {
     "CHARGE_WITHOUT_ORDER": "charge without order",
     "SPLIT_CHARGE": "split charge",
     "SELF_PAY_WITHOUT_CONSENT": "self-pay without consent",
+    "SUBSTITUTION": "substitution",
+    "CHARGE_OVER_ORDER": "charge over order",
     "VARIANCE_OVER_THRESHOLD": "variance over threshold",
     "STOCK_CONSUMPTION_VARIANCE": "stock consumption vs billed",
     "PURCHASE_PRICE_MISMATCH": "purchase price mismatch",
     "FOUR_PRICE_MISALIGNED": "four prices misaligned",
 }
 # Matched per encounter and item: the same pair seen again on a later day is one finding.
-PAIR_KINDS = ("UNBILLED_USE", "DUPLICATE_CHARGE", "CHARGE_WITHOUT_USE")
+PAIR_KINDS = (
+    "UNBILLED_USE",
+    "DUPLICATE_CHARGE",
+    "CHARGE_WITHOUT_USE",
+    "SUBSTITUTION",
+    "CHARGE_OVER_ORDER",
+)
 LINE_KINDS = ("PRICE_MISMATCH", "CHARGE_WITHOUT_ORDER", "SPLIT_CHARGE", "SELF_PAY_WITHOUT_CONSENT")
 
 
