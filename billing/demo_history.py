@@ -99,6 +99,10 @@ WEEKLY_DELIVERY = (1, 8, 15, 22, 29)
 # Day of the month -> what goes wrong that day (see ``History.incident``).
 INCIDENTS: dict[int, tuple[str, ...]] = {
     3: ("his_short", "use_without_order"),
+    10: ("his_substitution",),
+    14: ("use_over_order",),
+    21: ("his_substitution",),
+    26: ("use_over_order",),
     5: ("his_duplicate",),
     6: ("return_unused_unit",),
     7: ("his_wrong_price_fixed",),
@@ -558,15 +562,18 @@ class History:
             admitted_at=stay.admitted_at,
         )
         codes = list(stay.items.values())
+        planned: dict[str, int] = {}  # the operation's items, ordered as many as it uses
         if stay.case:
-            codes += [mc for mc, _ in self.case_plan(stay)]
+            for mc, units in self.case_plan(stay):
+                planned[mc] = planned.get(mc, 0) + units
+            codes += list(planned)
         doctor = self.rng.choice(DOCTORS[stay.ward])
         for k, material_code in enumerate(dict.fromkeys(codes), start=1):
             order_upsert(
                 order_id=f"{stay.visit_no}-{k:02d}",
                 encounter=stay.visit_no,
                 order_code=self.items[material_code].order_code,
-                quantity=self._ordered_quantity(material_code),
+                quantity=planned.get(material_code) or self._ordered_quantity(material_code),
                 ordered_at=at,
                 doctor=doctor,
             )
@@ -916,6 +923,27 @@ class History:
                     self.his_charge, f"{name}:{n}", stay, material_code, 2, at=at(n, 18, 40)
                 ),
             )
+        elif name == "his_substitution":
+            # Gauze used on the ward; HIS keys in a dearer gauze of another maker, of the same
+            # generic classification (串换): SUBSTITUTION, and the gauze used is unbilled.
+            stay = ward_stay("GK01", "PW01", "MW01", having="gauze")
+            used = self.ward_items[stay.ward]["gauze"]
+            dear = max(
+                (mc for mc, item in self.items.items() if item.family == "gauze" and mc != used),
+                key=lambda mc: self.items[mc].charge_price,
+            )
+            use_now(stay, used, 2, at(n, 10, 15), f"{name}:{n}:use")
+            self.intent(
+                intents,
+                at(n, 19, 15),
+                self._bind(self.his_charge, f"{name}:{n}", stay, dear, 2, at=at(n, 19, 15)),
+            )
+        elif name == "use_over_order":
+            # A second central line after the first failed; the order still says one (超医嘱).
+            stay = ward_stay("PW01", having="cvc")
+            material_code = self.ward_items["PW01"]["cvc"]
+            use_now(stay, material_code, 1, at(n, 9, 30), f"{name}:{n}:first")
+            use_now(stay, material_code, 1, at(n, 11, 40), f"{name}:{n}:second")
         elif name == "use_without_order":
             # A dressing scanned for a patient the doctor had not ordered it for: charged by
             # the scan with the NO_ORDER warning (无医嘱收费).

@@ -7,11 +7,32 @@ exactly what finance will see. Kinds and definitions are docs/contract.md's "Rec
 - ``UNBILLED_USE`` (漏费): a chargeable item whose net used (uses - returns from the
   patient) is above its net charged (charged - refunded) in the encounter; quantity = the
   shortfall.
-- ``DUPLICATE_CHARGE`` (重复收费): a scan-billed item with net charged > net used > 0;
-  quantity = the excess.
+- ``DUPLICATE_CHARGE`` (重复收费): an item with net charged > net used > 0, whoever bills
+  it (scan or HIS: where a use is known, a charge beyond it is known too); quantity = the
+  excess.
 - ``CHARGE_WITHOUT_USE`` (无使用收费): a scan-billed item with net charged > 0 and no use
   standing in the encounter (net used = 0: never used, or every use came back), so that
-  every "charged more than used" case of a scan-billed item is exactly one of these two.
+  every "charged more than used" case of a scan-billed item is exactly one of these two (or
+  SUBSTITUTION). Scan-billed only: an item keyed in at HIS is often never scanned, so no
+  scanned use is no evidence of no use.
+- ``SUBSTITUTION`` (串换): an item A charged beyond its use (net charged > net used) in an
+  encounter where another chargeable item B of the same generic classification (the first
+  ``GENERIC_PREFIX`` = 10 characters of ``Consumable.insurance_code``: "C", category,
+  generic name) was used beyond its charge. One finding per A; it *replaces* A's
+  DUPLICATE_CHARGE or CHARGE_WITHOUT_USE (one finding per thing to fix) and, for an item
+  keyed in at HIS and never scanned, is the only sign of its dear charge. B keeps its
+  UNBILLED_USE: refunding A and charging B clears both. ``quantity`` = A's whole excess
+  (what the ward refunds); ``detail.substituted`` = min(A's excess, the B items' shortfall),
+  the part the cheaper items account for; ``detail.substitutes`` lists each B with its code,
+  name, net figures and charge price, A's own charge price beside them.
+- ``CHARGE_OVER_ORDER`` (超医嘱收费): per encounter and order code, net charged above the
+  quantity of the encounter's doctor orders of that code ordered before ``until``, when at
+  least one exists (no order at all is CHARGE_WITHOUT_ORDER); quantity = the excess,
+  ``ref`` the latest charge line of the item, ``detail`` ordered, net_charged, order_code,
+  doctors. The order code of an item is its master data's (the line copies it when
+  charged), so the charges are the pairs' figures already summed: no second read of the
+  lines. It stands beside the pair's own kind (a unit charged twice against an order for
+  one is both DUPLICATE_CHARGE and CHARGE_OVER_ORDER: two things to fix, refund and order).
 - ``PRICE_MISMATCH`` (超物价收费 / 少收费): a charge line whose unit price is not the approved
   charge price in force at its ``charged_at`` (or no approved price was in force then).
 - ``CHARGE_WITHOUT_ORDER`` (无医嘱收费): a charge line linked to no doctor order and whose
@@ -39,13 +60,18 @@ charge line fully refunded before the cut-off has no effect left and raises no l
 Which pairs and lines. The audit looks at every pair and standing line of its encounters.
 The nightly run (``findings_for_day``) reports, as docs/contract.md says, a pair "on each day
 the encounter had a use or charge of that item" (a return or a refund is a negative use or
-charge, so it counts too), matched on all its events before the day's end; a line finding
+charge, so it counts too), matched on all its events before the day's end (a SUBSTITUTION
+also on a day one of its B items had one, a CHARGE_OVER_ORDER on a day any item of its
+order code had one); a line finding
 is reported on the day the line was charged (it is a fact about that line, so a period
 report counts it once).
 
 Set-based. Two SQL statements whatever the number of encounters: the matching aggregates
 the uses, returns, charges and refunds of the encounters concerned with ``GROUP BY`` (index
-range scans per encounter, never the whole history) and decides the kind with ``CASE``; the
+range scans per encounter, never the whole history), pairs the imbalanced items of one
+encounter by generic classification (a hash join of the encounters' pairs with themselves),
+sums the encounters' orders per code (index-only, ``order_enc_code_time_qty``) and decides
+the kind with ``CASE``; the
 line check reads the lines with their refunds, the price in force (``PRICE_SPANS``, a
 window over the approved versions, joined by range), the item's master data and
 ``EXISTS`` on the orders, the insurance type and the consents. Python only turns the returned

@@ -229,7 +229,7 @@ def _build(hospital) -> FinanceHospital:
             order_id=f"YZ-{n}",
             encounter=Encounter.objects.get(visit_no=visit_no),
             order_code=item.order_code,
-            quantity=5,
+            quantity=10,  # covers the stay: CHARGE_OVER_ORDER has its own tests
             ordered_at=ordered,
             doctor="王医生",
         )
