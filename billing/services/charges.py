@@ -202,7 +202,7 @@ def boundary_findings(charge: ChargeLine) -> list[rules.Finding]:
     if rules.ENCOUNTER_SCOPE in scopes:
         found += [
             f
-            for f in rules.findings([charge.encounter_id], until=until)
+            for f in rules.matching_findings([charge.encounter_id], until=until)
             if rules.BOUNDARY_CHECKS.get(f.kind) == rules.ENCOUNTER_SCOPE
             and f.material_code == charge.material_code
         ]

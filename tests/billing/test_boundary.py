@@ -173,12 +173,22 @@ def anomaly(his, hospital, kind):
         consumable = item(hospital, "690777000033", insurance_class=SELF_PAY)
         order(his, consumable)
         return {"consumable": consumable}
+    if kind == "CHARGE_OVER_ORDER":
+        consumable = item(hospital, "690777000035")
+        order(his, consumable, quantity=1)
+        return {"consumable": consumable, "quantity": 2}
     consumable = item(hospital, "690777000034", chargeable=False)
     order(his, consumable)
     return {"consumable": consumable}
 
 
-CHECKS = ["PRICE_MISMATCH", "CHARGE_WITHOUT_ORDER", "SELF_PAY_WITHOUT_CONSENT", "SPLIT_CHARGE"]
+CHECKS = [
+    "PRICE_MISMATCH",
+    "CHARGE_WITHOUT_ORDER",
+    "SELF_PAY_WITHOUT_CONSENT",
+    "SPLIT_CHARGE",
+    "CHARGE_OVER_ORDER",
+]
 
 
 @pytest.mark.parametrize("kind", CHECKS)
@@ -538,4 +548,5 @@ def test_the_boundary_check_of_a_clean_charge_is_one_statement(his, hospital):
     statements = [q["sql"] for q in queries.captured_queries]
     assert sum("WITH lines AS" in s for s in statements) == 1
     assert not any("historicalencounter" in s or "hischargecheck" in s for s in statements)
-    assert len(statements) == 9  # 8 before the boundary check
+    # 8 before the boundary check, the line statement, the matching one (CHARGE_OVER_ORDER)
+    assert len(statements) == 10
