@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0012_his_charge_check'),
+        ('billing', '0014_followup'),
     ]
 
     operations = [
