@@ -94,7 +94,13 @@ CASES: dict[str, tuple[str, str, float]] = {
 # HIS keys in a pack less / more than the ward used, that often.
 KEYING_SLIPS = (0.2, 0.06)
 USE_CHANCE = 0.3  # that a patient gets one of their ward items on a given day
-STOCKTAKES = {12: (STORE, "store02", "store01"), 24: ("XN01", "nurse_xn", "store01")}
+# The ward counts twice: its two counts bracket a period whose consumption (进销存) the
+# nightly run sets against its charges (STOCK_CONSUMPTION_VARIANCE).
+STOCKTAKES = {
+    4: ("XN01", "nurse_xn", "store01"),
+    12: (STORE, "store02", "store01"),
+    24: ("XN01", "nurse_xn", "store01"),
+}
 WEEKLY_DELIVERY = (1, 8, 15, 22, 29)
 # Day of the month -> what goes wrong that day (see ``History.incident``).
 INCIDENTS: dict[int, tuple[str, ...]] = {
