@@ -39,6 +39,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db.models import F, Max, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
+from django.utils.translation import gettext_lazy as _
 
 from billing.models import (
     ChargeLine,
@@ -59,8 +60,8 @@ TOP = 3  # Tianjin: the top three of the month
 WATCH_MONTHS = 3  # ... monitored for three consecutive months
 STATUS_OPEN = "open"
 STATUS_LABELS = {
-    STATUS_OPEN: "待处理 / open",
-    **{s.value: str(s.label) for s in FindingFollowUp.Status},
+    STATUS_OPEN: _("待处理 / open"),
+    **{s.value: s.label for s in FindingFollowUp.Status},
 }
 NOT_COUNTED = (FindingFollowUp.Status.DISMISSED, FindingFollowUp.Status.APPEAL_UPHELD)
 

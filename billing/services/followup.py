@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from billing import rules
 from billing.models import Encounter, ExceptionRow, FindingFollowUp, WatchListEntry
@@ -142,9 +142,11 @@ def _check_step(record: FindingFollowUp, step: str) -> None:
     starts, zh, en = STEPS[step]
     status = record.status or OPEN
     if status not in starts:
+        with translation.override("zh-hans"):  # the Chinese half, whatever the reader's language
+            status_zh = str(sel.STATUS_LABELS[status]).split(" / ")[0]
         raise DomainError(
             "FOLLOWUP_STATUS",
-            status=sel.STATUS_LABELS[status].split(" / ")[0],
+            status=status_zh,
             step=zh,
             status_en=STATUS_EN[status],
             step_en=en,

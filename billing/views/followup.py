@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from billing.selectors import followup as sel
@@ -130,11 +131,11 @@ def ward_list(request):
 
 
 STEP_DONE = {
-    "confirm": _("已确认 / Confirmed"),
-    "dismiss": _("已不予认定 / Dismissed"),
-    "appeal": _("申诉已提交 / Appeal submitted"),
-    "uphold": _("申诉已通过 / Appeal upheld"),
-    "reject": _("申诉已驳回 / Appeal rejected"),
+    "confirm": gettext_lazy("已确认 / Confirmed"),
+    "dismiss": gettext_lazy("已不予认定 / Dismissed"),
+    "appeal": gettext_lazy("申诉已提交 / Appeal submitted"),
+    "uphold": gettext_lazy("申诉已通过 / Appeal upheld"),
+    "reject": gettext_lazy("申诉已驳回 / Appeal rejected"),
 }
 
 
