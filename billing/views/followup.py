@@ -171,13 +171,22 @@ def act(request):
     return redirect(back)
 
 
-def _month(request) -> dt.date:
-    text = request.GET.get("month", "")
+def _parsed_month(text: str) -> dt.date | None:
+    """``YYYY-MM`` as the month's first day; None when malformed or out of the years a
+    hospital's findings can have (the month after 9999-12 does not exist)."""
     try:
-        return dt.date.fromisoformat(f"{text}-01")
+        month = dt.date.fromisoformat(f"{text}-01")
     except ValueError:
+        return None
+    return month if 2000 <= month.year <= 2999 else None
+
+
+def _month(request) -> dt.date:
+    month = _parsed_month(request.GET.get("month", ""))
+    if month is None:
         latest = sel.latest_finding_day()
-        return sel.month_start(latest or dt.date.today())
+        month = sel.month_start(latest or dt.date.today())
+    return month
 
 
 @role_required(*OFFICE_ROLES)
@@ -208,10 +217,8 @@ def rankings_page(request):
 @role_required(roles.INSURANCE_OFFICE, roles.ADMINISTRATOR)
 @require_POST
 def watch_update(request):
-    text = request.POST.get("month", "")
-    try:
-        month = dt.date.fromisoformat(f"{text}-01")
-    except ValueError:
+    month = _parsed_month(request.POST.get("month", ""))
+    if month is None:
         messages.error(request, _("月份格式应为 YYYY-MM / Month must be YYYY-MM"))
         return redirect("billing-followup-rankings")
     entries = svc.watch_list_update(month=month)
