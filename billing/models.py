@@ -75,6 +75,13 @@ class Encounter(models.Model):
     )
     admitted_at = models.DateTimeField(_("入院时间 / admitted at"))
     discharged_at = models.DateTimeField(_("出院时间 / discharged at"), null=True, blank=True)
+    # The national platform's identifiers, where HIS sends them: the insured person's
+    # number (人员编号) with the encounter, the settlement id (结算ID) at discharge. The
+    # platform's sale records (3505) and the insurance centre's denials refer to them.
+    psn_no = models.CharField(_("人员编号 / insured person no."), max_length=30, blank=True)
+    setl_id = models.CharField(
+        _("结算ID / settlement id"), max_length=30, blank=True, db_index=True
+    )
     # Who changed the insurance type or the ward, when, from what to what: an insurance
     # auditor reads it (billing.services.encounters.encounter_upsert writes the reason).
     history = HistoricalRecords()
@@ -434,7 +441,10 @@ class ExceptionRow(models.Model):
     ref = models.CharField(max_length=64, blank=True)
     detail = models.JSONField(default=dict)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
 
@@ -460,8 +470,10 @@ class Kit(models.Model):
     is_active = models.BooleanField(
         _("在用 / active"),
         default=True,
-        help_text=_("停用后，其组件的使用不再归入该套包医嘱 / "
-        "when inactive, uses of its components no longer link to its orders"),
+        help_text=_(
+            "停用后，其组件的使用不再归入该套包医嘱 / "
+            "when inactive, uses of its components no longer link to its orders"
+        ),
     )
     history = HistoricalRecords()
 
@@ -479,16 +491,19 @@ class Kit(models.Model):
         if not is_valid_hospital_code(self.order_code):
             raise ValidationError(
                 {
-                    "order_code": _("编码只能包含字母、数字和 . _ - / / "
-                    "letters, digits and . _ - / only")
+                    "order_code": _(
+                        "编码只能包含字母、数字和 . _ - / / letters, digits and . _ - / only"
+                    )
                 }
             )
         # Five codes in one: an order code names one thing, a consumable or a kit.
         if Consumable.objects.filter(order_code=self.order_code, is_active=True).exists():
             raise ValidationError(
                 {
-                    "order_code": _("该医嘱编码已是某个耗材的医嘱编码 / "
-                    "this order code already belongs to a consumable")
+                    "order_code": _(
+                        "该医嘱编码已是某个耗材的医嘱编码 / "
+                        "this order code already belongs to a consumable"
+                    )
                 }
             )
 

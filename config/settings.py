@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "consumables",
     "inventory",
     "billing",
+    "insurance_platform",
 ]
 
 MIDDLEWARE = [

@@ -427,7 +427,8 @@ def test_every_registered_model_has_a_working_list_and_search(admin_client):
     ours = [
         m
         for m in admin.site._registry
-        if m._meta.app_label in {"organisation", "consumables", "inventory", "billing"}
+        if m._meta.app_label
+        in {"organisation", "consumables", "inventory", "billing", "insurance_platform"}
     ]
     assert {m.__name__ for m in ours} >= {
         "Consumable",

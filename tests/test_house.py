@@ -20,7 +20,8 @@ FLOORS = {
     "consumables": 2,
     "inventory": 3,
     "billing": 4,
-    "wuma": 5,
+    "insurance_platform": 5,
+    "wuma": 6,
 }
 # The settings name every app by design.
 ROOT_MODULES = {"config/settings.py", "config/settings_test.py"}

@@ -26,7 +26,7 @@ from django.urls.resolvers import URLResolver
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-APPS = ("config", "organisation", "consumables", "inventory", "billing")
+APPS = ("config", "organisation", "consumables", "inventory", "billing", "insurance_platform")
 
 FENCED = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 INLINE = re.compile(r"`([^`]+?)`", re.S)
@@ -35,15 +35,34 @@ COMMAND = re.compile(r"manage\.py\s+([a-z][a-z0-9_]*)([^`\n|]*)")
 OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
 # An environment variable, setting or error code: upper case with at least one underscore.
 CONSTANT = re.compile(r"(?<![\w-])([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)(?![\w-])")
-URL_PREFIXES = ("api", "billing", "inventory", "master", "accounts", "admin", "i18n", "healthz")
-URL = re.compile(
-    r"(?<![\w.~/-])(/(?:" + "|".join(URL_PREFIXES) + r")(?![\w-])[^\s`'\"|()\[\],;]*)"
+URL_PREFIXES = (
+    "api",
+    "billing",
+    "inventory",
+    "insurance",
+    "master",
+    "accounts",
+    "admin",
+    "i18n",
+    "healthz",
 )
+URL = re.compile(r"(?<![\w.~/-])(/(?:" + "|".join(URL_PREFIXES) + r")(?![\w-])[^\s`'\"|()\[\],;]*)")
 HOST = re.compile(r"https?://[^/\s`)]+")
 MAKE = re.compile(r"(?<![\w-])make\s+([a-z][a-z0-9-]*)")
 FILE_SUFFIXES = (
-    ".py", ".md", ".html", ".js", ".css", ".sql", ".yaml", ".yml", ".toml", ".po", ".png",
-    ".txt", ".json",
+    ".py",
+    ".md",
+    ".html",
+    ".js",
+    ".css",
+    ".sql",
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".po",
+    ".png",
+    ".txt",
+    ".json",
 )
 PATH_LIKE = re.compile(r"^\.?[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.-]+)*/?$")
 # Answered by middleware before URL resolution (config/health.py), so not in the resolver.
@@ -212,9 +231,7 @@ def file_exists(name: str) -> bool:
         return True
     if "/" not in name.rstrip("/"):  # a bare file name (`udi.py`): somewhere in the repo
         skip = {".venv", ".git", "node_modules"}
-        return any(
-            not skip & set(p.relative_to(ROOT).parts) for p in ROOT.rglob(name.rstrip("/"))
-        )
+        return any(not skip & set(p.relative_to(ROOT).parts) for p in ROOT.rglob(name.rstrip("/")))
     # A path inside an app, as an app's row of a table writes it (`importing/`).
     first = name.split("/")[0]
     return not (ROOT / first).is_dir() and any((ROOT / app / name).exists() for app in APPS)

@@ -99,6 +99,7 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("billing/", include("billing.urls")),
     path("master/", include("consumables.urls")),
+    path("insurance/", include("insurance_platform.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

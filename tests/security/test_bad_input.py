@@ -290,7 +290,7 @@ def test_every_url_says_which_query_parameters_it_reads():
 # --- query parameters read anywhere in the code ------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("billing", "inventory", "consumables", "organisation", "config")
+APPS = ("insurance_platform", "billing", "inventory", "consumables", "organisation", "config")
 READ = re.compile(r"""(?:GET|query_params)\.(?:get|getlist)\(\s*["'](\w+)["']""")
 BOUND_FORM = re.compile(r"""(\w+Form)\(\s*request\.GET""")
 

@@ -1,0 +1,3 @@
+"""The insurance office's platform pages; each page module owns its ``urlpatterns``."""
+
+urlpatterns = []
