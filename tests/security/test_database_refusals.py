@@ -19,9 +19,15 @@ from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 
 from billing.models import ChargeLine, ChargeRefund, Encounter, Use
+from config import roles
 from consumables.models import Consumable
 from inventory.models import Receipt, ReceiptLine, ScanEvent, StockMove
-from tests.billing.conftest import hospital, post_scan, stocked_item  # noqa: F401  (fixture)
+from tests.billing.conftest import (  # noqa: F401  (fixtures)
+    client_for,
+    hospital,
+    post_scan,
+    stocked_item,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -34,15 +40,17 @@ PROTECTED = [
     "billing_use",
     "billing_chargeline",
     "billing_chargerefund",
+    "billing_hischargecheck",
 ]
 
 
 @pytest.fixture
 def history(hospital):  # noqa: F811  (the imported fixture)
     """Receipts, moves and scan events; a lot used 3 times with 1 returned (so a refund);
-    a tracked unit used and charged (its ``active_unit`` held); a second encounter."""
+    a tracked unit used and charged (its ``active_unit`` held); an HIS charge without an
+    order (its boundary check kept); a second encounter."""
     nurse = hospital["nurse"]
-    _, _, (lot_code,) = stocked_item(hospital, "690770000001", price="10", quantity=10)
+    item, _, (lot_code,) = stocked_item(hospital, "690770000001", price="10", quantity=10)
     response = post_scan(nurse, "use", lot_code, "XNK", encounter="ZY001", quantity=3)
     assert response.status_code == 201, response.json()
     response = post_scan(nurse, "return", lot_code, "XNK", encounter="ZY001", quantity=1)
@@ -52,6 +60,19 @@ def history(hospital):  # noqa: F811  (the imported fixture)
     )
     response = post_scan(nurse, "use", unit_code, "XNK", encounter="ZY001")
     assert response.status_code == 201, response.json()
+    response = client_for("his", roles.INTEGRATION).post(
+        "/api/v1/charges",
+        {
+            "event_id": str(uuid.uuid4()),
+            "encounter": "ZY001",
+            "charge_code": item.charge_code,
+            "quantity": 1,
+            "unit_price": "10",
+            "charged_at": timezone.now().isoformat(),
+        },
+        format="json",
+    )
+    assert response.status_code == 201 and response.json()["warnings"], response.json()
     other = Encounter.objects.create(
         visit_no="ZY002",
         patient=hospital["encounter"].patient,
@@ -129,15 +150,16 @@ FACT_UPDATES = [
     ("billing_chargerefund", "quantity = quantity + 1"),
     ("billing_chargerefund", "refunded_at = refunded_at - interval '1 day'"),
     ("billing_chargerefund", "reason = 'edited'"),
+    ("billing_hischargecheck", "outcome = 'refused'"),
+    ("billing_hischargecheck", "kinds = '[]'"),
+    ("billing_hischargecheck", "checked_at = checked_at - interval '1 day'"),
 ]
 
 
 @pytest.mark.parametrize(("table", "assignment"), FACT_UPDATES)
 def test_update_of_a_fact_is_refused(history, table, assignment):
     before = table_rows(table)
-    refused(
-        f"UPDATE {table} SET {assignment}", {"other_encounter": history["other_encounter"].pk}
-    )
+    refused(f"UPDATE {table} SET {assignment}", {"other_encounter": history["other_encounter"].pk})
     assert table_rows(table) == before
 
 
@@ -192,10 +214,7 @@ def test_charge_refunded_quantity_never_shrinks(history):
 
 def test_charge_unit_is_freed_when_the_charge_is_wholly_refunded(history):
     charge = history["unit_charge"]
-    sql = (
-        "UPDATE billing_chargeline SET refunded_quantity = 1, active_unit_id = NULL "
-        "WHERE id = %s"
-    )
+    sql = "UPDATE billing_chargeline SET refunded_quantity = 1, active_unit_id = NULL WHERE id = %s"
     assert run(sql, [charge.pk]) == 1
 
 
@@ -248,7 +267,7 @@ def test_truncate_is_refused(history, table):
 def test_truncate_of_a_parent_reaching_the_money_rows_is_refused(history):
     settle_foreign_keys()
     refused("TRUNCATE billing_encounter CASCADE", match="TRUNCATE refused on billing_")
-    assert Use.objects.count() == 2 and ChargeLine.objects.count() == 2
+    assert Use.objects.count() == 2 and ChargeLine.objects.count() == 3
     assert StockMove.objects.exists()
 
 
