@@ -44,44 +44,59 @@ INV_CHG_TYPES = {
 
 FUNCTIONS = f"""
 CREATE OR REPLACE FUNCTION insurance_sale_needed(p_consumable bigint, p_encounter_no varchar)
-RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (
+RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN EXISTS (
         SELECT 1
         FROM consumables_consumable c, billing_encounter e, billing_insurancetype t
         WHERE c.id = p_consumable AND c.chargeable
           AND e.visit_no = p_encounter_no
           AND t.name = e.insurance_type AND t.insured
-    )
+    );
+END;
 $$;
 
 CREATE OR REPLACE FUNCTION insurance_upload_txn(m inventory_stockmove)
-RETURNS varchar LANGUAGE sql STABLE AS $$
-    SELECT CASE
-        WHEN fl.usage = 'supplier' AND tl.usage = 'internal' THEN '3503'
-        WHEN fl.usage = 'internal' AND tl.usage = 'supplier' THEN '3504'
-        WHEN fl.usage = 'internal' AND tl.usage = 'patient' THEN
-            CASE WHEN insurance_sale_needed(m.consumable_id, m.encounter_no) THEN '3505' END
-        WHEN fl.usage = 'patient' AND tl.usage = 'internal' THEN
-            CASE WHEN insurance_sale_needed(m.consumable_id, m.encounter_no) THEN '3506' END
-        WHEN fl.usage = 'internal' OR tl.usage = 'internal' THEN '3502'
-    END::varchar
-    FROM organisation_location fl, organisation_location tl
-    WHERE fl.id = m.from_location_id AND tl.id = m.to_location_id
+RETURNS varchar LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    src varchar;
+    dst varchar;
+BEGIN
+    SELECT usage INTO src FROM organisation_location WHERE id = m.from_location_id;
+    SELECT usage INTO dst FROM organisation_location WHERE id = m.to_location_id;
+    IF src = 'supplier' AND dst = 'internal' THEN
+        RETURN '3503';
+    ELSIF src = 'internal' AND dst = 'supplier' THEN
+        RETURN '3504';
+    ELSIF src = 'internal' AND dst = 'patient' THEN
+        RETURN CASE WHEN insurance_sale_needed(m.consumable_id, m.encounter_no) THEN '3505' END;
+    ELSIF src = 'patient' AND dst = 'internal' THEN
+        RETURN CASE WHEN insurance_sale_needed(m.consumable_id, m.encounter_no) THEN '3506' END;
+    ELSIF src = 'internal' OR dst = 'internal' THEN
+        RETURN '3502';
+    END IF;
+    RETURN NULL;
+END;
 $$;
 
 CREATE OR REPLACE FUNCTION insurance_inv_chg_type(m inventory_stockmove)
-RETURNS varchar LANGUAGE sql STABLE AS $$
-    SELECT CASE
-        WHEN fl.usage = 'adjustment' THEN '103'
-        WHEN tl.usage = 'adjustment' THEN '104'
-        WHEN tl.usage = 'scrap' THEN '105'
-        WHEN fl.usage = 'internal' AND tl.usage = 'internal' THEN
+RETURNS varchar LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    src varchar;
+    dst varchar;
+BEGIN
+    SELECT usage INTO src FROM organisation_location WHERE id = m.from_location_id;
+    SELECT usage INTO dst FROM organisation_location WHERE id = m.to_location_id;
+    RETURN CASE
+        WHEN src = 'adjustment' THEN '103'
+        WHEN dst = 'adjustment' THEN '104'
+        WHEN dst = 'scrap' THEN '105'
+        WHEN src = 'internal' AND dst = 'internal' THEN
             CASE WHEN m.kind = 'return' THEN '101' ELSE '102' END
-        WHEN tl.usage = 'internal' THEN '106'
+        WHEN dst = 'internal' THEN '106'
         ELSE '107'
-    END::varchar
-    FROM organisation_location fl, organisation_location tl
-    WHERE fl.id = m.from_location_id AND tl.id = m.to_location_id
+    END;
+END;
 $$;
 
 CREATE OR REPLACE FUNCTION insurance_business_day(at timestamptz)
