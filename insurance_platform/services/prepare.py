@@ -10,10 +10,11 @@ payload is empty when the ledger holds what the specification requires).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
 from billing.models import Use
@@ -51,8 +52,30 @@ def prepare(record_ids: Iterable[int]) -> int:
         context = _Context(records)
         for record in records:
             record.payload = context.payload(record)
-        UploadRecord.objects.bulk_update(records, ["payload"])
+        _save_payloads(records)
     return len(records)
+
+
+_SAVE = (
+    "UPDATE insurance_platform_uploadrecord u SET payload = v.payload::jsonb "
+    "FROM unnest(%s::bigint[], %s::text[]) AS v(id, payload) WHERE u.id = v.id"
+)
+
+
+def _save_payloads(records: list[UploadRecord]) -> None:
+    """One UPDATE for the batch (``bulk_update`` builds a CASE of every row: half the
+    time of a batch)."""
+    if connection.vendor != "postgresql":
+        UploadRecord.objects.bulk_update(records, ["payload"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SAVE,
+            [
+                [r.pk for r in records],
+                [json.dumps(r.payload, ensure_ascii=False) for r in records],
+            ],
+        )
 
 
 def _time(at: dt.datetime | None) -> str | None:
