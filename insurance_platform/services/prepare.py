@@ -16,10 +16,11 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 from billing.models import Use
 from config.business_day import BUSINESS_ZONE, business_day
-from consumables.models import DeviceIdentifier
+from consumables.models import DeviceIdentifier, PriceVersion
 from inventory.models import ReceiptLine
 
 from .. import rules
@@ -129,6 +130,26 @@ class _Context:
                 for line in rows.distinct("lot_id"):
                     self.receipt_of_lot[line.lot_id] = line
 
+        # An approved purchase price, for a lot received before the ledger began.
+        self.purchase_price: dict[int, Decimal] = {}
+        costless = {
+            m.consumable_id
+            for m in moves
+            if m.pk not in self.receipt_of_move and m.lot_id not in self.receipt_of_lot
+        }
+        if costless:
+            versions = (
+                PriceVersion.objects.filter(
+                    consumable_id__in=costless,
+                    status=PriceVersion.Status.APPROVED,
+                    effective_from__lte=timezone.now(),
+                )
+                .order_by("consumable_id", "-effective_from")
+                .distinct("consumable_id")
+                .values_list("consumable_id", "purchase_price")
+            )
+            self.purchase_price = dict(versions)
+
         # Uses: a sale's own; for a sale return, the use it reverses.
         use_moves = {r.move_id for r in by_txn.get(Txn.SALE, [])}
         use_moves |= {r.move.reverses_id for r in by_txn.get(Txn.SALE_RETURN, [])}
@@ -207,7 +228,7 @@ class _Context:
 
     def _cost(self, move) -> Decimal | None:
         line = self.receipt_of_move.get(move.pk) or self.receipt_of_lot.get(move.lot_id)
-        return line.unit_cost if line else None
+        return line.unit_cost if line else self.purchase_price.get(move.consumable_id)
 
     # -- per transaction -------------------------------------------------------------
     def payload(self, record: UploadRecord) -> dict:

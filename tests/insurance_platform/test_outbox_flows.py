@@ -316,3 +316,35 @@ def test_a_unit_sale_carries_its_own_code_with_the_serial(world):
     assert trace["trac_pkg_lv"] == "最小销售单元"
     assert payload["finl_trns_pric"] == "960.000000"
     assert payload["manu_lotnum"] == "B7"
+
+
+def test_a_stock_change_of_a_lot_never_received_is_priced_at_the_approved_purchase_price(world):
+    from inventory.ledger import NewMove, department_location, post_moves, virtual_location
+    from inventory.models import Lot
+    from organisation.models import Location
+
+    lot = Lot.objects.create(
+        consumable=world["consumable"],
+        lot_no="OLD1",
+        production_date=MADE,
+        expiry=timezone.localdate() + dt.timedelta(days=200),
+    )
+    with transaction.atomic():
+        (move,) = post_moves(
+            [
+                NewMove(
+                    kind="adjust",
+                    lot=lot,
+                    quantity=2,
+                    from_location=virtual_location(Location.Usage.ADJUSTMENT),
+                    to_location=department_location(world["ward"]),
+                    occurred_at=timezone.now(),
+                    user=world["keeper"].user,
+                )
+            ]
+        )
+    (record,) = records("3502", move=move)
+    payload = prepared(record)
+    assert payload["inv_chg_type"] == "103"  # a surplus
+    assert payload["pric"] == "20.000000"
+    assert payload["manu_lotnum"] == "OLD1"
