@@ -288,3 +288,31 @@ def test_an_outbox_record_is_not_deleted_by_the_database(world):
     ):
         cursor.execute("DELETE FROM insurance_platform_uploadrecord")
     assert UploadRecord.objects.count() == 2
+
+
+def test_a_unit_sale_carries_its_own_code_with_the_serial(world):
+    consumable = ConsumableFactory(
+        registration_no="国械注准20163130002", tracking=Consumable.Tracking.UNIT
+    )
+    di = DeviceIdentifierFactory(
+        consumable=consumable, udi_di=gtin("690123400028"), package_level="最小销售单元"
+    ).udi_di
+    PriceVersionFactory(
+        consumable=consumable,
+        purchase_price=Decimal("800"),
+        charge_price=Decimal("960"),
+        effective_from=timezone.now() - dt.timedelta(days=30),
+    )
+    code = code_for(di, lot="B7", serial="SN0001")
+    keeper = world["keeper"]
+    created(post_scan(keeper, "receive", code, "CK01", supplier="GYS01", unit_cost="800"))
+    created(post_scan(keeper, "issue", code, "XNK", from_department="CK01"))
+    created(post_scan(world["nurse"], "use", code, "XNK", encounter="ZY001"))
+    (record,) = records("3505")
+    payload = prepared(record)
+    (trace,) = payload["drugtracinfo"]
+    assert trace["drug_trac_codg"].startswith(f"(01){di}(17)")
+    assert trace["drug_trac_codg"].endswith("(10)B7(21)SN0001")
+    assert trace["trac_pkg_lv"] == "最小销售单元"
+    assert payload["finl_trns_pric"] == "960.000000"
+    assert payload["manu_lotnum"] == "B7"
