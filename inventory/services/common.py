@@ -15,13 +15,26 @@ from ..models import Lot, Recall, TrackedUnit
 from .scans import ScanContext
 
 
-def lot_for(consumable: Consumable, lot_no: str, expiry: dt.date | None) -> Lot:
+def lot_for(
+    consumable: Consumable,
+    lot_no: str,
+    expiry: dt.date | None,
+    production_date: dt.date | None = None,
+) -> Lot:
+    """The lot, created on its first receipt with the dates the label gives (the
+    production date is what the national platform's records name ``manu_date``)."""
     lot, created = Lot.objects.get_or_create(
-        consumable=consumable, lot_no=lot_no or "", defaults={"expiry": expiry}
+        consumable=consumable,
+        lot_no=lot_no or "",
+        defaults={"expiry": expiry, "production_date": production_date},
     )
-    if not created and expiry and lot.expiry is None:
-        lot.expiry = expiry
-        lot.save(update_fields=["expiry"])
+    if not created:
+        fill = {"expiry": expiry, "production_date": production_date}
+        fill = {k: v for k, v in fill.items() if v and getattr(lot, k) is None}
+        if fill:
+            for k, v in fill.items():
+                setattr(lot, k, v)
+            lot.save(update_fields=list(fill))
     return lot
 
 

@@ -91,7 +91,7 @@ def receive(context: ScanContext) -> ScanResult:
     refuse_if_expired(resolution.expiry, context.business_date, lot_no)
     refuse_if_recalled(consumable, lot_no)
     quantity = requested_quantity(context)
-    lot = lot_for(consumable, lot_no, resolution.expiry)
+    lot = lot_for(consumable, lot_no, resolution.expiry, resolution.parsed.production_date)
 
     serial, labels = None, []
     if consumable.tracking == Consumable.Tracking.UNIT:
