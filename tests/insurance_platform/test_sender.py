@@ -22,8 +22,8 @@ from inventory.services.stocktake import (
     stocktake_open,
     stocktake_submit,
 )
-from tests.billing.conftest import client_for, hospital, post_scan  # noqa: F401  (fixtures)
 from tests.billing import test_broker_down
+from tests.billing.conftest import client_for, hospital, post_scan  # noqa: F401  (fixtures)
 from tests.insurance_platform import test_outbox_flows as flows
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
