@@ -109,7 +109,10 @@ def send_due(*, now: dt.datetime | None = None, batch_size: int = 500) -> SendRe
     records = list(UploadRecord.objects.filter(pk__in=ids).order_by("pk"))
     by_txn: dict[str, list[UploadRecord]] = defaultdict(list)
     for record in records:
-        by_txn[record.txn].append(record)
+        if record.payload is None:  # being prepared by another worker: next round
+            _retry(record, "报文尚未生成 / payload not prepared yet", now=now, result=result)
+        else:
+            by_txn[record.txn].append(record)
     for txn, batch in by_txn.items():
         _send_batch(txn, batch, now=now, result=result)
     UploadRecord.objects.bulk_update(
