@@ -25,6 +25,11 @@ install: $(STAMP)
 run: $(STAMP) messages
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(BIN)/python manage.py load_demo
+	@# No platform address: the bundled platform double (INSURANCE_PLATFORM_URL in the README).
+	@if [ -z "$$INSURANCE_PLATFORM_URL" ]; then \
+		DJANGO_DEBUG=1 $(BIN)/python manage.py platform_double & double=$$!; \
+		trap "kill $$double 2>/dev/null" EXIT; \
+	fi; \
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # Debian packages the tests need: Chromium for the browser tests, libzbar for pyzbar.

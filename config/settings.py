@@ -211,7 +211,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.watch_list_previous_month",
         "schedule": crontab(day_of_month=1, hour=6, minute=0),
     },
+    # The national platform's outbox, every minute (records wait there while the broker or
+    # the platform is down; nothing on the bedside path waits for this).
+    "send-platform-uploads": {
+        "task": "insurance_platform.tasks.send_uploads",
+        "schedule": 60.0,
+    },
 }
+
+# The national insurance platform (进销存 and traceability-code uploads). No address: the
+# bundled platform double on this machine (``manage.py platform_double``; ``make run``
+# starts it). The institution code (定点医药机构编号) and the signing secret come from the
+# insurance bureau.
+INSURANCE_PLATFORM_DOUBLE_PORT = int(os.environ.get("INSURANCE_PLATFORM_DOUBLE_PORT", "8010"))
+INSURANCE_PLATFORM_URL = os.environ.get("INSURANCE_PLATFORM_URL", "").rstrip("/")
+INSURANCE_FIXMEDINS_CODE = os.environ.get("INSURANCE_FIXMEDINS_CODE", "H00000000000")
+INSURANCE_PLATFORM_SECRET = os.environ.get("INSURANCE_PLATFORM_SECRET", "")
 
 # Reconciliation: a department/chargeable item whose abs(used - billed) / used exceeds this
 # (percent, up to 2 places) is reported as VARIANCE_OVER_THRESHOLD (the target: within 5%).
