@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from config.errors import DomainError
 
@@ -31,4 +32,16 @@ def resend(*, record_id: int, user) -> UploadRecord:
         record.status, record.next_attempt_at = Status.PENDING, now
         record.resent_by, record.resent_at = user, now
         record.save(update_fields=["status", "next_attempt_at", "resent_by", "resent_at"])
+        transaction.on_commit(_send_soon)
     return record
+
+
+def _send_soon() -> None:
+    """Ask a worker to send now (in-process without a broker, as in the quick start). With
+    the broker down the record simply waits: beat's next round takes it."""
+    from ..tasks import send_uploads
+
+    try:
+        send_uploads.delay()
+    except (BrokerError, OSError):
+        pass
