@@ -179,6 +179,7 @@ def url_kwargs(world, name: str, pattern: URLPattern) -> dict:
         "kind": world["conflict_kind"],
         "consumable_id": world["supplied"].pk,
         "submission_id": world["submission"].pk,
+        "upload_id": getattr(world["upload"], "pk", None),
     }
     pk_of = {
         "master:staging-import": world["staging_import"].pk,
