@@ -3,7 +3,7 @@ a day's upload records, and a failed one sent again."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +16,23 @@ from ..selectors import uploads as sel
 from ..services.resend import resend
 
 MAX_LIMIT = 5000
+
+
+class UploadOutputSerializer(serializers.Serializer):
+    """The OpenAPI description of one record (``record_payload`` builds it)."""
+
+    id = serializers.IntegerField()
+    txn = serializers.ChoiceField(UploadRecord.Txn.values)
+    status = serializers.ChoiceField(UploadRecord.Status.values)
+    business_day = serializers.DateField()
+    ref = serializers.CharField(help_text="the move's event_id, move:<id> or stocktake:<id>")
+    payload = serializers.JSONField(
+        allow_null=True, help_text="the fields by their specification codes; null: not yet"
+    )
+    error = serializers.CharField(allow_null=True, help_text="the platform's message")
+    error_code = serializers.CharField(allow_null=True)
+    attempts = serializers.IntegerField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
 
 
 class UploadsApi(APIView):
@@ -57,6 +74,10 @@ class UploadListApi(UploadsApi):
             OpenApiParameter("after", int, description="records with a larger id (paging)"),
             OpenApiParameter("limit", int, description=f"at most this many (1..{MAX_LIMIT})"),
         ],
+        responses={
+            200: UploadOutputSerializer(many=True),
+            400: OpenApiResponse(description="VALIDATION_ERROR: a bad date or filter"),
+        },
     )
     def get(self, request):
         query = self.Query(data=request.query_params)
@@ -72,8 +93,13 @@ class UploadResendApi(UploadsApi):
 
     @extend_schema(
         summary="重新上传 / send a failed upload again",
-        request=None,
-        description="409 UPLOAD_NOT_FAILED unless the record failed; 404 NOT_FOUND.",
+        # No fields: the record is the URL's (an empty body or ``{}``).
+        request={"application/json": {"type": "object", "properties": {}}},
+        responses={
+            200: UploadOutputSerializer,
+            404: OpenApiResponse(description="NOT_FOUND: no such upload"),
+            409: OpenApiResponse(description="UPLOAD_NOT_FAILED: only a failed upload"),
+        },
     )
     def post(self, request, upload_id: int):
         record = resend(record_id=upload_id, user=request.user)

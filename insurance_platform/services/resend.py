@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -41,7 +43,5 @@ def _send_soon() -> None:
     the broker down the record simply waits: beat's next round takes it."""
     from ..tasks import send_uploads
 
-    try:
+    with contextlib.suppress(BrokerError, OSError):
         send_uploads.delay()
-    except (BrokerError, OSError):
-        pass
