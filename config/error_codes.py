@@ -336,6 +336,16 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
         "a follow-up step of a finding that no reconciliation run or pre-discharge audit reports",
         W("未找到该问题：{key}", "No such finding: {key}"),
     ),
+    ErrorCode(
+        "UPLOAD_NOT_FAILED",
+        409,
+        "a resend of a platform upload that has not failed (it is pending, in flight or "
+        "accepted: the sender takes it, or took it, by itself)",
+        W(
+            "该上传记录状态为“{status}”，只有上传失败的记录可以重新上传",
+            "The upload is {status_en}: only a failed upload can be resent",
+        ),
+    ),
     # -- 404, 405, 415 ---------------------------------------------------------------------
     ErrorCode(
         "NOT_FOUND",
@@ -347,6 +357,7 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
             "stocktake_line": W("盘点明细不存在", "No such line"),
             "charge": W("计费记录不存在", "No such charge"),
             "supplier_product": W("未找到该供货品种", "no such product of yours"),
+            "upload": W("上传记录不存在", "No such upload"),
         },
     ),
     ErrorCode(

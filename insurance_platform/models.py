@@ -1,5 +1,6 @@
 """The outbox of platform transactions (one record per ledger fact that must be uploaded)."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
@@ -64,6 +65,16 @@ class UploadRecord(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
+    # The last person who sent a failed record again (the insurance office's resend).
+    resent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("重新上传人 / resent by"),
+    )
+    resent_at = models.DateTimeField(_("重新上传时间 / resent at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("医保平台上传 / platform upload")

@@ -13,6 +13,7 @@ from billing.api import reconciliation as reconciliation_api
 from consumables import api as consumables_api
 from consumables.submissions import api as supplier_api
 from consumables.views import home as consumables_views
+from insurance_platform.api import uploads as uploads_api
 from inventory.api import decode as decode_api
 from inventory.api import scans as inventory_api
 
@@ -66,12 +67,25 @@ api_v1 = [
         reconciliation_api.ExceptionListApi.as_view(),
         name="recon-exceptions",
     ),
-    path("supplier/products", supplier_api.SupplierProductListApi.as_view(),
-         name="supplier-products"),
-    path("supplier/submissions", supplier_api.SupplierSubmissionListApi.as_view(),
-         name="supplier-submissions"),
-    path("supplier/submissions/<int:submission_id>",
-         supplier_api.SupplierSubmissionDetailApi.as_view(), name="supplier-submission"),
+    path("insurance/uploads", uploads_api.UploadListApi.as_view(), name="insurance-upload-list"),
+    path(
+        "insurance/uploads/<int:upload_id>/resend",
+        uploads_api.UploadResendApi.as_view(),
+        name="insurance-upload-resend",
+    ),
+    path(
+        "supplier/products", supplier_api.SupplierProductListApi.as_view(), name="supplier-products"
+    ),
+    path(
+        "supplier/submissions",
+        supplier_api.SupplierSubmissionListApi.as_view(),
+        name="supplier-submissions",
+    ),
+    path(
+        "supplier/submissions/<int:submission_id>",
+        supplier_api.SupplierSubmissionDetailApi.as_view(),
+        name="supplier-submission",
+    ),
 ]
 
 urlpatterns = [

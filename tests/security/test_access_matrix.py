@@ -84,6 +84,10 @@ MATRIX: dict[str, set[str]] = {
     "billing-finance-four-price": {PO, F, INS, A},
     "billing-finance-stock": {F, INS, A},
     "billing-finance-reconcile": {F, INS, A},
+    # The national platform's uploads: the insurance office's (finance reads the page);
+    # HIS or the integration engine may read the records too.
+    "insurance-uploads": {F, INS, A},
+    "insurance-uploads-resend": {INS, A},
     # Master data: code conflicts and mappings are procurement's, prices the pricing office's;
     # suppliers see their own products and submissions only.
     "master:staging": {P, A},
@@ -119,6 +123,8 @@ MATRIX: dict[str, set[str]] = {
     "recon-run": {F, INS, A},
     "recon-variances": {F, INS, A},
     "recon-exceptions": {F, INS, A},
+    "insurance-upload-list": {INS, INT, A},
+    "insurance-upload-resend": {INS, A},
     "supplier-products": {SUP, A},
     "supplier-submissions": {SUP, A},
     "supplier-submission": {SUP, A},
@@ -173,6 +179,7 @@ def url_kwargs(world, name: str, pattern: URLPattern) -> dict:
         "kind": world["conflict_kind"],
         "consumable_id": world["supplied"].pk,
         "submission_id": world["submission"].pk,
+        "upload_id": getattr(world["upload"], "pk", None),
     }
     pk_of = {
         "master:staging-import": world["staging_import"].pk,

@@ -17,6 +17,7 @@ from consumables.services import price_version_propose
 from consumables.staging.conflicts import KINDS as CONFLICT_KINDS
 from consumables.staging.models import StagingImport, StagingRow
 from consumables.submissions.services import submission_create, supplier_product_assign
+from insurance_platform.models import UploadRecord
 from inventory.services.recall import recall_register
 from inventory.services.stocktake import stocktake_open
 from organisation.models import Department, Supplier
@@ -96,6 +97,8 @@ def build_world(hospital) -> dict:
         "recall": recall,
         "run_date": day - dt.timedelta(days=0),
         "exception": exception,
+        # The outbox record the database wrote for the receipt (PostgreSQL's triggers).
+        "upload": UploadRecord.objects.order_by("pk").first(),
     }
 
 
