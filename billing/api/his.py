@@ -130,6 +130,12 @@ class EncounterApi(HisFeedApi):
         )
         department = serializers.CharField(max_length=32)
         admitted_at = serializers.DateTimeField()
+        psn_no = serializers.CharField(
+            max_length=max_length(Encounter, "psn_no"),
+            required=False,
+            help_text="人员编号: the insured person's number at the insurance platform "
+            "(the platform's sale records carry it); absent: kept as it was",
+        )
 
     @extend_schema(
         summary="HIS：就诊登记或更新 / HIS: register or update an encounter",
@@ -180,6 +186,12 @@ class EncounterApi(HisFeedApi):
 class DischargeApi(HisFeedApi):
     class DischargeInputSerializer(serializers.Serializer):
         discharged_at = EventTimeField(required=False)
+        setl_id = serializers.CharField(
+            max_length=max_length(Encounter, "setl_id"),
+            required=False,
+            help_text="结算ID: the insurance settlement's id (denials name it); may come with "
+            "a later discharge post",
+        )
 
     @extend_schema(
         summary="HIS：出院 / HIS: discharge",
@@ -199,6 +211,7 @@ class DischargeApi(HisFeedApi):
         encounter = encounter_discharge(
             visit_no=visit_no,
             discharged_at=serializer.validated_data.get("discharged_at") or timezone.now(),
+            setl_id=serializer.validated_data.get("setl_id", ""),
         )
         return Response({"visit_no": encounter.visit_no, "discharged_at": encounter.discharged_at})
 

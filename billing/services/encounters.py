@@ -86,6 +86,7 @@ def encounter_upsert(
     insurance_type: str,
     department: str,
     admitted_at: dt.datetime,
+    psn_no: str | None = None,
 ) -> tuple[Encounter, bool]:
     """Create or update an encounter from the HIS feed (idempotent on ``visit_no``).
 
@@ -101,6 +102,8 @@ def encounter_upsert(
         insurance_type, current=encounter.insurance_type if encounter else None
     )
     wanted = {"insurance_type": insurance_type, "department": ward, "admitted_at": admitted_at}
+    if psn_no is not None:  # the insured person's number (人员编号), where HIS sends it
+        wanted["psn_no"] = psn_no
     if encounter is None:
         patient = _patient_upsert(patient_id=patient_id, name=patient_name)
         encounter, created = Encounter.objects.select_for_update().get_or_create(
@@ -197,7 +200,12 @@ def _patient_upsert(*, patient_id: str, name: str) -> Patient:
 
 
 # Labels of the history reason an auditor reads (history_change_reason, 100 characters).
-CHANGE_LABELS = {"insurance_type": "医保类型", "department": "病区", "admitted_at": "入院时间"}
+CHANGE_LABELS = {
+    "insurance_type": "医保类型",
+    "department": "病区",
+    "admitted_at": "入院时间",
+    "psn_no": "人员编号",
+}
 
 
 def _encounter_changes(encounter: Encounter, wanted: dict) -> list[tuple[str, str, str]]:
@@ -247,11 +255,14 @@ def refuse_unless_audited(encounter: Encounter) -> None:
 
 
 @transaction.atomic
-def encounter_discharge(*, visit_no: str, discharged_at: dt.datetime) -> Encounter:
+def encounter_discharge(
+    *, visit_no: str, discharged_at: dt.datetime, setl_id: str = ""
+) -> Encounter:
     """Close an encounter; discharging twice keeps the first time. A discharge ahead of the
     server clock or before the admission is TIME_OUT_OF_RANGE (it may be keyed in late, so
     it has no back-dating window). With the discharge gate on, open findings of the gated
-    kinds hold it (OPEN_FINDINGS, ``refuse_unless_audited``)."""
+    kinds hold it (OPEN_FINDINGS, ``refuse_unless_audited``). ``setl_id``: the insurance
+    settlement's id (结算ID), kept once known (a later discharge post may bring it)."""
     encounter = Encounter.objects.select_for_update().filter(visit_no=visit_no).first()
     if encounter is None:
         raise errors.unknown_encounter(visit_no)
@@ -265,6 +276,10 @@ def encounter_discharge(*, visit_no: str, discharged_at: dt.datetime) -> Encount
         )
         encounter.discharged_at = discharged_at
         encounter.save(update_fields=["discharged_at"])
+    if setl_id and encounter.setl_id != setl_id:
+        encounter.setl_id = setl_id
+        encounter._change_reason = f"HIS: 结算ID / settlement id → {setl_id}"
+        encounter.save(update_fields=["setl_id"])
     return encounter
 
 

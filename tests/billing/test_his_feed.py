@@ -43,6 +43,46 @@ def test_discharge_closes_the_encounter(his, hospital):
     assert Encounter.objects.get(visit_no="ZY001").discharged_at is not None
 
 
+def test_the_platform_person_number_comes_with_the_encounter_and_stays(his, hospital):
+    body = {
+        "visit_no": "ZY901",
+        "patient_id": "P901",
+        "patient_name": "王五",
+        "insurance_type": "职工医保",
+        "department": "XNK",
+        "admitted_at": now(),
+        "psn_no": "51000019900101123X",
+    }
+    assert his.post("/api/v1/encounters", body, format="json").status_code == 201
+    del body["psn_no"]  # not sent again: kept
+    assert his.post("/api/v1/encounters", body, format="json").status_code == 200
+    encounter = Encounter.objects.get(visit_no="ZY901")
+    assert encounter.psn_no == "51000019900101123X"
+    body["psn_no"] = "51000019900101124X"
+    assert his.post("/api/v1/encounters", body, format="json").status_code == 200
+    encounter.refresh_from_db()
+    assert encounter.psn_no == "51000019900101124X"
+    assert "人员编号" in encounter.history.first().history_change_reason
+    body["psn_no"] = "X" * 31
+    response = his.post("/api/v1/encounters", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_the_settlement_id_comes_with_the_discharge_or_after_it(his, hospital):
+    response = his.post("/api/v1/encounters/ZY001/discharge", {}, format="json")
+    assert response.status_code == 200
+    first = Encounter.objects.get(visit_no="ZY001").discharged_at
+    response = his.post(
+        "/api/v1/encounters/ZY001/discharge", {"setl_id": "SETL20260301001"}, format="json"
+    )
+    assert response.status_code == 200
+    encounter = Encounter.objects.get(visit_no="ZY001")
+    assert encounter.setl_id == "SETL20260301001" and encounter.discharged_at == first
+    response = his.post("/api/v1/encounters/ZY001/discharge", {"setl_id": "S" * 31}, format="json")
+    assert response.status_code == 400
+
+
 def test_order_is_idempotent_on_order_id(his, hospital):
     body = {
         "order_id": "YZ9",
@@ -179,9 +219,7 @@ def test_posting_a_visit_number_with_another_patient_is_refused_as_a_conflict(hi
 
 def test_another_patient_on_a_discharged_visit_number_is_refused_as_a_conflict(his, hospital):
     discharge(his)
-    response = his.post(
-        "/api/v1/encounters", encounter_body(patient_id="P999"), format="json"
-    )
+    response = his.post("/api/v1/encounters", encounter_body(patient_id="P999"), format="json")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "ENCOUNTER_CONFLICT"
     assert Encounter.objects.get(visit_no="ZY001").patient.patient_id == "P001"
@@ -216,9 +254,7 @@ def test_insurance_type_and_ward_changes_are_kept_in_the_encounter_history(his, 
 
 def test_changing_a_discharged_encounter_is_refused_as_closed(his, hospital):
     discharge(his)
-    response = his.post(
-        "/api/v1/encounters", encounter_body(insurance_type="自费"), format="json"
-    )
+    response = his.post("/api/v1/encounters", encounter_body(insurance_type="自费"), format="json")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "ENCOUNTER_CLOSED"
     assert Encounter.objects.get(visit_no="ZY001").insurance_type == "职工医保"
@@ -256,9 +292,7 @@ def test_an_order_never_moves_to_another_encounter(his, hospital):
         admitted_at=timezone.now(),
     )
     assert his.post("/api/v1/orders", order_body(), format="json").status_code == 201
-    response = his.post(
-        "/api/v1/orders", order_body(encounter=other.visit_no), format="json"
-    )
+    response = his.post("/api/v1/orders", order_body(encounter=other.visit_no), format="json")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "ORDER_CONFLICT"
     assert DoctorOrder.objects.get().encounter.visit_no == "ZY001"
