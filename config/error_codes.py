@@ -213,6 +213,13 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
         W("找不到文件 {path}", "file not found: {path}"),
     ),
     ErrorCode(
+        "DENIALS_ALREADY_IMPORTED",
+        409,
+        "`import_denials` given a file whose very content was imported before (nothing is "
+        "counted twice)",
+        W("该拒付文件已于 {when} 导入", "this denial file was imported on {when}"),
+    ),
+    ErrorCode(
         "EMPTY_FILE",
         400,
         "an import file with no data rows",

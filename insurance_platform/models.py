@@ -95,3 +95,67 @@ class UploadRecord(models.Model):
 
     def __str__(self):
         return f"{self.txn} #{self.pk} {self.status}"
+
+
+class DenialImport(models.Model):
+    """One file of denials (拒付明细) from the insurance centre, imported once."""
+
+    file_name = models.CharField(_("文件 / file"), max_length=255)
+    sha256 = models.CharField(max_length=64, unique=True)  # the same file twice: refused
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    imported_at = models.DateTimeField(_("导入时间 / imported at"), auto_now_add=True)
+    rows = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("拒付导入 / denial import")
+        verbose_name_plural = _("拒付导入 / denial imports")
+
+    def __str__(self):
+        return self.file_name
+
+
+class Denial(models.Model):
+    """One denied item (拒付): the insurance centre refused to pay ``amount`` of an item of a
+    settlement, for ``reason``. Matched when imported to the encounter, its charge lines of
+    that item and our own findings on them: ``found`` says whether we had found it first."""
+
+    batch = models.ForeignKey(DenialImport, on_delete=models.PROTECT, related_name="denials")
+    line = models.PositiveIntegerField(_("行号 / line"))
+    setl_id = models.CharField(_("结算ID / settlement id"), max_length=30, blank=True)
+    visit_no = models.CharField(_("住院号 / visit no."), max_length=64, blank=True)
+    item_code = models.CharField(_("项目编码 / item code"), max_length=64)
+    amount = models.DecimalField(_("拒付金额 / amount"), max_digits=14, decimal_places=2)
+    reason = models.CharField(_("拒付原因 / reason"), max_length=500)
+    month = models.DateField(_("月份 / month"))  # the first day of the denial's month
+    # What it matched (empty: unmatched, ``unmatched`` says why).
+    encounter = models.ForeignKey(
+        "billing.Encounter", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    department = models.ForeignKey(
+        "organisation.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    material_code = models.CharField(_("物资编码 / material code"), max_length=64, blank=True)
+    charge_ids = models.JSONField(default=list)  # the charge lines of that item
+    found_kinds = models.JSONField(default=list)  # our findings on them before the denial
+    unmatched = models.CharField(_("未匹配原因 / why unmatched"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("拒付 / denial")
+        verbose_name_plural = _("拒付 / denials")
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "line"], name="denial_one_per_line"),
+        ]
+        indexes = [models.Index(fields=["month", "department"], name="denial_month_dept")]
+
+    def __str__(self):
+        return f"{self.visit_no or self.setl_id} {self.item_code} {self.amount}"
+
+    @property
+    def found(self) -> bool:
+        return bool(self.found_kinds)

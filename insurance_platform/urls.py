@@ -2,8 +2,9 @@
 
 from django.urls import include, path
 
-from .views import uploads
+from .views import denials, uploads
 
 urlpatterns = [
     path("uploads/", include(uploads.urlpatterns)),
+    path("denials/", include(denials.urlpatterns)),
 ]
