@@ -88,6 +88,7 @@ MATRIX: dict[str, set[str]] = {
     # HIS or the integration engine may read the records too.
     "insurance-uploads": {F, INS, A},
     "insurance-uploads-resend": {INS, A},
+    "insurance-denials": {F, INS, A},
     # Master data: code conflicts and mappings are procurement's, prices the pricing office's;
     # suppliers see their own products and submissions only.
     "master:staging": {P, A},

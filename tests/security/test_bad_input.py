@@ -95,6 +95,7 @@ QUERY_PARAMS: dict[str, tuple[str, ...]] = {
     "billing-followup-watch": (),
     "insurance-uploads": ("date",),
     "insurance-uploads-resend": (),
+    "insurance-denials": ("month",),
     "insurance-upload-list": ("date", "txn", "status", "after", "limit"),
     "insurance-upload-resend": (),
     "master:staging": EXPORT,
