@@ -54,7 +54,22 @@ def every_transaction(world):
     assert Stocktake.objects.get(pk=stocktake.pk).status == Stocktake.Status.POSTED
 
 
-def test_every_transaction_from_a_scan_flow_is_accepted_at_the_platform(world, platform):
+@pytest.mark.parametrize("txn", ["3501", "3502", "3503", "3504", "3505", "3506"])
+def test_each_transaction_from_a_scan_flow_is_accepted_at_the_platform(world, platform, txn):
+    every_transaction(world)
+    send.send_all_due()
+    records = UploadRecord.objects.filter(txn=txn)
+    assert records.exists()
+    for record in records:
+        assert record.status == Status.ACCEPTED and record.acknowledged_at is not None
+        sent_txn, sent = platform.accepted[str(record.pk)]
+        assert sent_txn == txn and field_errors(txn, sent) == []
+        assert sent["fixmedins_hilist_id"] == world["consumable"].material_code
+        assert sent["med_list_codg"] == world["consumable"].insurance_code
+        assert platform.deliveries[str(record.pk)] == 1
+
+
+def test_a_day_of_every_transaction_goes_in_one_request_per_transaction(world, platform):
     every_transaction(world)
     txns = set(UploadRecord.objects.values_list("txn", flat=True))
     assert txns == {"3501", "3502", "3503", "3504", "3505", "3506"}
