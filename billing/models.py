@@ -78,9 +78,12 @@ class Encounter(models.Model):
     # The national platform's identifiers, where HIS sends them: the insured person's
     # number (人员编号) with the encounter, the settlement id (结算ID) at discharge. The
     # platform's sale records (3505) and the insurance centre's denials refer to them.
-    psn_no = models.CharField(_("人员编号 / insured person no."), max_length=30, blank=True)
+    # db_default: a row written by SQL alone (a bulk load, bench/generate.py) has them empty.
+    psn_no = models.CharField(
+        _("人员编号 / insured person no."), max_length=30, blank=True, db_default=""
+    )
     setl_id = models.CharField(
-        _("结算ID / settlement id"), max_length=30, blank=True, db_index=True
+        _("结算ID / settlement id"), max_length=30, blank=True, db_index=True, db_default=""
     )
     # Who changed the insurance type or the ward, when, from what to what: an insurance
     # auditor reads it (billing.services.encounters.encounter_upsert writes the reason).

@@ -13,28 +13,42 @@ class Migration(migrations.Migration):
             model_name="encounter",
             name="psn_no",
             field=models.CharField(
-                blank=True, max_length=30, verbose_name="人员编号 / insured person no."
+                blank=True,
+                db_default="",
+                max_length=30,
+                verbose_name="人员编号 / insured person no.",
             ),
         ),
         migrations.AddField(
             model_name="encounter",
             name="setl_id",
             field=models.CharField(
-                blank=True, db_index=True, max_length=30, verbose_name="结算ID / settlement id"
+                blank=True,
+                db_default="",
+                db_index=True,
+                max_length=30,
+                verbose_name="结算ID / settlement id",
             ),
         ),
         migrations.AddField(
             model_name="historicalencounter",
             name="psn_no",
             field=models.CharField(
-                blank=True, max_length=30, verbose_name="人员编号 / insured person no."
+                blank=True,
+                db_default="",
+                max_length=30,
+                verbose_name="人员编号 / insured person no.",
             ),
         ),
         migrations.AddField(
             model_name="historicalencounter",
             name="setl_id",
             field=models.CharField(
-                blank=True, db_index=True, max_length=30, verbose_name="结算ID / settlement id"
+                blank=True,
+                db_default="",
+                db_index=True,
+                max_length=30,
+                verbose_name="结算ID / settlement id",
             ),
         ),
     ]
