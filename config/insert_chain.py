@@ -24,6 +24,7 @@ from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
+from django.db.models.expressions import DatabaseDefault, Value
 
 
 @cache
@@ -71,6 +72,9 @@ def insert_chain(
             earlier = position.get(id(related)) if related is not None else None
             if earlier is None:
                 value = field.pre_save(row, add=True)
+                if isinstance(value, DatabaseDefault):  # a constant database default: its value
+                    default = field.db_default
+                    value = default.value if isinstance(default, Value) else default
                 if hasattr(value, "resolve_expression"):
                     raise TypeError(f"{field}: expressions are not inserted by insert_chain")
                 params.append(field.get_db_prep_save(value, connection=connection))
