@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import envelope
@@ -86,14 +87,14 @@ def claim(*, now: dt.datetime, batch_size: int) -> list[int]:
                 return sorted(row[0] for row in cursor.fetchall())
         # SQLite (the quick start, one writer): the same choice without SKIP LOCKED.
         due = UploadRecord.objects.filter(
-            status=Status.PENDING, next_attempt_at__isnull=True
-        ) | UploadRecord.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
-        due = due | UploadRecord.objects.filter(status=Status.SENT, sent_at__lt=now - STALE)
+            Q(status=Status.PENDING, next_attempt_at__isnull=True)
+            | Q(status=Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=Status.SENT, sent_at__lt=now - STALE)
+        )
         ids = list(due.order_by("pk").values_list("pk", flat=True)[:batch_size])
-        for record in UploadRecord.objects.filter(pk__in=ids):
-            record.status, record.sent_at = Status.SENT, now
-            record.attempts += 1
-            record.save(update_fields=["status", "sent_at", "attempts"])
+        UploadRecord.objects.filter(pk__in=ids).update(
+            status=Status.SENT, sent_at=now, attempts=F("attempts") + 1
+        )
         return ids
 
 

@@ -8,12 +8,11 @@ administrators.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.shortcuts import render
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from billing.views.followup import _parsed_month
 from config import roles
 from config.permissions import role_required
 
@@ -22,18 +21,10 @@ from ..selectors import denials as sel
 ROLES = (roles.INSURANCE_OFFICE, roles.FINANCE, roles.ADMINISTRATOR)
 
 
-def _month(text: str) -> dt.date | None:
-    try:
-        day = dt.date.fromisoformat(f"{text[:7]}-01")
-    except ValueError:
-        return None
-    return day if dt.date(2000, 1, 1) <= day <= dt.date(2999, 12, 1) else None
-
-
 @role_required(*ROLES)
 def denials_page(request):
     text = request.GET.get("month", "")
-    month = _month(text) if text and text != "all" else None
+    month = _parsed_month(text) if text and text != "all" else None
     if text and text != "all" and month is None:
         return render(
             request,

@@ -64,9 +64,9 @@ def uploads_page(request):
 @require_POST
 def resend_view(request):
     back = reverse("insurance-uploads")
-    day = request.POST.get("date", "")
-    if day:
-        back += f"?date={day[:10]}"
+    day = DayForm(request.POST)
+    if day.is_valid() and day.cleaned_data["date"]:
+        back += f"?date={day.cleaned_data['date'].isoformat()}"
     try:
         record_id = int(request.POST.get("upload", ""))
     except ValueError:
