@@ -80,8 +80,9 @@ events AS (
     FROM refunded_lines WHERE quantity IS NOT NULL
 ),
 figures AS MATERIALIZED (
-    SELECT encounter_id, consumable_id, SUM(used) AS used, SUM(returned) AS returned,
-           SUM(charged) AS charged, SUM(refunded) AS refunded,
+    SELECT encounter_id, consumable_id, CAST(SUM(used) AS integer) AS used,
+           CAST(SUM(returned) AS integer) AS returned, CAST(SUM(charged) AS integer) AS charged,
+           CAST(SUM(refunded) AS integer) AS refunded,
            CASE WHEN {active} THEN 1 ELSE 0 END AS active
     FROM events
     GROUP BY encounter_id, consumable_id
@@ -105,19 +106,21 @@ swapped AS (
     SELECT encounter_id, consumable_id, MAX(other_active) AS other_active
     FROM swaps GROUP BY encounter_id, consumable_id
 ),
-ordered AS MATERIALIZED (
-    SELECT o.encounter_id, o.order_code, SUM(o.quantity) AS quantity
-    FROM billing_doctororder o
-    WHERE o.encounter_id IN (SELECT encounter_id FROM enc) AND o.ordered_at < %(until)s
-    GROUP BY o.encounter_id, o.order_code
-),
 over_order AS (
-    SELECT i.encounter_id, i.order_code, MAX(i.consumable_id) AS consumable_id,
-           SUM(i.used) AS used, SUM(i.returned) AS returned, SUM(i.charged) AS charged,
-           SUM(i.refunded) AS refunded, SUM(i.net_charged) AS net_charged,
-           MAX(i.active) AS active
-    FROM items i WHERE i.order_code IS NOT NULL AND i.order_code <> ''
-    GROUP BY i.encounter_id, i.order_code
+    SELECT encounter_id, order_code, MAX(consumable_id) AS consumable_id, SUM(used) AS used,
+           SUM(returned) AS returned, SUM(charged) AS charged, SUM(refunded) AS refunded,
+           SUM(net_charged) AS net_charged, MAX(active) AS active,
+           SUM(ordered) AS ordered, COUNT(ordered) AS orders
+    FROM (
+        SELECT i.encounter_id, i.order_code, i.consumable_id, i.used, i.returned, i.charged,
+               i.refunded, i.net_charged, i.active, NULL AS ordered
+        FROM items i WHERE i.order_code IS NOT NULL AND i.order_code <> ''
+        UNION ALL
+        SELECT o.encounter_id, o.order_code, NULL, 0, 0, 0, 0, 0, 0, o.quantity
+        FROM billing_doctororder o
+        WHERE o.encounter_id IN (SELECT encounter_id FROM enc) AND o.ordered_at < %(until)s
+    ) x
+    GROUP BY encounter_id, order_code
 ),
 judged AS MATERIALIZED (
     SELECT * FROM (
@@ -136,10 +139,8 @@ judged AS MATERIALIZED (
              AND s.consumable_id = i.consumable_id
         UNION ALL
         SELECT v.encounter_id, v.consumable_id, v.used, v.returned, v.charged, v.refunded,
-               o.quantity, v.order_code, v.active, 'CHARGE_OVER_ORDER'
-        FROM over_order v JOIN ordered o ON o.encounter_id = v.encounter_id
-             AND o.order_code = v.order_code
-        WHERE v.net_charged > o.quantity
+               v.ordered, v.order_code, v.active, 'CHARGE_OVER_ORDER'
+        FROM over_order v WHERE v.orders > 0 AND v.net_charged > v.ordered
     ) t
     WHERE kind IS NOT NULL AND active = 1
 )
