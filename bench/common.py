@@ -20,8 +20,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def throwaway_database(name: str) -> tuple[str, Callable[[], None]]:
-    """Point DATABASE_URL at a fresh database ``name``; return its label and a cleanup."""
+def throwaway_database(name: str, *, reuse: bool = False) -> tuple[str, Callable[[], None]]:
+    """Point DATABASE_URL at a fresh database ``name`` (with ``reuse``, at the one of that
+    name if it exists, as a ``--keep`` left it); return its label and a cleanup."""
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
         import dj_database_url
@@ -39,6 +40,10 @@ def throwaway_database(name: str) -> tuple[str, Callable[[], None]]:
 
         def recreate(create: bool) -> None:
             with psycopg.connect(**admin) as conn:
+                if create and reuse:
+                    found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+                    if found.fetchone():
+                        return
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 if create:
                     conn.execute(f'CREATE DATABASE "{name}"')

@@ -397,16 +397,20 @@ class VarianceRow(models.Model):
     ``INSERT ... SELECT``, which joins the department and the consumable it names: the
     database does not check those two references again row by row at commit (Django still
     protects them on delete), and ``uniq_variance_row`` serves the look-ups by run.
+    Every reader asks by run first (a day, a period, then a department and an item), so the
+    two references have no index of their own: each would cost a tenth of a second of the
+    nightly write (bench/reconciliation.py), and only deleting a department or a consumable,
+    which PROTECT refuses anyway once it has rows, would scan without them.
     """
 
     run = models.ForeignKey(
         ReconciliationRun, on_delete=models.CASCADE, related_name="variances", db_index=False
     )
     department = models.ForeignKey(
-        "organisation.Department", on_delete=models.PROTECT, db_constraint=False
+        "organisation.Department", on_delete=models.PROTECT, db_constraint=False, db_index=False
     )
     consumable = models.ForeignKey(
-        "consumables.Consumable", on_delete=models.PROTECT, db_constraint=False
+        "consumables.Consumable", on_delete=models.PROTECT, db_constraint=False, db_index=False
     )
     department_code = models.CharField(max_length=32)
     material_code = models.CharField(max_length=64)
