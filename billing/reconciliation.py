@@ -72,6 +72,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from config.beside import read_beside
 from config.business_day import business_day, business_day_bounds
 from consumables.prices import FourPrices, four_price_violations
 
@@ -391,8 +392,9 @@ def four_price_exceptions(run, start: dt.datetime, end: dt.datetime) -> list[Exc
     return found
 
 
-def encounter_exceptions(run, start: dt.datetime, end: dt.datetime) -> list[ExceptionRow]:
-    """The per-encounter matching and the charge-line checks (``billing.rules``)."""
+def encounter_exceptions(run, findings: list[rules.Finding]) -> list[ExceptionRow]:
+    """The per-encounter matching's and the charge-line checks' findings (``billing.rules``)
+    as the run's exceptions, in the rules' order."""
     return [
         ExceptionRow(
             run=run,
@@ -404,7 +406,7 @@ def encounter_exceptions(run, start: dt.datetime, end: dt.datetime) -> list[Exce
             ref=finding.ref,
             detail=finding.detail,
         )
-        for finding in rules.findings_for_day(start=start, end=end)
+        for finding in rules.sort_findings(findings)
     ]
 
 
@@ -466,35 +468,57 @@ def _totals(run: ReconciliationRun, exceptions: list[ExceptionRow]) -> dict:
     }
 
 
-def compute_and_store(run: ReconciliationRun, day: dt.date) -> ReconciliationRun:
+# The session settings of the run's reading statements (PostgreSQL), on both connections.
+READ_SETTINGS = (
+    # A worker killed in the middle of a statement: the server notices the closed connection
+    # within a second and rolls back, instead of finishing the query.
+    "SET LOCAL client_connection_check_interval = '1s'",
+    # The day's aggregates hash tens of thousands of groups: in memory, not on disk.
+    "SET LOCAL work_mem = '64MB'",
+    # A few big statements whose estimated cost crosses the JIT thresholds but which run in
+    # tens of milliseconds: compiling them costs seconds.
+    "SET LOCAL jit = off",
+)
+
+
+def compute_and_store(
+    run: ReconciliationRun, day: dt.date, *, outermost: bool = False
+) -> ReconciliationRun:
     """Replace the stored rows of ``run`` with ``day`` computed afresh; the caller holds the
-    transaction, so a failure anywhere leaves the previous rows."""
+    transaction, so a failure anywhere leaves the previous rows.
+
+    When that transaction is the ``outermost`` one (PostgreSQL), the per-encounter matching,
+    the run's longest read, goes on a second connection in the transaction's snapshot
+    (``config.beside``) while this one writes the variance rows and makes the other checks:
+    the run takes the time of the longer of the two, and finds exactly what it would find
+    alone (it reads only what was committed before it started).
+    """
     start, end = business_day_bounds(day)
     limit = threshold_pct()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            # A worker killed in the middle of a statement: the server notices the closed
-            # connection within a second and rolls back, instead of finishing the query.
-            cursor.execute("SET LOCAL client_connection_check_interval = '1s'")
-            # The day's aggregates hash tens of thousands of groups: in memory, not on disk.
-            cursor.execute("SET LOCAL work_mem = '64MB'")
-            # A few big statements whose estimated cost crosses the JIT thresholds but
-            # which run in tens of milliseconds: compiling them costs seconds.
-            cursor.execute("SET LOCAL jit = off")
+            for statement in READ_SETTINGS:
+                cursor.execute(statement)
             # The foreign keys of the ~20,000 rows written (Django makes them deferred) are
             # checked at each statement's end: queued to the commit they cost a third of a
             # second more (bench/reconciliation.py, "Python, and the commit").
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    VarianceRow.objects.filter(run=run).delete()
-    ExceptionRow.objects.filter(run=run).delete()
-    store_variances(run, start, end)
-    exceptions = (
-        encounter_exceptions(run, start, end)
-        + purchase_price_exceptions(run, start, end)
-        + four_price_exceptions(run, start, end)
-        + variance_exceptions(run, limit)
-        + stock_exceptions(run, start, end, limit)
-    )
+    with read_beside(
+        lambda: rules.matching_for_day(start=start, end=end),
+        outermost=outermost,
+        settings=READ_SETTINGS,
+    ) as matching:
+        VarianceRow.objects.filter(run=run).delete()
+        ExceptionRow.objects.filter(run=run).delete()
+        store_variances(run, start, end)
+        lines = rules.lines_for_day(start=start, end=end)
+        others = (
+            purchase_price_exceptions(run, start, end)
+            + four_price_exceptions(run, start, end)
+            + variance_exceptions(run, limit)
+            + stock_exceptions(run, start, end, limit)
+        )
+        exceptions = encounter_exceptions(run, matching.result() + lines) + others
     store_exceptions(run, exceptions)
     run.status = Status.SUCCEEDED
     run.finished_at = run.computed_at = timezone.now()
@@ -528,6 +552,7 @@ def day_lock(day: dt.date):
 def reconciliation_run(*, day: dt.date) -> ReconciliationRun:
     """Compute ``day`` and replace its stored result atomically; on failure the previous
     result stays, the run is marked failed and the exception propagates (for retries)."""
+    outermost = not connection.in_atomic_block  # no caller's transaction around the run's
     with day_lock(day):
         recover_stale_runs()  # other days' runs whose worker died say so from now on
         run, _ = ReconciliationRun.objects.get_or_create(date=day)
@@ -537,7 +562,7 @@ def reconciliation_run(*, day: dt.date) -> ReconciliationRun:
         run.refresh_from_db()
         try:
             with transaction.atomic():
-                return compute_and_store(run, day)
+                return compute_and_store(run, day, outermost=outermost)
         except Exception as error:
             mark_failed(day, error)
             raise

@@ -88,7 +88,9 @@ Entry points:
 - ``findings(encounters, until=...)``: every kind for a queryset of encounters or an
   iterable of ids/encounters; the audit calls it with ``[encounter.pk]`` and
   ``until=timezone.now()``.
-- ``findings_for_day(start=, end=)``: the nightly run's findings for [start, end).
+- ``findings_for_day(start=, end=)``: the nightly run's findings for [start, end); its two
+  halves ``matching_for_day`` and ``lines_for_day`` (the run reads the first beside its
+  writes, ``config.beside``) and ``sort_findings`` to put them back in order.
 - ``KINDS``/``Finding.explanation``/``Finding.action``: the Chinese explanation and what to
   do (补计费 / 退费 / 补医嘱 / 核对价格), for pages of both.
 
@@ -169,8 +171,7 @@ def findings(encounters: QuerySet[Encounter] | Iterable, *, until: dt.datetime) 
     by encounter, kind, item, ref.
     """
     ids = encounter_ids(encounters)
-    found = matching_findings(ids, until=until) + line_findings(ids, until=until)
-    return sorted(found, key=_sort_key)
+    return sort_findings(matching_findings(ids, until=until) + line_findings(ids, until=until))
 
 
 def findings_for_day(*, start: dt.datetime, end: dt.datetime) -> list[Finding]:
@@ -179,10 +180,25 @@ def findings_for_day(*, start: dt.datetime, end: dt.datetime) -> list[Finding]:
     the line findings of the lines charged in the day and standing at ``end``. Two queries
     (three when a SELF_PAY_WITHOUT_CONSENT line is found: ``_insurance_changes``).
     """
+    found = matching_for_day(start=start, end=end) + lines_for_day(start=start, end=end)
+    return sort_findings(found)
+
+
+def matching_for_day(*, start: dt.datetime, end: dt.datetime) -> list[Finding]:
+    """The pair findings of ``findings_for_day`` (one query), unsorted."""
     params = sql_params(since=start, until=end)
-    matching = _matching_sql(DAY_ENCOUNTERS, ACTIVE_SINCE)
+    return _matching(fetch(_matching_sql(DAY_ENCOUNTERS, ACTIVE_SINCE), params))
+
+
+def lines_for_day(*, start: dt.datetime, end: dt.datetime) -> list[Finding]:
+    """The line findings of ``findings_for_day`` (one query, or two), unsorted."""
+    params = sql_params(since=start, until=end)
     lines = LINES_SQL.format(scope="c.charged_at >= %(since)s")
-    found = _matching(fetch(matching, params)) + _line_findings(fetch(lines, params), end)
+    return _line_findings(fetch(lines, params), end)
+
+
+def sort_findings(found: list[Finding]) -> list[Finding]:
+    """``found`` in the order every entry point returns: encounter, kind, item, ref."""
     return sorted(found, key=_sort_key)
 
 

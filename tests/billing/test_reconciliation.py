@@ -6,13 +6,14 @@ business day, and each test asserts the complete list of the run's exceptions.
 """
 
 import datetime as dt
+import threading
 import uuid
 from decimal import Decimal
 from unittest import mock
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -252,16 +253,12 @@ def test_unbilled_use_alone_in_its_ward_is_also_a_variance(hospital, his):
     assert run.exceptions.get(kind="VARIANCE_OVER_THRESHOLD").ref == f"variance:XNK:{m}"
 
 
-def test_his_charge_of_a_scan_billed_item_never_used_is_exactly_charge_without_use(
-    hospital, his
-):
+def test_his_charge_of_a_scan_billed_item_never_used_is_exactly_charge_without_use(hospital, his):
     consumable, _, _ = stocked_item(hospital, "690777000031")
     order(his, consumable)
     charge = his_charge(his, consumable, 2)
     run = run_today()
-    assert exceptions(run) == [
-        ("CHARGE_WITHOUT_USE", "XNK", consumable.material_code, "ZY001", 2)
-    ]
+    assert exceptions(run) == [("CHARGE_WITHOUT_USE", "XNK", consumable.material_code, "ZY001", 2)]
     assert run.exceptions.get().ref == f"charge:{charge}"
 
 
@@ -275,9 +272,7 @@ def test_his_charge_on_top_of_a_scanned_use_is_exactly_duplicate_charge(hospital
     use(hospital, code, 1)
     charge = his_charge(his, consumable, 1)
     run = run_today()
-    assert exceptions(run) == [
-        ("DUPLICATE_CHARGE", "XNK", consumable.material_code, "ZY001", 1)
-    ]
+    assert exceptions(run) == [("DUPLICATE_CHARGE", "XNK", consumable.material_code, "ZY001", 1)]
     assert run.exceptions.get().ref == f"charge:{charge}"
 
 
@@ -287,9 +282,7 @@ def test_charge_at_another_price_is_exactly_price_mismatch(hospital, his):
     use(hospital, code, 2)
     charge = his_charge(his, consumable, 2, price="30")
     run = run_today()
-    assert exceptions(run) == [
-        ("PRICE_MISMATCH", "XNK", consumable.material_code, "ZY001", 2)
-    ]
+    assert exceptions(run) == [("PRICE_MISMATCH", "XNK", consumable.material_code, "ZY001", 2)]
     mismatch = run.exceptions.get()
     assert mismatch.ref == f"charge:{charge}"
     assert (mismatch.detail["charge_price"], mismatch.detail["amount_difference"]) == (
@@ -337,9 +330,7 @@ def test_receipt_above_the_purchase_price_is_exactly_purchase_price_mismatch(hos
         quantity=1,
     )
     run = run_today()
-    assert exceptions(run) == [
-        ("PURCHASE_PRICE_MISMATCH", "CK01", consumable.material_code, "", 1)
-    ]
+    assert exceptions(run) == [("PURCHASE_PRICE_MISMATCH", "CK01", consumable.material_code, "", 1)]
     mismatch = run.exceptions.get()
     assert mismatch.ref.startswith("receipt_line:")
     assert (mismatch.detail["unit_cost"], mismatch.detail["purchase_price"]) == (
@@ -480,6 +471,67 @@ def test_failed_run_leaves_the_previous_result(hospital):
     assert stored(run) == good
 
 
+@pytest.mark.postgres
+def test_matching_read_beside_the_writes_finds_what_it_finds_in_turn(
+    hospital, his, transactional_db, monkeypatch
+):
+    """The nightly run reads the per-encounter matching on a second connection, in its own
+    transaction's snapshot, while it writes (config.beside); a run inside a caller's
+    transaction reads it in turn. Both store exactly the same rows."""
+    consumable, _, (code,) = his_billed(hospital, "690777000002")
+    scan_item, _, (scan_code,) = stocked_item(hospital, "690777000039")
+    use(hospital, code, 2)
+    his_charge(his, consumable, 1, price="30")
+    use(hospital, scan_code, 1)
+    his_charge(his, scan_item, 1)
+    matching, sessions = rules.matching_for_day, []
+
+    def spy(**bounds):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid(), current_setting('transaction_isolation')")
+            sessions.append((threading.current_thread().name, *cursor.fetchone()))
+        return matching(**bounds)
+
+    monkeypatch.setattr(rules, "matching_for_day", spy)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (own,) = cursor.fetchone()
+    beside = stored(run_today())
+    with transaction.atomic():
+        in_turn = stored(run_today())
+    assert beside == in_turn
+    # Pair kinds read beside, line and variance kinds read in the run's own transaction.
+    assert {e.kind for e in ExceptionRow.objects.all()} == {
+        "UNBILLED_USE",
+        "SUBSTITUTION",
+        "PRICE_MISMATCH",
+        "CHARGE_WITHOUT_ORDER",
+        "VARIANCE_OVER_THRESHOLD",
+    }
+    (thread, pid, isolation), (thread_2, pid_2, _) = sessions
+    assert thread.startswith("beside") and pid != own and isolation == "repeatable read"
+    assert not thread_2.startswith("beside") and pid_2 == own
+
+
+@pytest.mark.postgres
+def test_failure_beside_the_writes_fails_the_run_and_keeps_the_previous_result(
+    hospital, transactional_db
+):
+    consumable, _, (code,) = stocked_item(hospital, "690777000003")
+    use(hospital, code)
+    good = stored(run_today())
+    use(hospital, code)
+    with (
+        mock.patch.object(rules, "matching_for_day", side_effect=RuntimeError("lost beside")),
+        pytest.raises(RuntimeError),
+    ):
+        run_today()
+    run = ReconciliationRun.objects.get(date=TODAY)
+    assert run.status == "failed"
+    assert "lost beside" in run.error
+    assert stored(run) == good
+
+
 def _hold_day_lock(day: dt.date) -> psycopg.Connection:
     """Another session holding the day's lock, as a running worker does."""
     db = connection.settings_dict
@@ -490,17 +542,13 @@ def _hold_day_lock(day: dt.date) -> psycopg.Connection:
         dbname=db["NAME"],
         autocommit=True,
     )
-    other.execute(
-        "SELECT pg_advisory_lock(%s, %s)", [reconciliation.LOCK_SPACE, day.toordinal()]
-    )
+    other.execute("SELECT pg_advisory_lock(%s, %s)", [reconciliation.LOCK_SPACE, day.toordinal()])
     return other
 
 
 @pytest.mark.postgres
 def test_running_run_whose_worker_is_gone_is_reported_failed(finance):
-    run = ReconciliationRun.objects.create(
-        date=TODAY, status="running", started_at=timezone.now()
-    )
+    run = ReconciliationRun.objects.create(date=TODAY, status="running", started_at=timezone.now())
     body = finance.get(f"/api/v1/reconciliation/runs/{TODAY}").json()
     assert (body["status"], body["error"]) == ("failed", reconciliation.INTERRUPTED)
     run.refresh_from_db()
@@ -728,9 +776,12 @@ def _naive_matching(start, end) -> list[tuple]:
         others = [
             other
             for other, (u, c) in net.items()
-            if other[0] == key[0] and other[1] != key[1] and u > c
+            if other[0] == key[0]
+            and other[1] != key[1]
+            and u > c
             and items[other[1]].chargeable
-            and generic(item) is not None and generic(items[other[1]]) == generic(item)
+            and generic(item) is not None
+            and generic(items[other[1]]) == generic(item)
         ]
         kind = None
         if item.chargeable and net_used > net_charged:
@@ -743,9 +794,7 @@ def _naive_matching(start, end) -> list[tuple]:
             kind = "CHARGE_WITHOUT_USE"
         reported = key in active or (kind == "SUBSTITUTION" and any(o in active for o in others))
         if kind and reported:
-            found.append(
-                (kind, visits[key[0]], item.material_code, abs(net_used - net_charged))
-            )
+            found.append((kind, visits[key[0]], item.material_code, abs(net_used - net_charged)))
     # CHARGE_OVER_ORDER: per encounter and order code (the item's), net charged above the
     # quantity ordered before ``end``, when there is an order.
     from billing.models import DoctorOrder
@@ -776,9 +825,7 @@ def _naive_lines(start, end) -> list[tuple]:
     found = []
     lines = ChargeLine.objects.filter(charged_at__gte=start, charged_at__lt=end)
     for line in lines.select_related("encounter", "consumable"):
-        refunded = sum(
-            r.quantity for r in line.refunds.all() if r.refunded_at < end
-        )
+        refunded = sum(r.quantity for r in line.refunds.all() if r.refunded_at < end)
         net = line.quantity - refunded
         if net <= 0:
             continue
@@ -812,11 +859,14 @@ def test_a_synthetic_hospital_day_agrees_with_the_naive_definitions_and_reruns_i
     with connection.cursor() as cursor:
         cursor.execute(BASELINE_SQL, rules.sql_params(since=start, until=end))
         plain = {tuple(int(v) for v in row) for row in cursor.fetchall()}
-    assert set(
-        VarianceRow.objects.filter(run=run).values_list(
-            "department_id", "consumable_id", "received", "issued", "used", "billed"
+    assert (
+        set(
+            VarianceRow.objects.filter(run=run).values_list(
+                "department_id", "consumable_id", "received", "issued", "used", "billed"
+            )
         )
-    ) == plain
+        == plain
+    )
 
     # The bench's matching floor sums what it says: the day's encounters' uses and charges
     # up to the day's end, per encounter and item.
