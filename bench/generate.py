@@ -14,14 +14,18 @@ code would have recorded it:
   day per encounter and item.
 
 Anomalies are sprinkled in at fixed rates, so every reconciliation exception kind occurs
-on every day: HIS-billed uses left unbilled or short-billed (UNBILLED_USE, and
-VARIANCE_OVER_THRESHOLD where a ward uses an item little), HIS charges on top of a
-scan-billed use (DUPLICATE_CHARGE) or on an encounter that never used the item
-(CHARGE_WITHOUT_USE), HIS charges at another price (PRICE_MISMATCH), encounter/item pairs
-without a doctor order (CHARGE_WITHOUT_ORDER), receipts above the purchase price
+on every day (but STOCK_CONSUMPTION_VARIANCE: the hospital posts no stocktake):
+HIS-billed uses left unbilled or short-billed (UNBILLED_USE, and VARIANCE_OVER_THRESHOLD
+where a ward uses an item little) or keyed in as another item of their generic
+classification (SUBSTITUTION), HIS charges on top of a scan-billed use (DUPLICATE_CHARGE)
+or on an encounter that never used the item (CHARGE_WITHOUT_USE), HIS charges at another
+price (PRICE_MISMATCH), encounter/item pairs without a doctor order
+(CHARGE_WITHOUT_ORDER), orders for one unit charged more (CHARGE_OVER_ORDER), charges of
+items that are not separately chargeable (SPLIT_CHARGE) or of self-pay items without
+consent (SELF_PAY_WITHOUT_CONSENT), receipts above the purchase price
 (PURCHASE_PRICE_MISMATCH), platform prices that fell below the purchase price
-(FOUR_PRICE_MISALIGNED). On the last day some consumables get a new approved price at noon,
-so the day has charges at two prices.
+(FOUR_PRICE_MISALIGNED). On the last day some consumables get a new approved price at
+noon, so the day has charges at two prices.
 
 PostgreSQL only (``generate_series``, ``hashint8extended`` as a deterministic random
 source). Used by ``bench/reconciliation.py``; on its own it fills a throwaway database:
@@ -92,6 +96,14 @@ MISALIGNED = "g % 500 = 7"
 INSURANCE_CODE = "'C' || lpad(((g - 1) / 4)::text, 9, '0') || lpad(g::text, 10, '0')"
 # Consumables with a new approved price from noon of the last day.
 REPRICED = "g % 500 = 11"
+# Self-pay consumables (自费): no encounter signs a consent for them, and every encounter is
+# insured, so each of their charge lines is a SELF_PAY_WITHOUT_CONSENT.
+SELF_PAY = "g % 499 = 5"
+
+
+def sibling(item: str) -> str:
+    """Another consumable of the same generic classification as ``item`` (SQL)."""
+    return f"((({item}) - 1) / 4) * 4 + 1 + ({item}) % 4"
 
 
 def _master_sql(shape: Shape) -> list[tuple[str, dict]]:
@@ -155,7 +167,8 @@ def _master_sql(shape: Shape) -> list[tuple[str, dict]]:
                       g % 37 <> 0,
                       CASE WHEN g % 10 < 6 THEN 'scan' ELSE 'his' END,
                       'JF' || lpad(g::text, 8, '0'), 'YZ' || lpad(g::text, 8, '0'),
-                      {INSURANCE_CODE}, true, now(), now(), 'covered', ''
+                      {INSURANCE_CODE}, true, now(), now(),
+                      CASE WHEN {SELF_PAY} THEN 'self_pay' ELSE 'covered' END, ''
                FROM generate_series(1, %(n)s) g""",
             p,
         ),
@@ -263,7 +276,7 @@ def _admissions_sql(shape: Shape, first: int, last: int) -> list[tuple[str, dict
             f"""INSERT INTO billing_doctororder (id, order_id, encounter_id, order_code,
                     quantity, ordered_at, doctor)
                 SELECT e * {CARE_SET} + j, 'O' || e || '-' || j, e,
-                       'YZ' || lpad(({_care_item(shape, 'e', 'j')})::text, 8, '0'),
+                       'YZ' || lpad(({_care_item(shape, "e", "j")})::text, 8, '0'),
                        CASE WHEN {H(f"e * {CARE_SET} + j", 12)} % 100 = 0 THEN 1 ELSE 50 END,
                        %(origin)s + ((e - 1) / %(per_day)s) * interval '1 day'
                                   + interval '3 hours',
@@ -310,10 +323,10 @@ def _day_sql(shape: Shape, day: int) -> list[tuple[str, dict]]:
         (
             f"""CREATE TEMP TABLE day_use ON COMMIT DROP AS
                 WITH g AS (
-                    SELECT n, {enc} AS enc, {H('n', 3)} % {CARE_SET} AS j
+                    SELECT n, {enc} AS enc, {H("n", 3)} % {CARE_SET} AS j
                     FROM generate_series(1::bigint, %(uses)s) n
                 ), u AS (
-                    SELECT g.n, g.enc, g.j, {_care_item(shape, 'g.enc', 'g.j')} AS item,
+                    SELECT g.n, g.enc, g.j, {_care_item(shape, "g.enc", "g.j")} AS item,
                            %(start)s + interval '1 second'
                                * (30 + (g.n - 1) * (86400 - 120) / %(uses)s) AS at
                     FROM g
@@ -321,19 +334,19 @@ def _day_sql(shape: Shape, day: int) -> list[tuple[str, dict]]:
                 SELECT u.n, u.enc, 'ZY' || lpad(u.enc::text, 9, '0') AS visit_no,
                        2 + u.enc % {shape.wards} AS dept, u.item, u.at,
                        CASE WHEN c.tracking = 'unit' THEN 1
-                            ELSE 1 + ({H('u.n', 4)} % 10 = 0)::int END AS qty,
+                            ELSE 1 + ({H("u.n", 4)} % 10 = 0)::int END AS qty,
                        c.chargeable AND (c.tracking = 'unit' OR c.billed_by = 'scan')
                            AS scan_billed,
                        c.chargeable AND NOT (c.tracking = 'unit' OR c.billed_by = 'scan')
                            AS his_billed,
-                       CASE WHEN {H(f'u.enc * {CARE_SET} + u.j', 6)} % 200 <> 0
+                       CASE WHEN {H(f"u.enc * {CARE_SET} + u.j", 6)} % 200 <> 0
                             THEN u.enc * {CARE_SET} + u.j END AS order_id,
                        c.tracking <> 'unit' AND c.billed_by = 'scan' AND c.chargeable
-                           AND {H('u.n', 5)} % 200 = 0
+                           AND {H("u.n", 5)} % 200 = 0
                            AND u.at < %(start)s + interval '22 hours' AS returned,
                        pv0.charge_price AS base_price,
-                       {price('u.at', 'c.id', 'pv0.charge_price')} AS price,
-                       {version('u.at', 'c.id')} AS version,
+                       {price("u.at", "c.id", "pv0.charge_price")} AS price,
+                       {version("u.at", "c.id")} AS version,
                        'YZ' || lpad(u.item::text, 8, '0') AS order_code,
                        nextval('inventory_stockmove_id_seq') AS move_id,
                        nextval('billing_use_id_seq') AS use_id,
@@ -373,11 +386,11 @@ def _day_sql(shape: Shape, day: int) -> list[tuple[str, dict]]:
             f"""INSERT INTO inventory_receiptline (receipt_id, move_id, consumable_id, lot_id,
                     quantity, unit_cost, purchase_price, price_mismatch, received_at)
                 SELECT %(day)s * {SUPPLIERS} + 1 + item % {SUPPLIERS}, move_id, item, item, qty,
-                       CASE WHEN {H('item + %(day)s * 7919', 10)} % 100 = 0
+                       CASE WHEN {H("item + %(day)s * 7919", 10)} % 100 = 0
                             THEN round(pv.purchase_price * 1.02, 2)
                             ELSE pv.purchase_price END,
                        pv.purchase_price,
-                       {H('item + %(day)s * 7919', 10)} % 100 = 0,
+                       {H("item + %(day)s * 7919", 10)} % 100 = 0,
                        %(start)s + interval '7 hours' + (item % 3600) * interval '1 second'
                 FROM day_item JOIN consumables_priceversion pv ON pv.id = item""",
             p,
@@ -443,15 +456,17 @@ def _day_sql(shape: Shape, day: int) -> list[tuple[str, dict]]:
             p,
         ),
         # HIS charges keyed in at night: the HIS-billed items, once per encounter and item,
-        # with 1% not keyed in, 0.5% short by one and 0.5% at another price; 0.3% of the
-        # scan-billed uses charged again at HIS; 0.05% charged on the next encounter, which
-        # never used the item.
+        # with 0.5% not keyed in, 0.5% keyed in as another item of the same generic
+        # classification (SUBSTITUTION, without an order), 0.5% short by one and 0.5% at
+        # another price; 0.3% of the scan-billed uses charged again at HIS; 0.05% charged
+        # on the next encounter, which never used the item; 2% of the uses of items that
+        # are not separately chargeable charged all the same (SPLIT_CHARGE).
         (
             f"""WITH his AS (
                     SELECT enc, item, min(dept) AS dept, sum(qty) AS qty,
                            min(base_price) AS base_price, min(order_id) AS order_id,
                            min(order_code) AS order_code,
-                           {H('enc * %(n)s + item + %(day)s * 7919', 7)} % 1000 AS r
+                           {H("enc * %(n)s + item + %(day)s * 7919", 7)} % 1000 AS r
                     FROM day_use WHERE his_billed GROUP BY enc, item
                 ), lines AS (
                     SELECT enc, item, dept,
@@ -461,13 +476,26 @@ def _day_sql(shape: Shape, day: int) -> list[tuple[str, dict]]:
                            {version(his_at)} AS version, order_id, order_code, {his_at} AS at
                     FROM his WHERE r >= 10
                     UNION ALL
+                    SELECT s.enc, s.item, s.dept, s.qty,
+                           {price(his_at, "s.item", "pv.charge_price")},
+                           {version(his_at, "s.item")}, NULL,
+                           'YZ' || lpad(s.item::text, 8, '0'), {his_at}
+                    FROM (SELECT enc, {sibling("item")} AS item, dept, qty
+                          FROM his WHERE r BETWEEN 5 AND 9) s
+                    JOIN consumables_priceversion pv ON pv.id = s.item
+                    UNION ALL
+                    SELECT enc, item, dept, qty, {price(later)}, {version(later)}, order_id,
+                           order_code, {later}
+                    FROM day_use WHERE NOT scan_billed AND NOT his_billed
+                       AND {H("n", 13)} % 50 = 0
+                    UNION ALL
                     SELECT enc, item, dept, qty, {price(later)}, {version(later)}, NULL,
                            order_code, {later}
-                    FROM day_use WHERE scan_billed AND {H('n', 8)} % 1000 < 3
+                    FROM day_use WHERE scan_billed AND {H("n", 8)} % 1000 < 3
                     UNION ALL
                     SELECT enc + 1, item, 2 + (enc + 1) % {shape.wards}, qty, {price(later)},
                            {version(later)}, NULL, order_code, {later}
-                    FROM day_use WHERE scan_billed AND {H('n', 9)} % 2000 = 0
+                    FROM day_use WHERE scan_billed AND {H("n", 9)} % 2000 = 0
                        AND enc + 1 <= {(day + S) * A}
                 )
                 INSERT INTO billing_chargeline (event_id, encounter_id, consumable_id,
