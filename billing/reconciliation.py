@@ -242,6 +242,10 @@ def variance_exceptions(run: ReconciliationRun, limit: Decimal) -> list[Exceptio
     ]
 
 
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
 def stock_exceptions(run, start: dt.datetime, end: dt.datetime, limit: Decimal):
     """STOCK_CONSUMPTION_VARIANCE of the periods closed by a stocktake posted on the day."""
     found = []
@@ -258,7 +262,9 @@ def stock_exceptions(run, start: dt.datetime, end: dt.datetime, limit: Decimal):
                 ref=f"stock:{row['department_code']}:{row['material_code']}:{row['closing_id']}",
                 detail={
                     **{key: row[key] for key in stock_side.FIGURES},
-                    "variance_pct": None if row["stock_pct"] is None else str(row["stock_pct"]),
+                    "variance_pct": _text(row["stock_pct"]),
+                    "charge_price": _text(row["charge_price"]),
+                    "amount": _text(row["stock_amount"]),
                     "threshold_pct": str(limit),
                     "opened_at": row["opened_at"].isoformat(),
                     "closed_at": row["closed_at"].isoformat(),

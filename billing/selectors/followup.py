@@ -15,7 +15,8 @@ Amount (for the rankings, Tianjin ranks by 拒付金额), by kind, always positi
   use, without order, over order, split charge, self-pay without consent, substitution):
   the finding's quantity x the line's unit price;
 - ``UNBILLED_USE`` (``use:<id>``): the shortfall x the approved charge price in force at the use;
-- else the detail's ``amount`` or ``variance_amount`` when the kind gives one; else 0
+- else the detail's ``amount`` (``STOCK_CONSUMPTION_VARIANCE``: the variance at the charge
+  price in force at the closing count) or ``variance_amount`` when the kind gives one; else 0
   (``FOUR_PRICE_MISALIGNED`` is a fact about prices, not money taken).
 
 People. The recording staff is whoever recorded the use, the charge line or the receipt the

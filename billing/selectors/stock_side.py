@@ -23,11 +23,14 @@ location: the opening count's ``posted_at`` (excluded) to the closing count's ``
 - ``billed`` (计费): charged minus refunded of the department (the charge line's, else its
   encounter's) and item in the period (``charged_at`` / ``refunded_at``).
 
-``stock_pct`` = (consumed - billed) / consumed x 100 (null unless consumed > 0), beside the
-use side's ``use_pct`` = (used - billed) / used x 100 over the same period. A period is
-``over`` the threshold for a chargeable item when consumed > 0 and abs(consumed - billed) /
-consumed is above it, or when nothing was consumed and something was billed (a count
-surplus with nothing billed is the stocktake's own finding, not a billing one).
+``stock_amount`` = (consumed - billed) x the approved charge price in force at the closing
+count (none for an item that is not separately chargeable): what the units consumed and not
+billed would have billed. ``stock_pct`` = (consumed - billed) / consumed x 100 (null
+unless consumed > 0), beside the use side's ``use_pct`` = (used - billed) / used x 100 over
+the same period. A period is ``over`` the threshold for a chargeable item when consumed > 0
+and abs(consumed - billed) / consumed is above it, or when nothing was consumed and
+something was billed (a count surplus with nothing billed is the stocktake's own finding,
+not a billing one).
 
 Set-based: two SQL statements, the periods closed in the range and then their figures
 (aggregates over the periods' rows; PostgreSQL and SQLite); a day without a posted
@@ -39,7 +42,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from billing.rules import as_instant, fetch, sql_params
+from billing.rules import as_instant, as_price, fetch, sql_params
 
 # The periods closed in [since, until): each posted stocktake with the one before it of the
 # same location.
@@ -134,7 +137,13 @@ SELECT p.closing_id, p.opening_id, p.opened_at, p.closed_at, d.id AS department_
        k.material_code, k.name, k.chargeable, t.opening, t.received, t.issued_in,
        t.issued_out, t.scrapped, t.used, t.closing, t.billed,
        t.opening + t.received + t.issued_in - t.issued_out - t.scrapped - t.closing
-           AS consumed
+           AS consumed,
+       CASE WHEN k.chargeable THEN (
+           SELECT pv.charge_price FROM consumables_priceversion pv
+           WHERE pv.consumable_id = k.id AND pv.status = 'approved'
+             AND pv.effective_from <= p.closed_at
+           ORDER BY pv.effective_from DESC, pv.decided_at DESC NULLS FIRST, pv.id DESC
+           LIMIT 1) END AS charge_price
 FROM totals t
 JOIN periods p ON p.closing_id = t.closing_id
 JOIN organisation_department d ON d.id = p.department_id
@@ -206,6 +215,10 @@ def stock_periods(
                     "closing", "billed", "consumed"):  # fmt: skip
             row[key] = int(row[key] or 0)
         row["stock_variance"] = row["consumed"] - row["billed"]
+        row["charge_price"] = price = as_price(row["charge_price"])
+        row["stock_amount"] = (
+            None if price is None else (row["stock_variance"] * price).quantize(CENT)
+        )
         row["use_variance"] = row["used"] - row["billed"]
         row["stock_pct"] = rate(row["stock_variance"], row["consumed"])
         row["use_pct"] = rate(row["use_variance"], row["used"])

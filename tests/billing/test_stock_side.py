@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from billing import reconciliation
 from billing.models import ExceptionRow
-from billing.selectors import stock_side
+from billing.selectors import followup, stock_side
+from billing.selectors.common import Period
 from config import roles
 from config.business_day import business_day_bounds
 from consumables.models import Consumable
@@ -124,6 +125,10 @@ def test_issued_to_a_ward_billed_in_part_and_never_scanned_is_a_finding(hospital
     }  # fmt: skip
     assert (d["variance_pct"], d["threshold_pct"]) == ("80.00", "5")
     assert finding.ref.startswith(f"stock:XNK:{m}:")
+    # 8 units consumed and not billed, at the approved charge price of 25.50
+    assert (d["charge_price"], d["amount"]) == ("25.5000", "204.00")
+    (found,) = followup.findings(Period(TODAY, TODAY))
+    assert (found.kind, found.amount) == ("STOCK_CONSUMPTION_VARIANCE", Decimal("204.00"))
 
 
 def test_within_the_threshold_is_no_finding(hospital, his, counters):
