@@ -10,7 +10,9 @@ would make the cost follow the history), ``--repeat`` rounds alternate between t
 so that both sizes see the same machine; each round, on a warmed-up session, times
 
 - the full run, ``reconciliation_run(day=...)``: lock, status, every variance row and
-  exception computed and stored, committed;
+  exception computed and stored, committed (the matching read on a second connection
+  beside the writes, ``config.beside``), and the same run inside a transaction of the
+  bench's, where it reads every statement in turn on one connection;
 - the baseline measured in the same round: one hand-written SQL ``GROUP BY`` over the same
   day's moves, charges and refunds giving the same per-department/item received, issued,
   used and billed, fetched;
@@ -307,6 +309,7 @@ def prepare(size: int, shape: Shape, reuse: bool = False) -> tuple[dict, callabl
         "queries": counter["n"],
         "same": same,
         "run": [],
+        "in_turn": [],
         "base": [],
         "floor": [],
     }
@@ -314,7 +317,10 @@ def prepare(size: int, shape: Shape, reuse: bool = False) -> tuple[dict, callabl
 
 
 def time_once(facts: dict) -> None:
-    """One timed full run and one timed baseline, on a warmed-up session."""
+    """One timed full run (and the same run in turn on one connection) and one timed
+    baseline and floor, on a warmed-up session."""
+    from django.db import transaction
+
     from billing import reconciliation
 
     _use(facts["name"])
@@ -324,6 +330,10 @@ def time_once(facts: dict) -> None:
     started = time.perf_counter()
     reconciliation.reconciliation_run(day=facts["day"])
     facts["run"].append(time.perf_counter() - started)
+    started = time.perf_counter()
+    with transaction.atomic():  # every statement in turn on this connection (config.beside)
+        reconciliation.reconciliation_run(day=facts["day"])
+    facts["in_turn"].append(time.perf_counter() - started)
     started = time.perf_counter()
     baseline(facts["day"])
     facts["base"].append(time.perf_counter() - started)
@@ -354,6 +364,12 @@ def report(facts: dict) -> None:
         f"{'':>11}  full run / (baseline + floor), round by round: "
         f"{', '.join(f'{r:.2f}' for r in ratios)}; best {min(ratios):.2f}x, median "
         f"{statistics.median(ratios):.2f}x (target: within 3x)"
+    )
+    in_turn = [r / (b + f) for r, b, f in zip(facts["in_turn"], base, facts["floor"], strict=True)]
+    print(
+        f"{'':>11}  the same run with the matching read in turn, not beside the writes: median "
+        f"{statistics.median(facts['in_turn']) * 1000:6.0f} ms, "
+        f"{statistics.median(in_turn):.2f}x baseline + floor"
     )
 
 
