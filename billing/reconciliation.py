@@ -9,7 +9,8 @@ variance rows go from one ``INSERT ... SELECT`` straight into their table; the e
 come from a handful of set-based queries (``billing.rules`` for the encounters, the receipt
 lines, the four-price audit, the variance rows just written) and are written in bulk. The
 stored result of a day is replaced in one transaction, only when the whole computation
-succeeded.
+succeeded. On PostgreSQL the per-encounter matching is read on a second connection in that
+transaction's snapshot while the variance rows are written (``config.beside``).
 
 Variance rows (docs/contract.md), per department and consumable, by business day (Asia/Shanghai)
 of the event:
