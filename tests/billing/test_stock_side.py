@@ -181,7 +181,11 @@ def crafted(hospital, his, counters):
     return a, b
 
 
-def test_each_stock_move_goes_in_its_term(hospital, his, counters):
+@pytest.mark.parametrize("indexed", [True, False], ids=["index-ranges", "time-range"])
+def test_each_stock_move_goes_in_its_term(hospital, his, counters, monkeypatch, indexed):
+    """Both ways of reading a period's moves and charges (``stock_side._in_period``: one
+    period reads ranges of the two-column indexes, several read the time range once)."""
+    monkeypatch.setattr(stock_side, "INDEXED_PERIODS", 1 if indexed else 0)
     a, b = crafted(hospital, his, counters)
     rows = stock_side.stock_periods(since=START, until=END, threshold_pct=Decimal("5"))
     figures = {
