@@ -155,9 +155,9 @@ def _in_period(key: str, time: str, period_key: str, *, indexed: bool) -> str:
     """SQL: the row's ``key`` (a location, a department) is the period's and its ``time``
     falls in the period. ``indexed``: as row comparisons, (key, time) between (key, opened)
     and (key, closed), which only a two-column index serves (``move_to_time``,
-    ``move_from_time``, ``charge_dept_time``), the way to read a few locations' rows; else
+    ``move_from_time``, ``charge_dept_time``), the way to read one location's rows; else
     apart, so that the planner may read the whole time range once through the time index,
-    the way to read many."""
+    the way to read several (``INDEXED_PERIODS``)."""
     if indexed:
         return (
             f"({key}, {time}) > (p.{period_key}, p.opened_at)"
@@ -195,7 +195,8 @@ def stock_periods(
     department_ids: list[int] | None = None,
 ) -> list[dict]:
     """Every period whose closing stocktake was posted in ``[since, until)``, per
-    department and item (one query), with the figures of the module docstring, ``over``
+    department and item (two queries: the periods, then their figures; one when none was
+    closed), with the figures of the module docstring, ``over``
     (for chargeable items only) and both variance rates."""
     departments = ""
     params = sql_params(since=since, until=until)
