@@ -119,66 +119,44 @@ def _column_names(first: dict[str, str]) -> dict[str, str]:
 
 
 def _parse(line: int, raw: dict[str, str]) -> tuple[dict | None, list[RowError]]:
-    errors = []
     setl_id, visit_no = raw.get("setl_id", "")[:31], raw.get("visit_no", "")[:65]
-    if not setl_id and not visit_no:
-        errors.append(
-            row_error(
-                line,
-                "VALIDATION_ERROR",
-                "结算ID或住院号必填",
-                "a settlement id or visit no. is required",
-            )
-        )
-    elif len(setl_id) > 30 or len(visit_no) > 64:
-        errors.append(
-            row_error(
-                line,
-                "VALIDATION_ERROR",
-                "结算ID或住院号过长",
-                "settlement id or visit no. too long",
-            )
-        )
     item_code = raw.get("item_code", "")
-    if not item_code or len(item_code) > 64:
-        errors.append(
-            row_error(
-                line,
-                "VALIDATION_ERROR",
-                "项目编码必填（至多64位）",
-                "item code is required (64 at most)",
-            )
-        )
     amount = _amount(raw.get("amount", ""))
-    if amount is None:
-        errors.append(
-            row_error(
-                line,
-                "VALIDATION_ERROR",
-                "拒付金额须为大于0的金额（元，至多两位小数）",
-                "amount must be a positive sum in yuan (2 decimals at most)",
-            )
-        )
     reason = raw.get("reason", "")
-    if not reason or len(reason) > 500:
-        errors.append(
-            row_error(
-                line,
-                "VALIDATION_ERROR",
-                "拒付原因必填（至多500字）",
-                "reason is required (500 characters at most)",
-            )
-        )
     month = _month(raw.get("month", ""))
-    if month is None:
-        errors.append(
-            row_error(
-                line,
-                "VALIDATION_ERROR",
-                "月份须为 YYYY-MM 或 YYYY-MM-DD，且不晚于本月",
-                "month must be YYYY-MM or YYYY-MM-DD, not after this month",
-            )
-        )
+    refusals = (
+        (
+            not setl_id and not visit_no,
+            "结算ID或住院号必填",
+            "a settlement id or visit no. is required",
+        ),
+        (
+            bool(setl_id or visit_no) and (len(setl_id) > 30 or len(visit_no) > 64),
+            "结算ID或住院号过长",
+            "settlement id or visit no. too long",
+        ),
+        (
+            not item_code or len(item_code) > 64,
+            "项目编码必填（至多64位）",
+            "item code is required (64 at most)",
+        ),
+        (
+            amount is None,
+            "拒付金额须为大于0的金额（元，至多两位小数）",
+            "amount must be a positive sum in yuan (2 decimals at most)",
+        ),
+        (
+            not reason or len(reason) > 500,
+            "拒付原因必填（至多500字）",
+            "reason is required (500 characters at most)",
+        ),
+        (
+            month is None,
+            "月份须为 YYYY-MM 或 YYYY-MM-DD，且不晚于本月",
+            "month must be YYYY-MM or YYYY-MM-DD, not after this month",
+        ),
+    )
+    errors = [row_error(line, "VALIDATION_ERROR", zh, en) for bad, zh, en in refusals if bad]
     if errors:
         return None, errors
     return {

@@ -437,13 +437,19 @@ def test_non_chargeable_item_used_is_no_variance_exception(hospital, his):
 # -- runs ---------------------------------------------------------------------------------------
 
 
-def test_rerun_gives_identical_rows(hospital, his):
+def mixed_day(hospital, his):
+    """An HIS-billed item used twice and charged once at another price, and a scan-billed
+    item charged again at HIS: pair, line and variance findings on one day."""
     consumable, _, (code,) = his_billed(hospital, "690777000002")
     scan_item, _, (scan_code,) = stocked_item(hospital, "690777000039")
     use(hospital, code, 2)
     his_charge(his, consumable, 1, price="30")
     use(hospital, scan_code, 1)
     his_charge(his, scan_item, 1)
+
+
+def test_rerun_gives_identical_rows(hospital, his):
+    mixed_day(hospital, his)
     first = run_today()
     before = stored(first)
     assert len(before[1]) >= 4
@@ -493,12 +499,7 @@ def test_matching_read_beside_the_writes_finds_what_it_finds_in_turn(
     """The nightly run reads the per-encounter matching on a second connection, in its own
     transaction's snapshot, while it writes (config.beside); a run inside a caller's
     transaction reads it in turn. Both store exactly the same rows."""
-    consumable, _, (code,) = his_billed(hospital, "690777000002")
-    scan_item, _, (scan_code,) = stocked_item(hospital, "690777000039")
-    use(hospital, code, 2)
-    his_charge(his, consumable, 1, price="30")
-    use(hospital, scan_code, 1)
-    his_charge(his, scan_item, 1)
+    mixed_day(hospital, his)
     matching, sessions = rules.matching_for_day, []
 
     def spy(**bounds):
